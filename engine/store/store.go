@@ -1,0 +1,152 @@
+// Package store defines the profile store: what a sync run reads and writes, as plain Go
+// types. The Postgres implementation lives in store/postgres; every backend passes the
+// conformance suite in store/storetest.
+//
+// A run writes only through a Run, which holds the sync's lock for its lifetime. Every
+// write a Run makes first proves, inside its own transaction, that the lock is still the
+// run's: a run that lost its lock gets ErrLockLost and cannot write.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/peoplesync/peoplesync/sdk/profile"
+)
+
+// Sentinel errors. Backends translate their driver's errors into these in one place.
+var (
+	// ErrLocked: another holder has the sync's lock.
+	ErrLocked = errors.New("sync is locked by another run")
+	// ErrLockLost: the run's lock expired or was taken over; the run must stop.
+	ErrLockLost = errors.New("sync lock lost")
+	// ErrNotFound: no such row.
+	ErrNotFound = errors.New("not found")
+)
+
+// Run statuses as recorded in sync_runs.
+const (
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusGuarded   = "guarded"
+	StatusAbandoned = "abandoned"
+)
+
+// Stored is what the store knows of one linked external ID, enough to decide whether a
+// record changed.
+type Stored struct {
+	ProfileID string
+	Hash      []byte
+	// Deleted is true if the profile was soft-deleted; a returning person is restored.
+	Deleted bool
+}
+
+// StoredProfile is a stored profile in full, for plans and listings.
+type StoredProfile struct {
+	ProfileID    string
+	ExternalID   string
+	Profile      profile.Profile
+	ManagerID    string
+	CustomFields map[string]any
+	DeletedAt    *time.Time
+	UpdatedAt    time.Time
+}
+
+// Change is one create (ProfileID empty) or update of a linked profile.
+type Change struct {
+	ExternalID string
+	DN         string
+	// ProfileID is the linked profile to update (or restore), empty to create one.
+	ProfileID string
+	Profile   profile.Profile
+	// Hash is Profile.Hash(mapping identity), stored so that the next run can skip it.
+	Hash []byte
+}
+
+// ApplyResult counts what Apply wrote.
+type ApplyResult struct {
+	Created int
+	Updated int
+}
+
+// RecordError is a per-record failure of a run.
+type RecordError struct {
+	ExternalID string
+	Message    string
+}
+
+// Summary is what a run did, recorded when it finishes.
+type Summary struct {
+	Status    string
+	Processed int64
+	Created   int64
+	Updated   int64
+	Skipped   int64
+	Deleted   int64
+	Errors    int64
+	// Message explains a failed or guarded run.
+	Message string
+	// Cursor is the delta cursor to keep for the next delta read; empty keeps the old one.
+	Cursor string
+}
+
+// RunInfo is one row of the run history.
+type RunInfo struct {
+	ID         int64
+	Sync       string
+	Mode       string
+	Holder     string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	Summary
+}
+
+// Store is a profile store.
+type Store interface {
+	// Migrate brings the schema up to date.
+	Migrate(ctx context.Context) error
+	// BeginRun takes the sync's lock for holder (a replica's name) and records a running
+	// run. It returns ErrLocked if another live holder has it.
+	BeginRun(ctx context.Context, sync, mode, holder string) (Run, error)
+	// Lookup returns what is stored for those external IDs of the sync that are linked.
+	Lookup(ctx context.Context, sync string, externalIDs []string) (map[string]Stored, error)
+	// Profiles returns the stored profiles of those external IDs of the sync (for plans).
+	Profiles(ctx context.Context, sync string, externalIDs []string) (map[string]StoredProfile, error)
+	// LiveExternalIDs calls fn with every external ID of the sync whose profile is not
+	// soft-deleted.
+	LiveExternalIDs(ctx context.Context, sync string, fn func(externalID string) error) error
+	// ListProfiles returns up to limit profiles of the sync, by display name.
+	ListProfiles(ctx context.Context, sync string, limit int) ([]StoredProfile, error)
+	// Runs returns the latest runs, newest first; sync "" means all syncs.
+	Runs(ctx context.Context, sync string, limit int) ([]RunInfo, error)
+	// RunErrors returns the per-record errors of a run.
+	RunErrors(ctx context.Context, runID int64) ([]RecordError, error)
+	// Cursor returns the sync's last delta cursor, "" if none.
+	Cursor(ctx context.Context, sync string) (string, error)
+	// Close releases the store's connections.
+	Close()
+}
+
+// Run is one run's hold on a sync. Each write is one transaction that checks the lock.
+type Run interface {
+	// ID is the run's row in sync_runs.
+	ID() int64
+	// Apply creates and updates profiles, links and images in one transaction. Fields the
+	// profile marks as seeded are written only where the stored value is empty; custom
+	// fields and a user's own picture are never touched. An update of a soft-deleted
+	// profile restores it.
+	Apply(ctx context.Context, changes []Change) (ApplyResult, error)
+	// SoftDelete marks the profiles linked to these external IDs deleted (deleted_at set,
+	// active false) and returns how many it marked.
+	SoftDelete(ctx context.Context, externalIDs []string) (int, error)
+	// ResolveManagers sets manager_id of the sync's profiles from their manager reference
+	// (an external ID or DN of the same sync) and returns how many rows changed.
+	ResolveManagers(ctx context.Context) (int, error)
+	// RecordErrors stores per-record errors of the run.
+	RecordErrors(ctx context.Context, errs []RecordError) error
+	// Finish records the summary, releases the lock and ends the run. It is safe to call
+	// after ErrLockLost (it then records nothing it may not).
+	Finish(ctx context.Context, s Summary) error
+}
