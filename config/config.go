@@ -1,0 +1,162 @@
+package config
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Defaults for the optional attributes of a sync block.
+const (
+	DefaultTimeout            = time.Hour
+	DefaultBatchSize          = 1000
+	DefaultDeletionMaxCount   = 500
+	DefaultDeletionMaxPercent = 10
+)
+
+// Config is a loaded configuration file.
+type Config struct {
+	// Filename is the configuration file's path as given to Load or Parse.
+	Filename string
+	// Dir is the directory of Filename; relative paths in the file resolve against it.
+	Dir string
+	// Store says where the profile store lives.
+	Store Store
+	// Connectors, Mappings and Syncs are the declared blocks, in file order.
+	Connectors []*Connector
+	Mappings   []*Mapping
+	Syncs      []*Sync
+	// Files holds the parsed source files by name, for printing diagnostics with snippets
+	// (WriteDiagnostics). It is set even when loading failed.
+	Files map[string]*hcl.File
+}
+
+// Connector returns the connector with the given name, or nil.
+func (c *Config) Connector(name string) *Connector {
+	for _, x := range c.Connectors {
+		if x.Name == name {
+			return x
+		}
+	}
+	return nil
+}
+
+// Mapping returns the mapping with the given name, or nil.
+func (c *Config) Mapping(name string) *Mapping {
+	for _, x := range c.Mappings {
+		if x.Name == name {
+			return x
+		}
+	}
+	return nil
+}
+
+// Sync returns the sync with the given name, or nil.
+func (c *Config) Sync(name string) *Sync {
+	for _, x := range c.Syncs {
+		if x.Name == name {
+			return x
+		}
+	}
+	return nil
+}
+
+// Store is the store block: where profiles, links and runs are kept.
+type Store struct {
+	// URL is the Postgres connection URL. It may hold a password: do not log it.
+	URL string
+	// Range is the url attribute's range (the block's, if the attribute is missing).
+	Range hcl.Range
+}
+
+// Connector is a connector block: which connector plugin reads a directory, and its
+// still-undecoded config block.
+type Connector struct {
+	// Name is the block's label; syncs refer to it as connector.NAME.
+	Name string
+	// Plugin is the name of a bundled connector ("file", "ldap"), or, when External is
+	// true, the absolute path of a plugin binary (written relative to the config's Dir).
+	Plugin string
+	// External is true when Plugin is the path of a plugin binary rather than a bundled
+	// connector's name. A value containing a path separator or starting with "." is a path.
+	External bool
+	// SHA256 is the expected lower-case hex SHA-256 of an external binary, checked before
+	// it is started; empty if not given.
+	SHA256 string
+	// Config is the body of the config block, undecoded: its schema belongs to the
+	// connector. Decode it with DecodeConfig. Without a config block it is an empty body
+	// whose missing attributes are reported on the connector block.
+	Config hcl.Body
+	// DeclRange is the range of the block's header (connector "NAME").
+	DeclRange hcl.Range
+	// PluginRange is the plugin attribute's value range, for plugin start-up errors.
+	PluginRange hcl.Range
+	// SHA256Range is the sha256 attribute's value range (DeclRange if absent), for
+	// checksum mismatches.
+	SHA256Range hcl.Range
+	// ConfigRange is the config block's header range, or DeclRange without one.
+	ConfigRange hcl.Range
+
+	evalCtx *hcl.EvalContext
+}
+
+// Mapping is a mapping block: a WASM mapping module and its settings.
+type Mapping struct {
+	// Name is the block's label; syncs refer to it as mapping.NAME.
+	Name string
+	// Module is the absolute path of the WASM module (written relative to the config's
+	// Dir). Load checks that the file exists.
+	Module string
+	// SettingsJSON is the settings attribute as a JSON object; "{}" if absent.
+	SettingsJSON []byte
+	// ModuleRange is the module attribute's value range, for module load and ABI errors.
+	ModuleRange hcl.Range
+	// SettingsRange is the settings attribute's value range (the block header when
+	// absent), for settings the module rejects.
+	SettingsRange hcl.Range
+	// DeclRange is the range of the block's header (mapping "NAME").
+	DeclRange hcl.Range
+}
+
+// Sync is a sync block: which connector feeds which mapping, when, and within which limits.
+type Sync struct {
+	// Name is the block's label; it keys the sync's lock, cursors and runs.
+	Name string
+	// Connector and Mapping are the names of the referenced blocks (both exist).
+	Connector string
+	Mapping   string
+	// Schedule is the cron expression of full runs: five fields, an @hourly-style
+	// descriptor, or "@every DURATION". It is checked by Load.
+	Schedule string
+	// DeltaSchedule is the cron expression of delta runs; empty for none.
+	DeltaSchedule string
+	// Timezone is the location schedules are read in; UTC by default.
+	Timezone *time.Location
+	// TimezoneName is the timezone as written ("UTC" by default).
+	TimezoneName string
+	// Timeout bounds one run; DefaultTimeout by default.
+	Timeout time.Duration
+	// BatchSize is the number of writes per store batch; DefaultBatchSize by default.
+	BatchSize int
+	// Deletion is the deletion guard.
+	Deletion Deletion
+	// DeclRange is the range of the block's header (sync "NAME").
+	DeclRange hcl.Range
+	// ScheduleRange is the schedule attribute's value range.
+	ScheduleRange hcl.Range
+	// DeltaScheduleRange is the delta_schedule attribute's value range (DeclRange if absent).
+	DeltaScheduleRange hcl.Range
+	// ConnectorRange and MappingRange are the ranges of the two references.
+	ConnectorRange hcl.Range
+	MappingRange   hcl.Range
+}
+
+// Deletion is the deletion guard of a sync: a run that would delete more profiles than
+// MaxCount, or more than MaxPercent of the sync's profiles, deletes none.
+type Deletion struct {
+	// MaxCount is the most profiles one run may delete; DefaultDeletionMaxCount by default.
+	MaxCount int
+	// MaxPercent is the largest share (0–100) of the sync's profiles one run may delete;
+	// DefaultDeletionMaxPercent by default.
+	MaxPercent float64
+}

@@ -1,0 +1,613 @@
+package config
+
+import (
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezones must resolve in minimal container images too
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/robfig/cron/v3"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Parser loads configuration files and keeps every file it parsed, so that diagnostics
+// can be printed with source snippets. The zero value is not ready: use NewParser.
+type Parser struct {
+	// LookupEnv resolves the env() function; nil means os.LookupEnv. Tests set it to
+	// isolate themselves from the process environment.
+	LookupEnv func(key string) (string, bool)
+
+	files map[string]*hcl.File
+}
+
+// NewParser returns a Parser that reads the process environment.
+func NewParser() *Parser {
+	return &Parser{files: map[string]*hcl.File{}}
+}
+
+// Files returns the files parsed so far, by name, for WriteDiagnostics.
+func (p *Parser) Files() map[string]*hcl.File {
+	return p.files
+}
+
+// Load reads and parses the configuration file at path with a new Parser. See
+// Parser.Parse for what it returns.
+func Load(path string) (*Config, hcl.Diagnostics) {
+	return NewParser().Load(path)
+}
+
+// Parse parses src as the configuration file filename with a new Parser, resolving
+// relative paths against filepath.Dir(filename). See Parser.Parse for what it returns.
+func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
+	return NewParser().Parse(src, filename)
+}
+
+// Load reads and parses the configuration file at path.
+func (p *Parser) Load(path string) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		cfg := p.newConfig(path)
+		start := hcl.Pos{Line: 1, Column: 1}
+		return cfg, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read configuration file",
+			Detail:   err.Error(),
+			Subject:  &hcl.Range{Filename: path, Start: start, End: start},
+		}}
+	}
+	return p.Parse(src, path)
+}
+
+// Parse parses src as the configuration file filename; relative paths in it resolve
+// against filepath.Dir(filename). It keeps going after a problem and returns every
+// diagnostic it found, sorted by position. The Config is never nil, and its Files are
+// set, but when the diagnostics hold an error the rest of it is incomplete.
+func (p *Parser) Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
+	cfg := p.newConfig(filename)
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if file != nil {
+		p.files[filename] = file
+	}
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	d := &decoder{cfg: cfg, ctx: evalContext(p.LookupEnv, cfg.Dir), diags: diags}
+	d.decodeFile(file.Body)
+	sortDiagnostics(d.diags)
+	return cfg, d.diags
+}
+
+func (p *Parser) newConfig(filename string) *Config {
+	if p.files == nil {
+		p.files = map[string]*hcl.File{}
+	}
+	return &Config{Filename: filename, Dir: filepath.Dir(filename), Files: p.files}
+}
+
+var (
+	rootSchema = &hcl.BodySchema{
+		Blocks: []hcl.BlockHeaderSchema{
+			{Type: "store"},
+			{Type: "connector", LabelNames: []string{"name"}},
+			{Type: "mapping", LabelNames: []string{"name"}},
+			{Type: "sync", LabelNames: []string{"name"}},
+		},
+	}
+	storeSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}},
+	}
+	connectorSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "plugin", Required: true},
+			{Name: "sha256"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
+	}
+	mappingSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "module", Required: true},
+			{Name: "settings"},
+		},
+	}
+	syncSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "connector", Required: true},
+			{Name: "mapping", Required: true},
+			{Name: "schedule", Required: true},
+			{Name: "delta_schedule"},
+			{Name: "timezone"},
+			{Name: "timeout"},
+			{Name: "batch_size"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "deletion"}},
+	}
+	deletionSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "max_count"},
+			{Name: "max_percent"},
+		},
+	}
+)
+
+var sha256Pattern = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+// cronParser accepts what the scheduler runs: five fields, descriptors, @every.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a schedule or delta_schedule the way Load checks it: five cron
+// fields (minute hour day-of-month month day-of-week), a descriptor such as @hourly, or
+// "@every DURATION". The timezone belongs in the sync's timezone attribute, not in a
+// TZ= prefix.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		return nil, fmt.Errorf("a TZ= prefix is not allowed; set the sync's timezone attribute instead")
+	}
+	s, err := cronParser.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("parse schedule: %w", err)
+	}
+	return s, nil
+}
+
+// decoder decodes one file's body into cfg, collecting diagnostics as it goes.
+type decoder struct {
+	cfg   *Config
+	ctx   *hcl.EvalContext
+	diags hcl.Diagnostics
+	// refs are the syncs' references, checked once every block is known.
+	refs []reference
+}
+
+type reference struct {
+	kind, name string
+	rng        hcl.Range
+}
+
+func (d *decoder) add(diags hcl.Diagnostics) {
+	d.diags = append(d.diags, diags...)
+}
+
+func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {
+	d.diags = append(d.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  rng.Ptr(),
+	})
+}
+
+func (d *decoder) decodeFile(body hcl.Body) {
+	content, diags := body.Content(rootSchema)
+	d.add(diags)
+
+	var store *hcl.Block
+	declared := map[string]map[string]hcl.Range{"connector": {}, "mapping": {}, "sync": {}}
+	for _, b := range content.Blocks {
+		if b.Type == "store" {
+			if store != nil {
+				d.errorf(b.DefRange, "Duplicate store block",
+					"Only one store block is allowed; the first is at %s.", at(store.DefRange))
+				continue
+			}
+			store = b
+			d.decodeStore(b)
+			continue
+		}
+		// A duplicate is still decoded, so that its own problems are reported too, but it
+		// is not kept.
+		name := b.Labels[0]
+		first, dup := declared[b.Type][name]
+		if dup {
+			d.errorf(b.LabelRanges[0], fmt.Sprintf("Duplicate %s %q", b.Type, name),
+				"A %s named %q is already declared at %s.", b.Type, name, at(first))
+		} else {
+			declared[b.Type][name] = b.DefRange
+		}
+		if !hclsyntax.ValidIdentifier(name) {
+			d.errorf(b.LabelRanges[0], fmt.Sprintf("Invalid %s name", b.Type),
+				"%q is not a valid name: a name starts with a letter or underscore and holds only letters, digits, underscores and dashes.", name)
+		}
+		switch b.Type {
+		case "connector":
+			if c := d.decodeConnector(b); !dup {
+				d.cfg.Connectors = append(d.cfg.Connectors, c)
+			}
+		case "mapping":
+			if m := d.decodeMapping(b); !dup {
+				d.cfg.Mappings = append(d.cfg.Mappings, m)
+			}
+		case "sync":
+			if s := d.decodeSync(b); !dup {
+				d.cfg.Syncs = append(d.cfg.Syncs, s)
+			}
+		}
+	}
+	if store == nil {
+		d.errorf(body.MissingItemRange(), "Missing store block",
+			"A configuration needs a store block with the url of the profile database, like store { url = env(\"DATABASE_URL\") }.")
+	}
+	for _, r := range d.refs {
+		if _, ok := declared[r.kind][r.name]; ok {
+			continue
+		}
+		d.errorf(r.rng, "Reference to undeclared "+r.kind,
+			"No %s named %q is declared. %s", r.kind, r.name, declaredList(r.kind, declared[r.kind]))
+	}
+}
+
+// at renders where a block starts, as file:line:column.
+func at(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+func declaredList(kind string, names map[string]hcl.Range) string {
+	if len(names) == 0 {
+		return fmt.Sprintf("This file declares no %ss.", kind)
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	return fmt.Sprintf("Declared %ss: %s.", kind, strings.Join(list, ", "))
+}
+
+func (d *decoder) decodeStore(b *hcl.Block) {
+	content, diags := b.Body.Content(storeSchema)
+	d.add(diags)
+	d.cfg.Store.Range = b.DefRange
+	if attr, ok := content.Attributes["url"]; ok {
+		d.cfg.Store.Range = attr.Expr.Range()
+		if url, ok := d.nonEmptyString(attr); ok {
+			d.cfg.Store.URL = url
+		}
+	}
+}
+
+func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
+	c := &Connector{
+		Name:        b.Labels[0],
+		DeclRange:   b.DefRange,
+		PluginRange: b.DefRange,
+		SHA256Range: b.DefRange,
+		ConfigRange: b.DefRange,
+		evalCtx:     d.ctx,
+		// Without a config block, missing attributes are reported on the connector block.
+		Config: &hclsyntax.Body{SrcRange: b.DefRange, EndRange: b.DefRange},
+	}
+	content, diags := b.Body.Content(connectorSchema)
+	d.add(diags)
+
+	if attr, ok := content.Attributes["plugin"]; ok {
+		c.PluginRange = attr.Expr.Range()
+		if plugin, ok := d.nonEmptyString(attr); ok {
+			c.Plugin = plugin
+			if looksLikePath(plugin) {
+				c.External = true
+				c.Plugin = d.existingFile(attr, plugin, "Plugin binary", true)
+			}
+		}
+	}
+	if attr, ok := content.Attributes["sha256"]; ok {
+		c.SHA256Range = attr.Expr.Range()
+		if sum, ok := d.str(attr); ok {
+			switch {
+			case len(sum) != 64:
+				d.errorf(attr.Expr.Range(), "Invalid sha256",
+					"sha256 must be 64 hexadecimal characters (the output of sha256sum); got %d characters.", len(sum))
+			case !sha256Pattern.MatchString(sum):
+				d.errorf(attr.Expr.Range(), "Invalid sha256",
+					"sha256 must be 64 hexadecimal characters (the output of sha256sum); it holds characters other than 0-9 and a-f.")
+			case c.Plugin != "" && !c.External:
+				d.errorf(attr.Expr.Range(), "Unexpected sha256",
+					"sha256 checks an external plugin binary, but %q is a bundled connector.", c.Plugin)
+			default:
+				c.SHA256 = strings.ToLower(sum)
+			}
+		}
+	}
+	for i, cb := range content.Blocks {
+		if i > 0 {
+			d.errorf(cb.DefRange, "Duplicate config block",
+				"A connector has at most one config block; the first is at %s.", at(content.Blocks[0].DefRange))
+			continue
+		}
+		c.Config = cb.Body
+		c.ConfigRange = cb.DefRange
+	}
+	return c
+}
+
+// looksLikePath tells a plugin binary's path from a bundled connector's name.
+func looksLikePath(s string) bool {
+	return strings.ContainsRune(s, '/') || strings.ContainsRune(s, filepath.Separator) || strings.HasPrefix(s, ".")
+}
+
+// existingFile resolves a path written in the file, checks that it names a regular file
+// (an executable one, if exec), and returns its absolute path.
+func (d *decoder) existingFile(attr *hcl.Attribute, path, what string, exec bool) string {
+	resolved := resolvePath(d.cfg.Dir, path)
+	abs, err := filepath.Abs(resolved)
+	if err == nil {
+		resolved = abs
+	}
+	fi, err := os.Stat(resolved)
+	switch {
+	case err != nil && os.IsNotExist(err):
+		d.errorf(attr.Expr.Range(), what+" not found",
+			"There is no file %q relative to the configuration's directory %q.", path, d.cfg.Dir)
+	case err != nil:
+		d.errorf(attr.Expr.Range(), what+" not readable", "Cannot use %q: %s.", path, err)
+	case !fi.Mode().IsRegular():
+		d.errorf(attr.Expr.Range(), what+" is not a file", "%q is not a regular file.", path)
+	case exec && runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0:
+		d.errorf(attr.Expr.Range(), what+" is not executable", "%q has no execute permission.", path)
+	}
+	return resolved
+}
+
+func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
+	m := &Mapping{
+		Name:         b.Labels[0],
+		DeclRange:    b.DefRange,
+		ModuleRange:   b.DefRange,
+		SettingsRange: b.DefRange,
+		SettingsJSON:  []byte("{}"),
+	}
+	content, diags := b.Body.Content(mappingSchema)
+	d.add(diags)
+
+	if attr, ok := content.Attributes["module"]; ok {
+		m.ModuleRange = attr.Expr.Range()
+		if module, ok := d.nonEmptyString(attr); ok {
+			m.Module = d.existingFile(attr, module, "Mapping module", false)
+		}
+	}
+	if attr, ok := content.Attributes["settings"]; ok {
+		m.SettingsRange = attr.Expr.Range()
+		if js, ok := d.settings(attr); ok {
+			m.SettingsJSON = js
+		}
+	}
+	return m
+}
+
+// settings evaluates a mapping's settings object into JSON.
+func (d *decoder) settings(attr *hcl.Attribute) ([]byte, bool) {
+	v, diags := attr.Expr.Value(d.ctx)
+	d.add(diags)
+	if diags.HasErrors() {
+		return nil, false
+	}
+	if v.IsNull() {
+		return []byte("{}"), true
+	}
+	if ty := v.Type(); !ty.IsObjectType() && !ty.IsMapType() {
+		d.errorf(attr.Expr.Range(), "Incorrect attribute value type",
+			"Inappropriate value for attribute %q: an object like { key = \"value\" } is required, not %s.", attr.Name, ty.FriendlyName())
+		return nil, false
+	}
+	js, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		d.errorf(attr.Expr.Range(), "Invalid settings", "The settings cannot be encoded as JSON: %s.", err)
+		return nil, false
+	}
+	return js, true
+}
+
+func (d *decoder) decodeSync(b *hcl.Block) *Sync {
+	s := &Sync{
+		Name:               b.Labels[0],
+		Timezone:           time.UTC,
+		TimezoneName:       "UTC",
+		Timeout:            DefaultTimeout,
+		BatchSize:          DefaultBatchSize,
+		Deletion:           Deletion{MaxCount: DefaultDeletionMaxCount, MaxPercent: DefaultDeletionMaxPercent},
+		DeclRange:          b.DefRange,
+		ScheduleRange:      b.DefRange,
+		DeltaScheduleRange: b.DefRange,
+		ConnectorRange:     b.DefRange,
+		MappingRange:       b.DefRange,
+	}
+	content, diags := b.Body.Content(syncSchema)
+	d.add(diags)
+	attrs := content.Attributes
+
+	if attr, ok := attrs["connector"]; ok {
+		s.ConnectorRange = attr.Expr.Range()
+		s.Connector, _ = d.reference(attr, "connector")
+	}
+	if attr, ok := attrs["mapping"]; ok {
+		s.MappingRange = attr.Expr.Range()
+		s.Mapping, _ = d.reference(attr, "mapping")
+	}
+	if attr, ok := attrs["schedule"]; ok {
+		s.ScheduleRange = attr.Expr.Range()
+		s.Schedule, _ = d.schedule(attr)
+	}
+	if attr, ok := attrs["delta_schedule"]; ok {
+		s.DeltaScheduleRange = attr.Expr.Range()
+		s.DeltaSchedule, _ = d.schedule(attr)
+	}
+	if attr, ok := attrs["timezone"]; ok {
+		if name, ok := d.nonEmptyString(attr); ok {
+			loc, err := time.LoadLocation(name)
+			if err != nil {
+				d.errorf(attr.Expr.Range(), "Unknown timezone",
+					"%q is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\": %s.", name, err)
+			} else {
+				s.Timezone, s.TimezoneName = loc, name
+			}
+		}
+	}
+	if attr, ok := attrs["timeout"]; ok {
+		if str, ok := d.str(attr); ok {
+			dur, err := time.ParseDuration(str)
+			switch {
+			case err != nil:
+				d.errorf(attr.Expr.Range(), "Invalid duration",
+					"timeout must be a duration like \"30m\" or \"1h30m\": %s.", err)
+			case dur <= 0:
+				d.errorf(attr.Expr.Range(), "Invalid duration", "timeout must be positive; got %q.", str)
+			default:
+				s.Timeout = dur
+			}
+		}
+	}
+	if attr, ok := attrs["batch_size"]; ok {
+		if n, ok := d.integer(attr); ok {
+			if n < 1 {
+				d.errorf(attr.Expr.Range(), "Value out of range", "batch_size must be at least 1; got %d.", n)
+			} else {
+				s.BatchSize = n
+			}
+		}
+	}
+	for i, db := range content.Blocks {
+		if i > 0 {
+			d.errorf(db.DefRange, "Duplicate deletion block",
+				"A sync has at most one deletion block; the first is at %s.", at(content.Blocks[0].DefRange))
+			continue
+		}
+		d.decodeDeletion(db, &s.Deletion)
+	}
+	return s
+}
+
+func (d *decoder) decodeDeletion(b *hcl.Block, del *Deletion) {
+	content, diags := b.Body.Content(deletionSchema)
+	d.add(diags)
+	if attr, ok := content.Attributes["max_count"]; ok {
+		if n, ok := d.integer(attr); ok {
+			if n < 0 {
+				d.errorf(attr.Expr.Range(), "Value out of range", "max_count must not be negative; got %d.", n)
+			} else {
+				del.MaxCount = n
+			}
+		}
+	}
+	if attr, ok := content.Attributes["max_percent"]; ok {
+		if v, ok := d.eval(attr, cty.Number); ok {
+			f, _ := v.AsBigFloat().Float64()
+			if f < 0 || f > 100 {
+				d.errorf(attr.Expr.Range(), "Value out of range", "max_percent must be between 0 and 100; got %s.", v.AsBigFloat().Text('g', -1))
+			} else {
+				del.MaxPercent = f
+			}
+		}
+	}
+}
+
+// reference reads a connector.NAME or mapping.NAME reference without evaluating it; the
+// name's existence is checked once every block is known.
+func (d *decoder) reference(attr *hcl.Attribute, kind string) (string, bool) {
+	tr, diags := hcl.AbsTraversalForExpr(attr.Expr)
+	if !diags.HasErrors() && len(tr) == 2 && tr.RootName() == kind {
+		if step, ok := tr[1].(hcl.TraverseAttr); ok {
+			d.refs = append(d.refs, reference{kind: kind, name: step.Name, rng: attr.Expr.Range()})
+			return step.Name, true
+		}
+	}
+	detail := fmt.Sprintf("%s must be a reference like %s.NAME.", attr.Name, kind)
+	if v, vd := attr.Expr.Value(nil); !vd.HasErrors() && v.Type() == cty.String && !v.IsNull() && hclsyntax.ValidIdentifier(v.AsString()) {
+		detail += fmt.Sprintf(" Write %s.%s, without quotes.", kind, v.AsString())
+	}
+	d.errorf(attr.Expr.Range(), "Invalid "+kind+" reference", "%s", detail)
+	return "", false
+}
+
+func (d *decoder) schedule(attr *hcl.Attribute) (string, bool) {
+	spec, ok := d.str(attr)
+	if !ok {
+		return "", false
+	}
+	if _, err := ParseSchedule(spec); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "parse schedule: ")
+		d.errorf(attr.Expr.Range(), "Invalid cron schedule",
+			"%s %q is not a valid schedule: %s. Use five fields (minute hour day-of-month month day-of-week), a descriptor like @hourly, or @every 10m.",
+			attr.Name, spec, msg)
+		return "", false
+	}
+	return spec, true
+}
+
+// eval evaluates an attribute and converts it to ty, reporting problems on its range.
+func (d *decoder) eval(attr *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
+	v, diags := attr.Expr.Value(d.ctx)
+	d.add(diags)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	if v.IsNull() {
+		d.errorf(attr.Expr.Range(), "Invalid attribute value", "%s must not be null.", attr.Name)
+		return cty.NilVal, false
+	}
+	v, err := convert.Convert(v, ty)
+	if err != nil {
+		d.errorf(attr.Expr.Range(), "Incorrect attribute value type",
+			"Inappropriate value for attribute %q: %s.", attr.Name, err)
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
+func (d *decoder) str(attr *hcl.Attribute) (string, bool) {
+	v, ok := d.eval(attr, cty.String)
+	if !ok {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+func (d *decoder) nonEmptyString(attr *hcl.Attribute) (string, bool) {
+	s, ok := d.str(attr)
+	if ok && strings.TrimSpace(s) == "" {
+		d.errorf(attr.Expr.Range(), "Invalid attribute value", "%s must not be empty.", attr.Name)
+		return "", false
+	}
+	return s, ok
+}
+
+func (d *decoder) integer(attr *hcl.Attribute) (int, bool) {
+	v, ok := d.eval(attr, cty.Number)
+	if !ok {
+		return 0, false
+	}
+	bf := v.AsBigFloat()
+	if !bf.IsInt() {
+		d.errorf(attr.Expr.Range(), "Incorrect attribute value type",
+			"Inappropriate value for attribute %q: a whole number is required; got %s.", attr.Name, bf.Text('g', -1))
+		return 0, false
+	}
+	n, acc := bf.Int64()
+	if acc != big.Exact || int64(int(n)) != n {
+		d.errorf(attr.Expr.Range(), "Value out of range", "%s is too large.", attr.Name)
+		return 0, false
+	}
+	return int(n), true
+}
+
+// sortDiagnostics orders diagnostics by file and position; those without a range first.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		default:
+			return a.Start.Byte < b.Start.Byte
+		}
+	})
+}
