@@ -358,8 +358,8 @@ func (d *decoder) existingFile(attr *hcl.Attribute, path, what string, exec bool
 
 func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 	m := &Mapping{
-		Name:         b.Labels[0],
-		DeclRange:    b.DefRange,
+		Name:          b.Labels[0],
+		DeclRange:     b.DefRange,
 		ModuleRange:   b.DefRange,
 		SettingsRange: b.DefRange,
 		SettingsJSON:  []byte("{}"),
