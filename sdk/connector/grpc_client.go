@@ -1,0 +1,143 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/peoplesync/peoplesync/sdk/internal/connectorpb"
+)
+
+// maxRecvBytes bounds one Read message on the engine's side. Batches stay near 1 MiB, but
+// a single record with a large photo can exceed gRPC's 4 MiB default.
+const maxRecvBytes = 64 << 20
+
+// grpcClient is a Connector that calls a plugin process, on the engine's side.
+type grpcClient struct {
+	client connectorpb.ConnectorClient
+}
+
+var _ Connector = (*grpcClient)(nil)
+
+func (c *grpcClient) Describe(ctx context.Context) (Description, error) {
+	resp, err := c.client.Describe(ctx, &connectorpb.DescribeRequest{})
+	if err != nil {
+		return Description{}, fromStatus(ctx, err)
+	}
+	return fromPBDescription(resp), nil
+}
+
+func (c *grpcClient) Configure(ctx context.Context, config json.RawMessage) (Diagnostics, error) {
+	resp, err := c.client.Configure(ctx, &connectorpb.ConfigureRequest{ConfigJson: config})
+	if err != nil {
+		return nil, fromStatus(ctx, err)
+	}
+	return fromPBDiagnostics(resp.GetDiagnostics()), nil
+}
+
+func (c *grpcClient) Check(ctx context.Context) error {
+	if _, err := c.client.Check(ctx, &connectorpb.CheckRequest{}); err != nil {
+		return fromStatus(ctx, err)
+	}
+	return nil
+}
+
+// Read emits the streamed records in order. It succeeds only when the stream closes with
+// End and End's count matches what arrived; anything else wraps ErrIncompleteRead, except
+// an error from emit (returned as is) and the cancellation of ctx (wrapping ctx's error).
+// Returning cancels the stream, which cancels the Read inside the plugin process.
+func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (ReadResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.client.Read(ctx, toPBReadRequest(req), grpc.MaxCallRecvMsgSize(maxRecvBytes))
+	if err != nil {
+		return ReadResult{}, readError(ctx, err, 0)
+	}
+	done := ctx.Done()
+	var n int64
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return ReadResult{}, fmt.Errorf("%w (after %d records)", ErrIncompleteRead, n)
+		}
+		if err != nil {
+			return ReadResult{}, readError(ctx, err, n)
+		}
+		switch m := msg.GetMsg().(type) {
+		case *connectorpb.ReadResponse_Batch:
+			for _, r := range m.Batch.GetRecords() {
+				select {
+				case <-done:
+					return ReadResult{}, fmt.Errorf("read stopped after %d records: %w", n, ctx.Err())
+				default:
+				}
+				if err := emit(fromPBRecord(r)); err != nil {
+					return ReadResult{}, err
+				}
+				n++
+			}
+		case *connectorpb.ReadResponse_End:
+			if got := m.End.GetCount(); got != n {
+				return ReadResult{}, fmt.Errorf("%w: the connector reported %d records but sent %d", ErrIncompleteRead, got, n)
+			}
+			return ReadResult{Count: n, Cursor: m.End.GetCursor()}, nil
+		default:
+			return ReadResult{}, fmt.Errorf("%w: unexpected message %T in the read stream", ErrIncompleteRead, m)
+		}
+	}
+}
+
+// readError describes a failed Read stream; every such read is incomplete.
+func readError(ctx context.Context, err error, n int64) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("read stopped after %d records: %w", n, ctx.Err())
+	}
+	err = fromStatus(ctx, err)
+	return &remoteError{
+		msg:   fmt.Sprintf("incomplete read after %d records: %s", n, err),
+		wraps: []error{ErrIncompleteRead, err},
+	}
+}
+
+// fromStatus turns a gRPC status back into a readable error: the connector's own message
+// (not "rpc error: code = ... desc = ..."), with the identity of the sentinels the server
+// encoded and of ctx's cancellation.
+func fromStatus(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("connector call stopped: %w", ctxErr)
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	e := &remoteError{msg: st.Message()}
+	switch st.Code() {
+	case codes.FailedPrecondition:
+		e.wraps = []error{ErrNotConfigured}
+	case codes.Canceled:
+		e.wraps = []error{context.Canceled}
+	case codes.DeadlineExceeded:
+		e.wraps = []error{context.DeadlineExceeded}
+	case codes.Unavailable:
+		e.msg = "connector plugin unavailable (has its process exited?): " + e.msg
+	case codes.Unimplemented:
+		e.msg = "connector plugin does not implement this call (built against another protocol version?): " + e.msg
+	}
+	return e
+}
+
+// remoteError is an error that crossed the process boundary: its message as the
+// connector wrote it, and the sentinels it still matches with errors.Is.
+type remoteError struct {
+	msg   string
+	wraps []error
+}
+
+func (e *remoteError) Error() string   { return e.msg }
+func (e *remoteError) Unwrap() []error { return e.wraps }
