@@ -1,0 +1,21 @@
+package postgres
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peoplesync/peoplesync/engine/store"
+)
+
+// translate is the one place where pgx errors become the store's sentinels:
+// pgx.ErrNoRows becomes store.ErrNotFound. Server errors (*pgconn.PgError, which name
+// their SQLSTATE), context errors and our own sentinels pass through unchanged. The lock
+// sentinels, store.ErrLocked and store.ErrLockLost, are decided in run.go from query
+// results, not from driver errors.
+func translate(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}

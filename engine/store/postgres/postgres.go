@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/peoplesync/peoplesync/engine/store"
+)
+
+// DefaultLeaseTTL is the lease of a sync's lock when Options.LeaseTTL is zero.
+const DefaultLeaseTTL = 30 * time.Second
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configures a Store.
+type Options struct {
+	// LeaseTTL is how long a run's lock lasts without renewal; the run renews it every
+	// LeaseTTL/3. Default DefaultLeaseTTL.
+	LeaseTTL time.Duration
+	// Logger receives the store's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a profile store in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	ttl  time.Duration
+	log  *slog.Logger
+
+	// runs are the unfinished runs, whose renewers Close stops.
+	mu   sync.Mutex
+	runs map[*run]struct{}
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at dsn (a URL or key=value string; pgxpool settings such
+// as pool_max_conns apply). It does not migrate: call Migrate.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.LeaseTTL == 0 {
+		opts.LeaseTTL = DefaultLeaseTTL
+	}
+	if opts.LeaseTTL < 0 {
+		return nil, fmt.Errorf("open store: negative lease TTL %v", opts.LeaseTTL)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", translate(err))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", translate(err))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store: %w", translate(err))
+	}
+	return &Store{
+		pool: pool,
+		ttl:  opts.LeaseTTL,
+		log:  opts.Logger.With("component", "store"),
+		runs: make(map[*run]struct{}),
+	}, nil
+}
+
+// Migrate applies the embedded migrations that the database lacks. Concurrent Migrate
+// calls from several replicas serialize on a goose lock table (no session state, so it
+// works through PgBouncer).
+func (s *Store) Migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	locker, err := lock.NewPostgresTableLocker(lock.WithTableLockTimeout(time.Second, 300))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithLocker(locker), goose.WithSlog(s.log), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", translate(err))
+	}
+	for _, r := range results {
+		s.log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// LeaseTTL returns the lease of the locks this store's runs take.
+func (s *Store) LeaseTTL() time.Duration { return s.ttl }
+
+// Close stops the renewers of unfinished runs (their leases then expire) and closes the
+// connection pool.
+func (s *Store) Close() {
+	s.mu.Lock()
+	runs := make([]*run, 0, len(s.runs))
+	for r := range s.runs {
+		runs = append(runs, r)
+	}
+	s.mu.Unlock()
+	for _, r := range runs {
+		r.stopRenewer()
+	}
+	s.pool.Close()
+}
+
+func (s *Store) track(r *run) {
+	s.mu.Lock()
+	s.runs[r] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Store) untrack(r *run) {
+	s.mu.Lock()
+	delete(s.runs, r)
+	s.mu.Unlock()
+}

@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/sdk/profile"
+)
+
+// Lookup returns what is stored for those external IDs of the sync that are linked.
+func (s *Store) Lookup(ctx context.Context, syncName string, externalIDs []string) (map[string]store.Stored, error) {
+	out := make(map[string]store.Stored, len(externalIDs))
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT l.external_id, l.profile_id::text, l.content_hash, p.deleted_at IS NOT NULL
+		  FROM profile_links l JOIN profiles p ON p.id = l.profile_id
+		 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])`, syncName, externalIDs)
+	if err != nil {
+		return nil, fmt.Errorf("lookup: %w", translate(err))
+	}
+	var (
+		ext string
+		st  store.Stored
+	)
+	_, err = pgx.ForEachRow(rows, []any{&ext, &st.ProfileID, &st.Hash, &st.Deleted}, func() error {
+		out[ext] = st
+		st.Hash = nil // the next row scans into a fresh slice
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lookup: %w", translate(err))
+	}
+	return out, nil
+}
+
+// profileColumns is the select list that scanProfile reads.
+var profileColumns = func() string {
+	cols := []string{"p.id::text", "l.external_id"}
+	for _, f := range profile.CoreFields {
+		cols = append(cols, "p."+f)
+	}
+	cols = append(cols, "l.manager_ref", "p.active", "p.attributes", "l.seeded",
+		"coalesce(p.manager_id::text, '')", "p.custom_fields", "p.deleted_at", "p.updated_at")
+	return strings.Join(cols, ", ")
+}()
+
+// scanProfile reads one row of profileColumns (plus the photo columns if photo).
+func scanProfile(rows pgx.Rows, photo bool) (store.StoredProfile, error) {
+	var (
+		sp     store.StoredProfile
+		attrs  map[string]any
+		custom map[string]any
+		ptype  *string
+		pdata  []byte
+	)
+	dest := []any{&sp.ProfileID, &sp.ExternalID}
+	for i := range sp.Profile.Core {
+		dest = append(dest, &sp.Profile.Core[i])
+	}
+	dest = append(dest, &sp.Profile.Manager, &sp.Profile.Active, &attrs, &sp.Profile.Seeded,
+		&sp.ManagerID, &custom, &sp.DeletedAt, &sp.UpdatedAt)
+	if photo {
+		dest = append(dest, &ptype, &pdata)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return sp, err
+	}
+	if len(attrs) > 0 {
+		sp.Profile.Attributes = make(map[string]string, len(attrs))
+		for k, v := range attrs {
+			sp.Profile.Attributes[k] = jsonString(v)
+		}
+	}
+	if custom == nil {
+		custom = map[string]any{}
+	}
+	sp.CustomFields = custom
+	if ptype != nil {
+		sp.Profile.Photo = &profile.Photo{ContentType: *ptype, Data: pdata}
+	}
+	return sp, nil
+}
+
+// jsonString renders an attribute value as a string: strings as they are, anything a
+// person may have stored otherwise as its JSON.
+func jsonString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Profiles returns the stored profiles of those external IDs of the sync, with the
+// picture the sync wrote (a user's own picture is not part of the synced profile).
+func (s *Store) Profiles(ctx context.Context, syncName string, externalIDs []string) (map[string]store.StoredProfile, error) {
+	out := make(map[string]store.StoredProfile, len(externalIDs))
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+profileColumns+`, i.content_type, i.data
+		  FROM profile_links l
+		  JOIN profiles p ON p.id = l.profile_id
+		  LEFT JOIN profile_images i ON i.profile_id = p.id AND i.source = 'sync'
+		 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])`, syncName, externalIDs)
+	if err != nil {
+		return nil, fmt.Errorf("profiles: %w", translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		sp, err := scanProfile(rows, true)
+		if err != nil {
+			return nil, fmt.Errorf("profiles: %w", translate(err))
+		}
+		out[sp.ExternalID] = sp
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("profiles: %w", translate(err))
+	}
+	return out, nil
+}
+
+// ListProfiles returns up to limit profiles of the sync (all if limit <= 0), deleted ones
+// included, ordered by display name. Pictures are left out.
+func (s *Store) ListProfiles(ctx context.Context, syncName string, limit int) ([]store.StoredProfile, error) {
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+profileColumns+`
+		  FROM profile_links l JOIN profiles p ON p.id = l.profile_id
+		 WHERE l.sync_name = $1
+		 ORDER BY p.display_name, l.external_id
+		 LIMIT $2`, syncName, lim)
+	if err != nil {
+		return nil, fmt.Errorf("list profiles: %w", translate(err))
+	}
+	defer rows.Close()
+	var out []store.StoredProfile
+	for rows.Next() {
+		sp, err := scanProfile(rows, false)
+		if err != nil {
+			return nil, fmt.Errorf("list profiles: %w", translate(err))
+		}
+		out = append(out, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list profiles: %w", translate(err))
+	}
+	return out, nil
+}
+
+// LiveExternalIDs streams the external IDs of the sync's profiles that are not
+// soft-deleted. An error from fn stops the stream and is returned (wrapped).
+func (s *Store) LiveExternalIDs(ctx context.Context, syncName string, fn func(externalID string) error) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT l.external_id FROM profile_links l JOIN profiles p ON p.id = l.profile_id
+		 WHERE l.sync_name = $1 AND p.deleted_at IS NULL`, syncName)
+	if err != nil {
+		return fmt.Errorf("live external IDs: %w", translate(err))
+	}
+	var ext string
+	if _, err := pgx.ForEachRow(rows, []any{&ext}, func() error { return fn(ext) }); err != nil {
+		return fmt.Errorf("live external IDs: %w", translate(err))
+	}
+	return nil
+}
+
+// Runs returns the latest runs, newest first, of the sync or of all syncs if it is "".
+func (s *Store) Runs(ctx context.Context, syncName string, limit int) ([]store.RunInfo, error) {
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, sync_name, mode, holder, started_at, finished_at, status, processed, created,
+		       updated, skipped, deleted, errors, message
+		  FROM sync_runs
+		 WHERE $1 = '' OR sync_name = $1
+		 ORDER BY id DESC
+		 LIMIT $2`, syncName, lim)
+	if err != nil {
+		return nil, fmt.Errorf("runs: %w", translate(err))
+	}
+	var (
+		out []store.RunInfo
+		ri  store.RunInfo
+	)
+	_, err = pgx.ForEachRow(rows, []any{&ri.ID, &ri.Sync, &ri.Mode, &ri.Holder, &ri.StartedAt,
+		&ri.FinishedAt, &ri.Status, &ri.Processed, &ri.Created, &ri.Updated, &ri.Skipped,
+		&ri.Deleted, &ri.Errors, &ri.Message}, func() error {
+		out = append(out, ri)
+		ri.FinishedAt = nil
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("runs: %w", translate(err))
+	}
+	return out, nil
+}
+
+// RunErrors returns the per-record errors of a run in the order they were recorded.
+func (s *Store) RunErrors(ctx context.Context, runID int64) ([]store.RecordError, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT external_id, message FROM run_errors WHERE run_id = $1 ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("run errors: %w", translate(err))
+	}
+	var (
+		out []store.RecordError
+		e   store.RecordError
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&e.ExternalID, &e.Message}, func() error {
+		out = append(out, e)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("run errors: %w", translate(err))
+	}
+	return out, nil
+}
+
+// Cursor returns the sync's last delta cursor, "" if none.
+func (s *Store) Cursor(ctx context.Context, syncName string) (string, error) {
+	var c string
+	err := s.pool.QueryRow(ctx, `SELECT cursor FROM sync_cursors WHERE sync_name = $1`, syncName).Scan(&c)
+	if err != nil {
+		if err = translate(err); errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return "", fmt.Errorf("cursor: %w", err)
+	}
+	return c, nil
+}

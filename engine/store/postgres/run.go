@@ -1,0 +1,306 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/peoplesync/peoplesync/engine/store"
+)
+
+// finishTimeout bounds Finish, which runs even when the caller's context is cancelled so
+// that a shutting-down run still records itself and releases its lock.
+const finishTimeout = 30 * time.Second
+
+// run is one run's hold on a sync's lease.
+type run struct {
+	s      *Store
+	id     int64
+	sync   string
+	holder string
+	term   int64
+	log    *slog.Logger
+
+	lost     atomic.Bool // the lease is known to be no longer ours
+	finished atomic.Bool
+
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+var _ store.Run = (*run)(nil)
+
+// BeginRun takes the sync's lease for holder and records a running run. It returns an
+// error wrapping store.ErrLocked, naming the holder and the lease's end, if another
+// holder's lease is live. Runs of the sync that were still "running" when their lease was
+// taken over are marked abandoned.
+func (s *Store) BeginRun(ctx context.Context, syncName, mode, holder string) (store.Run, error) {
+	if syncName == "" || holder == "" {
+		return nil, fmt.Errorf("begin run: sync name and holder must not be empty")
+	}
+	var id, term int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO sync_locks AS l (sync_name, holder, term, acquired_at, expires_at)
+			VALUES ($1, $2, nextval('sync_lock_terms'), now(), now() + $3::bigint * interval '1 microsecond')
+			ON CONFLICT (sync_name) DO UPDATE
+			   SET holder = excluded.holder, term = excluded.term,
+			       acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+			 WHERE l.expires_at <= now()
+			RETURNING term`, syncName, holder, s.ttl.Microseconds()).Scan(&term)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var other string
+			var until time.Time
+			if err := tx.QueryRow(ctx, `SELECT holder, expires_at FROM sync_locks WHERE sync_name = $1`,
+				syncName).Scan(&other, &until); err != nil {
+				// The holder let go between the two statements: still locked for this try.
+				return fmt.Errorf("sync %q: %w", syncName, store.ErrLocked)
+			}
+			return fmt.Errorf("sync %q: %w: held by %q until %s", syncName, store.ErrLocked, other,
+				until.UTC().Format(time.RFC3339))
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE sync_runs SET status = $2, finished_at = now(),
+			       message = 'the run lost its lock (lease expired and taken over)'
+			 WHERE sync_name = $1 AND status = $3`,
+			syncName, store.StatusAbandoned, store.StatusRunning); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			INSERT INTO sync_runs (sync_name, mode, holder, status) VALUES ($1, $2, $3, $4)
+			RETURNING id`, syncName, mode, holder, store.StatusRunning).Scan(&id)
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, fmt.Errorf("begin run: %w", err)
+		}
+		return nil, fmt.Errorf("begin run of sync %q: %w", syncName, translate(err))
+	}
+	r := &run{
+		s: s, id: id, sync: syncName, holder: holder, term: term,
+		log:  s.log.With("sync", syncName, "run", id),
+		done: make(chan struct{}),
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel = cancel
+	s.track(r)
+	go r.renew(rctx)
+	return r, nil
+}
+
+// ID is the run's row in sync_runs.
+func (r *run) ID() int64 { return r.id }
+
+// renew extends the lease every TTL/3 until the run ends or the lease is lost. A failed
+// attempt (network) is retried at the next tick; if the lease expired meanwhile, that
+// attempt finds it lost.
+func (r *run) renew(ctx context.Context) {
+	defer close(r.done)
+	every := r.s.ttl / 3
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		actx, cancel := context.WithTimeout(ctx, every)
+		tag, err := r.s.pool.Exec(actx, `
+			UPDATE sync_locks SET expires_at = now() + $4::bigint * interval '1 microsecond'
+			 WHERE sync_name = $1 AND holder = $2 AND term = $3 AND expires_at > now()`,
+			r.sync, r.holder, r.term, r.s.ttl.Microseconds())
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			r.log.WarnContext(ctx, "renewing the sync lock failed; retrying", "err", translate(err))
+		case tag.RowsAffected() == 0:
+			r.lost.Store(true)
+			r.log.ErrorContext(ctx, "sync lock lost: the lease expired or was taken over")
+			return
+		}
+	}
+}
+
+func (r *run) stopRenewer() {
+	r.stopOnce.Do(func() {
+		r.cancel()
+		<-r.done
+		r.s.untrack(r)
+	})
+}
+
+// write runs fn in a transaction that first proves the lease is still the run's, and
+// returns an error wrapping store.ErrLockLost if it is not.
+func (r *run) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
+	if r.finished.Load() {
+		return fmt.Errorf("%s: run %d is finished", what, r.id)
+	}
+	if r.lost.Load() {
+		return fmt.Errorf("%s: %w", what, store.ErrLockLost)
+	}
+	err := pgx.BeginFunc(ctx, r.s.pool, func(tx pgx.Tx) error {
+		if err := r.fence(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrLockLost) {
+			r.lost.Store(true)
+		}
+		return fmt.Errorf("%s: %w", what, translate(err))
+	}
+	return nil
+}
+
+// fence locks the run's lease row, or returns store.ErrLockLost if the lease is no
+// longer the run's. Holding the row lock until commit keeps a taker out meanwhile.
+func (r *run) fence(ctx context.Context, tx pgx.Tx) error {
+	var one int
+	err := tx.QueryRow(ctx, `
+		SELECT 1 FROM sync_locks
+		 WHERE sync_name = $1 AND holder = $2 AND term = $3 AND expires_at > now()
+		   FOR UPDATE`, r.sync, r.holder, r.term).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("sync %q, term %d: %w", r.sync, r.term, store.ErrLockLost)
+	}
+	return err
+}
+
+// SoftDelete marks the profiles linked to externalIDs deleted, if they are not already.
+func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error) {
+	if len(externalIDs) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := r.write(ctx, "soft delete", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE profiles p SET deleted_at = now(), active = false, updated_at = now()
+			  FROM profile_links l
+			 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])
+			   AND p.id = l.profile_id AND p.deleted_at IS NULL`, r.sync, externalIDs)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
+// ResolveManagers points each live profile of the sync at the profile whose link has the
+// manager reference as external ID or, failing that, as DN (case-insensitively). An empty
+// or dangling reference clears manager_id. Only rows whose manager changes are written.
+func (r *run) ResolveManagers(ctx context.Context) (int, error) {
+	var n int
+	err := r.write(ctx, "resolve managers", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			WITH wanted AS (
+				SELECT l.profile_id,
+				       CASE WHEN l.manager_ref = '' THEN NULL ELSE coalesce(
+				           (SELECT m.profile_id FROM profile_links m
+				             WHERE m.sync_name = l.sync_name AND m.external_id = l.manager_ref),
+				           (SELECT m.profile_id FROM profile_links m
+				             WHERE m.sync_name = l.sync_name AND lower(m.dn) = lower(l.manager_ref)
+				             ORDER BY m.external_id LIMIT 1)) END AS manager_id
+				  FROM profile_links l
+				  JOIN profiles p ON p.id = l.profile_id
+				 WHERE l.sync_name = $1 AND p.deleted_at IS NULL
+			)
+			UPDATE profiles p SET manager_id = w.manager_id, updated_at = now()
+			  FROM wanted w
+			 WHERE p.id = w.profile_id AND p.manager_id IS DISTINCT FROM w.manager_id`, r.sync)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
+// RecordErrors stores per-record errors of the run with COPY.
+func (r *run) RecordErrors(ctx context.Context, errs []store.RecordError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return r.write(ctx, "record errors", func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"run_errors"},
+			[]string{"run_id", "external_id", "message"},
+			pgx.CopyFromSlice(len(errs), func(i int) ([]any, error) {
+				return []any{r.id, clean(errs[i].ExternalID), clean(errs[i].Message)}, nil
+			}))
+		return err
+	})
+}
+
+// Finish records the summary, keeps the cursor of a succeeded run, releases the lease and
+// stops the renewer. It runs even if ctx is cancelled (bounded by finishTimeout), so that
+// a shutting-down run still lets go of its lock. After the lease was lost it writes no
+// sync data: it marks its own run failed if no taker marked it abandoned, and returns an
+// error wrapping store.ErrLockLost.
+func (r *run) Finish(ctx context.Context, sum store.Summary) error {
+	switch sum.Status {
+	case store.StatusSucceeded, store.StatusFailed, store.StatusGuarded, store.StatusAbandoned:
+	default:
+		return fmt.Errorf("finish run %d: invalid status %q", r.id, sum.Status)
+	}
+	if !r.finished.CompareAndSwap(false, true) {
+		return fmt.Errorf("finish run %d: already finished", r.id)
+	}
+	r.stopRenewer()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if !r.lost.Load() {
+		err := pgx.BeginFunc(ctx, r.s.pool, func(tx pgx.Tx) error {
+			if err := r.fence(ctx, tx); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `
+				UPDATE sync_runs SET status = $2, finished_at = now(), processed = $3, created = $4,
+				       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9
+				 WHERE id = $1`, r.id, sum.Status, sum.Processed, sum.Created, sum.Updated,
+				sum.Skipped, sum.Deleted, sum.Errors, clean(sum.Message)); err != nil {
+				return err
+			}
+			if sum.Cursor != "" && sum.Status == store.StatusSucceeded {
+				if _, err := tx.Exec(ctx, `
+					INSERT INTO sync_cursors (sync_name, cursor, updated_at) VALUES ($1, $2, now())
+					ON CONFLICT (sync_name) DO UPDATE SET cursor = excluded.cursor, updated_at = now()`,
+					r.sync, clean(sum.Cursor)); err != nil {
+					return err
+				}
+			}
+			_, err := tx.Exec(ctx, `DELETE FROM sync_locks WHERE sync_name = $1 AND holder = $2 AND term = $3`,
+				r.sync, r.holder, r.term)
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrLockLost) {
+			return fmt.Errorf("finish run %d: %w", r.id, translate(err))
+		}
+		r.lost.Store(true)
+	}
+	// The lease is gone: record only on the run's own row, and only if nobody else did.
+	msg := "the run lost its lock"
+	if sum.Message != "" {
+		msg += ": " + sum.Message
+	}
+	if _, err := r.s.pool.Exec(ctx, `
+		UPDATE sync_runs SET status = $2, finished_at = now(), processed = $3, created = $4,
+		       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9
+		 WHERE id = $1 AND status = $10`, r.id, store.StatusFailed, sum.Processed, sum.Created,
+		sum.Updated, sum.Skipped, sum.Deleted, sum.Errors, clean(msg), store.StatusRunning); err != nil {
+		r.log.WarnContext(ctx, "recording the lost run failed", "err", translate(err))
+	}
+	return fmt.Errorf("finish run %d: %w", r.id, store.ErrLockLost)
+}
