@@ -1,0 +1,52 @@
+package mapper_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/peoplesync/peoplesync/engine/mapper"
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+// BenchmarkDefaultModule maps realistic LDAP records through the default module with every
+// instance busy: one Map call of 64 records (one batch) per iteration from each of
+// GOMAXPROCS goroutines. Compare records/s with BenchmarkMapNative in mappings/default.
+func BenchmarkDefaultModule(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		timeout time.Duration
+	}{
+		{"no_time_limit", 0},             // the default
+		{"time_limit", 30 * time.Second}, // WithCloseOnContextDone
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m := compile(b, "default", mapper.Options{CallTimeout: bc.timeout})
+			mp := newMapper(b, m, `{"default_country_code": "49"}`)
+			batch := make([]connector.Record, mapper.DefaultBatchSize)
+			for i := range batch {
+				batch[i] = ldapRecord()
+				batch[i].ID = fmt.Sprint(i)
+			}
+			ctx := context.Background()
+			// Warm every instance up before timing.
+			for range 4 {
+				mp.Map(ctx, append(append(batch[:0:0], batch...), batch...))
+			}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					for _, r := range mp.Map(ctx, batch) {
+						if r.Profile == nil {
+							b.Errorf("%+v", r)
+							return
+						}
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}

@@ -1,0 +1,231 @@
+package mapper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
+)
+
+// instance is one instantiated module. It is used by one goroutine at a time and
+// discarded after any failed call: a trapped Go guest is broken.
+type instance struct {
+	mod        api.Module
+	mem        api.Memory
+	abiVersion api.Function
+	alloc      api.Function
+	configureF api.Function
+	mapF       api.Function
+	stderr     *head
+	stack      [2]uint64
+	in         []byte
+	enc        wire.RecordEncoder
+	dec        wire.ResultDecoder
+}
+
+func (m *Module) instantiate(ctx context.Context) (*instance, error) {
+	stderr := &head{}
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: one compiled module, many instances
+		WithStartFunctions(exportInitialize).
+		WithStderr(stderr)
+	callCtx, cancel := m.callContext(ctx)
+	defer cancel()
+	mod, err := m.rt.InstantiateModule(callCtx, m.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %s", withStderr(err, stderr))
+	}
+	inst := &instance{
+		mod:        mod,
+		mem:        mod.Memory(),
+		abiVersion: mod.ExportedFunction(exportABIVersion),
+		alloc:      mod.ExportedFunction(exportAlloc),
+		configureF: mod.ExportedFunction(exportConfigure),
+		mapF:       mod.ExportedFunction(exportMap),
+		stderr:     stderr,
+	}
+	return inst, nil
+}
+
+func (inst *instance) close(ctx context.Context) {
+	_ = inst.mod.Close(ctx)
+}
+
+// call writes input into the guest, calls fn on it and returns fn's packed output, a view
+// of guest memory valid until the next call.
+func (inst *instance) call(ctx context.Context, m *Module, fn api.Function, input []byte) ([]byte, error) {
+	inst.stderr.reset()
+	callCtx, cancel := m.callContext(ctx)
+	defer cancel()
+	stack := inst.stack[:]
+	stack[0] = uint64(len(input))
+	if err := inst.alloc.CallWithStack(callCtx, stack); err != nil {
+		return nil, inst.callError(ctx, callCtx, m, exportAlloc, err)
+	}
+	ptr := uint32(stack[0])
+	if !inst.mem.Write(ptr, input) {
+		return nil, fmt.Errorf("%w: %s returned %d, outside memory", ErrTrapped, exportAlloc, ptr)
+	}
+	stack[0], stack[1] = uint64(ptr), uint64(len(input))
+	if err := fn.CallWithStack(callCtx, stack); err != nil {
+		return nil, inst.callError(ctx, callCtx, m, fn.Definition().Name(), err)
+	}
+	packed := stack[0]
+	if packed == 0 {
+		return nil, nil
+	}
+	out, ok := inst.mem.Read(uint32(packed>>32), uint32(packed))
+	if !ok {
+		return nil, fmt.Errorf("%w: output %#x lies outside memory", ErrTrapped, packed)
+	}
+	return out, nil
+}
+
+func (inst *instance) callError(ctx, callCtx context.Context, m *Module, name string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s stopped: %w", name, ctx.Err())
+	}
+	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %s ran out of time (limit %s)", ErrTrapped, name, m.opts.CallTimeout)
+	}
+	return fmt.Errorf("%w: %s: %s", ErrTrapped, name, withStderr(err, inst.stderr))
+}
+
+// configure hands the settings to the guest.
+func (inst *instance) configure(ctx context.Context, m *Module, settings []byte) error {
+	out, err := inst.call(ctx, m, inst.configureF, settings)
+	if err != nil {
+		return fmt.Errorf("configure: %w", err)
+	}
+	if out != nil {
+		return fmt.Errorf("mapping settings: %s", out)
+	}
+	return nil
+}
+
+// mapInto maps recs and stores the results in out. An error other than a
+// *wire.BatchError means the instance is broken.
+func (inst *instance) mapInto(ctx context.Context, m *Module, recs []connector.Record, out []Result) error {
+	buf := inst.enc.Begin(inst.in[:0], len(recs))
+	var w wire.Record
+	for i := range recs {
+		r := &recs[i]
+		w = wire.Record{ID: r.ID, DN: r.DN, Kind: uint8(r.Kind), Attributes: r.Attributes, Binary: r.Binary}
+		buf = inst.enc.Append(buf, &w)
+	}
+	if cap(buf) <= 4<<20 {
+		inst.in = buf // keep the buffer, unless a batch of photos made it huge
+	}
+	data, err := inst.call(ctx, m, inst.mapF, buf)
+	if err != nil {
+		return err
+	}
+	n, err := inst.dec.Reset(data)
+	if err != nil {
+		var batchErr *wire.BatchError
+		if errors.As(err, &batchErr) {
+			return batchErr
+		}
+		return fmt.Errorf("%w: corrupt results: %w", ErrTrapped, err)
+	}
+	if n != len(recs) {
+		return fmt.Errorf("%w: %d results for %d records", ErrTrapped, n, len(recs))
+	}
+	var res wire.Result
+	for i := range out {
+		if err := inst.dec.Next(&res); err != nil {
+			return fmt.Errorf("%w: corrupt results: %w", ErrTrapped, err)
+		}
+		switch res.Outcome {
+		case wire.Mapped:
+			out[i] = Result{Profile: res.Profile}
+		case wire.Skipped:
+			reason := res.Message
+			if reason == "" {
+				reason = "skipped by the mapping"
+			}
+			out[i] = Result{SkipReason: reason}
+		default:
+			out[i] = Result{Err: &RecordError{Message: res.Message}}
+		}
+	}
+	return nil
+}
+
+// RecordError is a mapping's own error for one record. It wraps ErrMapping.
+type RecordError struct {
+	Message string
+}
+
+func (e *RecordError) Error() string { return "mapping failed: " + e.Message }
+
+// Unwrap makes errors.Is(err, ErrMapping) hold.
+func (e *RecordError) Unwrap() error { return ErrMapping }
+
+// withStderr condenses a failed call's error to its first line (wazero appends the wasm
+// stack trace) and adds what the guest wrote to stderr: a Go runtime's fatal error.
+func withStderr(err error, h *head) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	if g := h.summary(); g != "" {
+		msg += " (guest: " + g + ")"
+	}
+	return msg
+}
+
+// head keeps the first bytes a guest writes to stderr during one call: a Go guest's fatal
+// error or unrecovered panic starts with its message.
+type head struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const headSize = 4096
+
+func (h *head) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if room := headSize - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (h *head) reset() {
+	h.mu.Lock()
+	h.buf = h.buf[:0]
+	h.mu.Unlock()
+}
+
+// summary returns the first line written and, for a Go traceback, where the failing
+// goroutine was: "panic: boom at /src/main.go:39".
+func (h *head) summary() string {
+	h.mu.Lock()
+	text := string(bytes.ToValidUTF8(h.buf, []byte("?")))
+	h.mu.Unlock()
+	var lines []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	msg := strings.TrimSpace(lines[0])
+	for i, l := range lines {
+		if strings.HasPrefix(l, "goroutine ") && i+2 < len(lines) && strings.HasPrefix(lines[i+2], "\t") {
+			where, _, _ := strings.Cut(strings.TrimSpace(lines[i+2]), " +0x")
+			msg += " at " + where
+			break
+		}
+	}
+	return msg
+}

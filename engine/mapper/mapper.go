@@ -1,0 +1,521 @@
+// Package mapper runs WASM mapping modules: it compiles a module once, keeps a pool of
+// configured instances, and maps batches of records to profiles through them.
+//
+//	records ─► batches of 64 ─► wire encoding ─► instance (peoplesync_map) ─► results
+//	                                              │ trap: discard the instance,
+//	                                              └ map the batch again, one record per
+//	                                                fresh instance, so only the culprit fails
+//
+// The guest side, and the ABI between the two, is package sdk/mapping. A module gets no
+// files, network or environment, fake clocks and randomness, a memory cap, and, if
+// Options.CallTimeout is set, a time limit per call.
+//
+// # The time limit and its price
+//
+// wazero can stop a running guest only if the module was compiled with a call that checks
+// the module's state at every loop header (WithCloseOnContextDone). Go's WebAssembly
+// passes loop headers all the time (it even dispatches within a function through one), and
+// on our 2-core machine the default module maps about 6× fewer records per second with the
+// checks (≈25k/s instead of ≈150k/s, see BenchmarkDefaultModule). So the limit is off by default: a mapping that loops
+// forever then hangs its run, and a cancelled context is noticed between batches only.
+// Set CallTimeout for modules you do not trust to terminate.
+package mapper
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/mapping"
+	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
+	"github.com/peoplesync/peoplesync/sdk/profile"
+)
+
+// ABIVersion is the mapping ABI version this host speaks.
+const ABIVersion = mapping.ABIVersion
+
+// Names of the exports every mapping module has.
+const (
+	exportABIVersion = "peoplesync_abi_version"
+	exportAlloc      = "peoplesync_alloc"
+	exportConfigure  = "peoplesync_configure"
+	exportMap        = "peoplesync_map"
+	exportInitialize = "_initialize"
+)
+
+// Defaults for Options.
+const (
+	DefaultMemoryLimitPages = 512 // 32 MiB
+	DefaultBatchSize        = 64
+)
+
+var (
+	// ErrNotMappingModule marks a file that is not a peoplesync mapping module.
+	ErrNotMappingModule = errors.New("not a peoplesync mapping module")
+	// ErrABIVersion marks a module built for another mapping ABI version. Its text fits
+	// the message it is wrapped in: "mapping ABI version 0, this peoplesync needs 1".
+	ErrABIVersion = errors.New("ABI version")
+	// ErrTrapped marks a record whose mapping trapped (a fault, running out of memory or
+	// time), as opposed to one the mapping refused with an error.
+	ErrTrapped = errors.New("mapping trapped")
+	// ErrMapping marks a record the mapping returned an error for.
+	ErrMapping = errors.New("mapping failed")
+	// ErrClosed is returned by a closed Mapper.
+	ErrClosed = errors.New("mapper is closed")
+)
+
+// Options tune a module's sandbox and pool. The zero value is the defaults.
+type Options struct {
+	// MemoryLimitPages caps each instance's memory in 64 KiB pages; 0 means 512 (32 MiB).
+	MemoryLimitPages uint32
+	// CallTimeout, if positive, limits one call into an instance (one batch): a call over
+	// it traps, and so does a call whose context ends. It compiles the module with
+	// interruption checks that cost Go guests about 6× their throughput (see the package
+	// doc). 0 means no limit, and a running call cannot be stopped.
+	CallTimeout time.Duration
+	// CacheDir holds wazero's compilation cache, so that a second Compile of the same
+	// module skips the compiler. "" means os.UserCacheDir()/peoplesync/wazero (no cache if
+	// there is no user cache directory).
+	CacheDir string
+	// DisableCache compiles without a file cache.
+	DisableCache bool
+	// Instances is the most instances a Mapper runs at once; 0 means GOMAXPROCS.
+	Instances int
+	// BatchSize is the number of records per call; 0 means 64.
+	BatchSize int
+	// Logger receives warnings (a trap, an unusable cache directory); nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.MemoryLimitPages == 0 {
+		o.MemoryLimitPages = DefaultMemoryLimitPages
+	}
+	if o.Instances <= 0 {
+		o.Instances = runtime.GOMAXPROCS(0)
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// interruptible reports whether calls can be stopped from outside.
+func (o Options) interruptible() bool { return o.CallTimeout > 0 }
+
+// Module is a compiled mapping module. It is safe for concurrent use.
+type Module struct {
+	path     string
+	sum      [32]byte
+	opts     Options
+	log      *slog.Logger
+	rt       wazero.Runtime
+	cache    wazero.CompilationCache
+	compiled wazero.CompiledModule
+}
+
+// DefaultCacheDir returns the compilation cache directory used when Options.CacheDir is
+// empty, or "" if the user has no cache directory.
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "peoplesync", "wazero")
+}
+
+// Compile reads, compiles and checks the mapping module at path. Its errors name path.
+func Compile(ctx context.Context, path string, opts Options) (*Module, error) {
+	opts = opts.withDefaults()
+	code, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read mapping module: %w", err)
+	}
+	m := &Module{path: path, sum: sha256.Sum256(code), opts: opts}
+	m.log = opts.Logger.With("part", "mapper", "module", path)
+
+	cfg := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(opts.MemoryLimitPages).
+		WithCloseOnContextDone(opts.interruptible())
+	if !opts.DisableCache {
+		dir := opts.CacheDir
+		if dir == "" {
+			dir = DefaultCacheDir()
+		}
+		if dir != "" {
+			cache, err := wazero.NewCompilationCacheWithDir(dir)
+			if err != nil {
+				m.log.Warn("compiling without a cache", "dir", dir, "err", err)
+			} else {
+				m.cache = cache
+				cfg = cfg.WithCompilationCache(cache)
+			}
+		}
+	}
+	m.rt = wazero.NewRuntimeWithConfig(ctx, cfg)
+	if err := m.setup(ctx, code); err != nil {
+		_ = m.Close(ctx)
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+func (m *Module) setup(ctx context.Context, code []byte) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
+		return fmt.Errorf("instantiate WASI: %w", err)
+	}
+	compiled, err := m.rt.CompileModule(ctx, code)
+	if err != nil {
+		return fmt.Errorf("not a valid WebAssembly module: %w", err)
+	}
+	m.compiled = compiled
+	if err := checkExports(compiled); err != nil {
+		return err
+	}
+	inst, err := m.instantiate(ctx)
+	if err != nil {
+		return err
+	}
+	defer inst.close(ctx)
+	stack := inst.stack[:1]
+	callCtx, cancel := m.callContext(ctx)
+	defer cancel()
+	if err := inst.abiVersion.CallWithStack(callCtx, stack); err != nil {
+		return fmt.Errorf("%s: %s", exportABIVersion, withStderr(err, inst.stderr))
+	}
+	if v := uint32(stack[0]); v != ABIVersion {
+		return fmt.Errorf("mapping %w %d, this peoplesync needs %d", ErrABIVersion, v, ABIVersion)
+	}
+	return nil
+}
+
+func checkExports(c wazero.CompiledModule) error {
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	want := []struct {
+		name            string
+		params, results []api.ValueType
+	}{
+		{exportMap, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+		{exportABIVersion, nil, []api.ValueType{i32}},
+		{exportAlloc, []api.ValueType{i32}, []api.ValueType{i32}},
+		{exportConfigure, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	}
+	funcs := c.ExportedFunctions()
+	for _, w := range want {
+		f, ok := funcs[w.name]
+		if !ok {
+			return fmt.Errorf("does not export %s: %w", w.name, ErrNotMappingModule)
+		}
+		if !sameTypes(f.ParamTypes(), w.params) || !sameTypes(f.ResultTypes(), w.results) {
+			return fmt.Errorf("%s has the wrong signature (%s) -> (%s): %w", w.name,
+				typeNames(f.ParamTypes()), typeNames(f.ResultTypes()), ErrNotMappingModule)
+		}
+	}
+	if _, ok := funcs[exportInitialize]; !ok {
+		return fmt.Errorf("does not export %s: build it as a reactor (go build -buildmode=c-shared): %w",
+			exportInitialize, ErrNotMappingModule)
+	}
+	if len(c.ExportedMemories()) == 0 {
+		return fmt.Errorf("exports no memory: %w", ErrNotMappingModule)
+	}
+	return nil
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	return bytes.Equal(a, b)
+}
+
+func typeNames(ts []api.ValueType) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = api.ValueTypeName(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Close releases the compiled module and every instance of it.
+func (m *Module) Close(ctx context.Context) error {
+	var errs []error
+	if m.rt != nil {
+		if err := m.rt.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close runtime: %w", err))
+		}
+	}
+	if m.cache != nil {
+		if err := m.cache.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close compilation cache: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// callContext bounds one call into an instance.
+func (m *Module) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if !m.opts.interruptible() {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, m.opts.CallTimeout)
+}
+
+// Result is what the mapping made of one record. Exactly one of Profile, SkipReason and
+// Err is set.
+type Result struct {
+	Profile *profile.Profile
+	// SkipReason is non-empty for a record the mapping skipped.
+	SkipReason string
+	// Err is the record's failure: it wraps ErrMapping (the mapping's own error),
+	// ErrTrapped (the mapping crashed or ran out of memory or time) or the context's error.
+	Err error
+}
+
+// Mapper maps records through a pool of instances configured with one mapping's
+// settings. It is safe for concurrent use.
+type Mapper struct {
+	m        *Module
+	settings []byte
+	identity []byte
+	idle     chan *instance
+	slots    chan struct{} // one token per instance that may still be created
+
+	mu     sync.Mutex
+	closed bool
+	done   chan struct{} // closed by Close, to wake callers waiting for an instance
+	traps  atomic.Int64
+}
+
+// NewMapper returns a Mapper whose instances are configured with settingsJSON (a JSON
+// object; empty means no settings). The module checks the settings here, so a mistake in
+// them fails NewMapper.
+func (m *Module) NewMapper(ctx context.Context, settingsJSON []byte) (*Mapper, error) {
+	settings := bytes.TrimSpace(settingsJSON)
+	if len(settings) == 0 {
+		settings = []byte("{}")
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, settings); err != nil {
+		return nil, fmt.Errorf("%s: mapping settings are not valid JSON: %w", m.path, err)
+	}
+	settings = compact.Bytes()
+	mp := &Mapper{
+		m:        m,
+		settings: settings,
+		identity: identity(m.sum, settings),
+		idle:     make(chan *instance, m.opts.Instances),
+		slots:    make(chan struct{}, m.opts.Instances),
+		done:     make(chan struct{}),
+	}
+	for range m.opts.Instances {
+		mp.slots <- struct{}{}
+	}
+	// Configure one instance now, so that bad settings fail here, not per record.
+	<-mp.slots
+	inst, err := mp.newInstance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mp.put(inst)
+	return mp, nil
+}
+
+// identity is the content-hash salt of a module configured with settings.
+func identity(moduleSum [32]byte, settings []byte) []byte {
+	h := sha256.New()
+	h.Write(moduleSum[:])
+	var n [8]byte
+	binary.LittleEndian.PutUint32(n[:4], ABIVersion)
+	h.Write(n[:4])
+	binary.LittleEndian.PutUint64(n[:], uint64(len(settings)))
+	h.Write(n[:])
+	h.Write(settings)
+	return h.Sum(nil)
+}
+
+// Identity returns the mapping's identity: sha256 over the module's own sha256, the ABI
+// version and the (compacted) settings JSON. A profile's content hash is salted with it,
+// so that a new module or new settings re-map every profile.
+func (mp *Mapper) Identity() []byte {
+	return bytes.Clone(mp.identity)
+}
+
+// Traps returns how many instances this Mapper has discarded after a trap.
+func (mp *Mapper) Traps() int64 { return mp.traps.Load() }
+
+func (mp *Mapper) newInstance(ctx context.Context) (*instance, error) {
+	inst, err := mp.m.instantiate(ctx)
+	if err != nil {
+		mp.slots <- struct{}{}
+		return nil, fmt.Errorf("%s: %w", mp.m.path, err)
+	}
+	if err := inst.configure(ctx, mp.m, mp.settings); err != nil {
+		inst.close(ctx)
+		mp.slots <- struct{}{}
+		return nil, fmt.Errorf("%s: %w", mp.m.path, err)
+	}
+	return inst, nil
+}
+
+// get returns an idle instance, or a new one while the pool is not full, or waits.
+func (mp *Mapper) get(ctx context.Context) (*instance, error) {
+	select {
+	case inst := <-mp.idle:
+		return inst, nil
+	default:
+	}
+	select {
+	case inst := <-mp.idle:
+		return inst, nil
+	case <-mp.slots:
+		return mp.newInstance(ctx)
+	case <-mp.done:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// put returns an instance to the pool, or closes it if the Mapper is closed.
+func (mp *Mapper) put(inst *instance) {
+	mp.mu.Lock()
+	defer mp.mu.Unlock()
+	if mp.closed {
+		inst.close(context.Background())
+		return
+	}
+	mp.idle <- inst // never blocks: the pool has room for every instance
+}
+
+// discard closes a broken instance and frees its slot for a fresh one.
+func (mp *Mapper) discard(ctx context.Context, inst *instance) {
+	inst.close(ctx)
+	mp.slots <- struct{}{}
+}
+
+// Close closes every instance. Calls to Map that are running finish the batches they
+// started; their other batches fail with ErrClosed. Close is idempotent.
+func (mp *Mapper) Close(ctx context.Context) error {
+	mp.mu.Lock()
+	if mp.closed {
+		mp.mu.Unlock()
+		return nil
+	}
+	mp.closed = true
+	close(mp.done)
+	mp.mu.Unlock()
+	for {
+		select {
+		case inst := <-mp.idle:
+			inst.close(ctx)
+		default:
+			return nil
+		}
+	}
+}
+
+// Map maps records, in order: result i belongs to records[i]. A call maps its batches on
+// as many instances as the pool allows, and several calls may run at once. A record whose
+// mapping traps fails alone.
+func (mp *Mapper) Map(ctx context.Context, records []connector.Record) []Result {
+	results := make([]Result, len(records))
+	size := mp.m.opts.BatchSize
+	batches := (len(records) + size - 1) / size
+	batch := func(i int) {
+		lo := i * size
+		hi := min(lo+size, len(records))
+		mp.mapBatch(ctx, records[lo:hi], results[lo:hi])
+	}
+	workers := min(batches, mp.m.opts.Instances)
+	if workers <= 1 {
+		for i := range batches {
+			batch(i)
+		}
+		return results
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= batches {
+					return
+				}
+				batch(i)
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// mapBatch maps one batch on one instance; after a trap it maps each record alone.
+func (mp *Mapper) mapBatch(ctx context.Context, recs []connector.Record, out []Result) {
+	mp.mu.Lock()
+	closed := mp.closed
+	mp.mu.Unlock()
+	if closed {
+		fill(out, ErrClosed)
+		return
+	}
+	inst, err := mp.get(ctx)
+	if errors.Is(err, ErrClosed) {
+		fill(out, ErrClosed)
+		return
+	}
+	if err != nil {
+		fill(out, fmt.Errorf("mapping: %w", err))
+		return
+	}
+	err = inst.mapInto(ctx, mp.m, recs, out)
+	if err == nil {
+		mp.put(inst)
+		return
+	}
+	var batchErr *wire.BatchError
+	if errors.As(err, &batchErr) {
+		// The guest is fine; it refused the whole batch.
+		mp.put(inst)
+		fill(out, &RecordError{Message: err.Error()})
+		return
+	}
+	mp.discard(ctx, inst)
+	mp.traps.Add(1)
+	if ctx.Err() != nil {
+		fill(out, fmt.Errorf("mapping: %w", ctx.Err()))
+		return
+	}
+	if len(recs) == 1 {
+		mp.m.log.Warn("mapping trapped", "record", recs[0].ID, "err", err)
+		out[0] = Result{Err: err}
+		return
+	}
+	for i := range recs {
+		mp.mapBatch(ctx, recs[i:i+1], out[i:i+1])
+	}
+}
+
+func fill(out []Result, err error) {
+	for i := range out {
+		out[i] = Result{Err: err}
+	}
+}

@@ -1,0 +1,619 @@
+// Package wire is the binary encoding that carries records into a mapping module and
+// results out of it, across the WASM boundary.
+//
+// It is plain Go without reflection or JSON so that it compiles into GOOS=wasip1 guests and
+// costs little there: JSON in and out of a Go guest is several times slower than the
+// mapping itself. Both sides append into buffers they reuse, and decoders copy the batch's
+// text once into a single string, so that every decoded string is a cheap substring of it.
+//
+// # Format
+//
+// Integers are unsigned varints (encoding/binary's Uvarint); a string or a byte slice is its
+// length followed by its bytes. A records batch is
+//
+//	count, then count × record
+//	record  = id, dn, kind (1 byte), n, n × (name, m, m × string), n, n × (name, m, m × bytes)
+//	name    = 0 and a string: a name new to the batch, numbered 0, 1, … as they appear
+//	        | k > 0: the batch's name numbered k-1
+//
+// Names repeat from record to record, so each is sent once per batch and a guest resolves
+// it once per batch, not once per record.
+//
+// A results batch starts with a status byte. StatusOK is followed by count and count ×
+// result; StatusFailed by one string, the reason the whole batch failed.
+//
+//	result  = Mapped (1 byte) profile | Skipped reason | Failed message
+//	profile = 14 × core string, manager, active (1 byte), n, n × (key, value),
+//	          has-photo (1 byte) [content type, data], n, n × seeded name
+//
+// The ABI version (see package mapping) changes whenever this format does.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/peoplesync/peoplesync/sdk/profile"
+)
+
+// ErrCorrupt is wrapped by every decoding error: the input is not a valid encoding.
+var ErrCorrupt = errors.New("wire: corrupt encoding")
+
+// Batch status bytes.
+const (
+	// StatusOK starts a results batch that holds one result per record.
+	StatusOK byte = 0
+	// StatusFailed starts a results batch that failed as a whole, with a reason.
+	StatusFailed byte = 1
+)
+
+// Record is a connector.Record as the wire carries it. The package does not import
+// sdk/connector, whose protocol code (go-plugin, gRPC) must stay out of WASM guests; the
+// fields mean what connector.Record's do, and Kind holds a connector.ChangeKind.
+type Record struct {
+	ID         string
+	DN         string
+	Kind       uint8
+	Attributes map[string][]string
+	Binary     map[string][][]byte
+}
+
+// Outcome says what a mapping did with one record.
+type Outcome uint8
+
+// Outcomes of a mapping.
+const (
+	// Mapped: the result holds a profile.
+	Mapped Outcome = iota
+	// Skipped: the record is not for the profile store; the result holds the reason.
+	Skipped
+	// Failed: mapping the record failed; the result holds the message.
+	Failed
+)
+
+// Result is what a mapping made of one record.
+type Result struct {
+	Outcome Outcome
+	// Profile is set when Outcome is Mapped.
+	Profile *profile.Profile
+	// Message is the skip reason or the error message.
+	Message string
+}
+
+// checkCount bounds every count a decoder accepts before it allocates for it, so that a
+// corrupt length cannot make it allocate gigabytes: each counted item takes at least one
+// byte of input.
+func checkCount(n uint64, remaining int) error {
+	if n > uint64(remaining) {
+		return fmt.Errorf("%w: count %d exceeds the %d bytes left", ErrCorrupt, n, remaining)
+	}
+	return nil
+}
+
+// appendString appends s as a length-prefixed string.
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendBytes(dst []byte, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func appendBool(dst []byte, v bool) []byte {
+	if v {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
+}
+
+// AppendRecords appends the encoding of a records batch to dst and returns the extended
+// buffer.
+func AppendRecords(dst []byte, recs []Record) []byte {
+	var e RecordEncoder
+	dst = e.Begin(dst, len(recs))
+	for i := range recs {
+		dst = e.Append(dst, &recs[i])
+	}
+	return dst
+}
+
+// RecordEncoder encodes records batches, reusing its name table from batch to batch. The
+// zero value is ready to use.
+type RecordEncoder struct {
+	names map[string]uint64
+}
+
+// Begin starts a records batch of count records; append each with Append.
+func (e *RecordEncoder) Begin(dst []byte, count int) []byte {
+	if e.names == nil || len(e.names) > 4096 {
+		e.names = make(map[string]uint64)
+	} else {
+		clear(e.names)
+	}
+	return binary.AppendUvarint(dst, uint64(count))
+}
+
+func (e *RecordEncoder) appendName(dst []byte, name string) []byte {
+	if k, ok := e.names[name]; ok {
+		return binary.AppendUvarint(dst, k)
+	}
+	e.names[name] = uint64(len(e.names)) + 1
+	return appendString(append(dst, 0), name)
+}
+
+// Append appends one record of the batch.
+func (e *RecordEncoder) Append(dst []byte, r *Record) []byte {
+	dst = appendString(dst, r.ID)
+	dst = appendString(dst, r.DN)
+	dst = append(dst, r.Kind)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Attributes)))
+	for name, vals := range r.Attributes {
+		dst = e.appendName(dst, name)
+		dst = binary.AppendUvarint(dst, uint64(len(vals)))
+		for _, v := range vals {
+			dst = appendString(dst, v)
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(r.Binary)))
+	for name, vals := range r.Binary {
+		dst = e.appendName(dst, name)
+		dst = binary.AppendUvarint(dst, uint64(len(vals)))
+		for _, v := range vals {
+			dst = appendBytes(dst, v)
+		}
+	}
+	return dst
+}
+
+// AppendResultsHeader starts a successful results batch of count results; append each
+// with AppendResult.
+func AppendResultsHeader(dst []byte, count int) []byte {
+	dst = append(dst, StatusOK)
+	return binary.AppendUvarint(dst, uint64(count))
+}
+
+// AppendBatchFailure appends a results batch that failed as a whole.
+func AppendBatchFailure(dst []byte, reason string) []byte {
+	dst = append(dst, StatusFailed)
+	return appendString(dst, reason)
+}
+
+// AppendResults appends a complete successful results batch.
+func AppendResults(dst []byte, res []Result) []byte {
+	dst = AppendResultsHeader(dst, len(res))
+	for i := range res {
+		dst = AppendResult(dst, &res[i])
+	}
+	return dst
+}
+
+// AppendResult appends one result. A Mapped result with a nil profile is encoded as a
+// failure, so that a decoder never yields a Mapped result without a profile.
+func AppendResult(dst []byte, r *Result) []byte {
+	switch {
+	case r.Outcome == Mapped && r.Profile != nil:
+		return appendProfile(append(dst, byte(Mapped)), r.Profile)
+	case r.Outcome == Mapped:
+		return appendString(append(dst, byte(Failed)), "mapping returned no profile")
+	case r.Outcome == Skipped:
+		return appendString(append(dst, byte(Skipped)), r.Message)
+	default:
+		return appendString(append(dst, byte(Failed)), r.Message)
+	}
+}
+
+func appendProfile(dst []byte, p *profile.Profile) []byte {
+	for _, v := range p.Core {
+		dst = appendString(dst, v)
+	}
+	dst = appendString(dst, p.Manager)
+	dst = appendBool(dst, p.Active)
+	dst = binary.AppendUvarint(dst, uint64(len(p.Attributes)))
+	for k, v := range p.Attributes {
+		dst = appendString(dst, k)
+		dst = appendString(dst, v)
+	}
+	dst = appendBool(dst, p.Photo != nil)
+	if p.Photo != nil {
+		dst = appendString(dst, p.Photo.ContentType)
+		dst = appendBytes(dst, p.Photo.Data)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(p.Seeded)))
+	for _, s := range p.Seeded {
+		dst = appendString(dst, s)
+	}
+	return dst
+}
+
+// reader walks an encoding. Strings are substrings of text, a copy of the whole input made
+// once per batch; bytes are sub-slices of data itself.
+type reader struct {
+	data []byte
+	text string
+	off  int
+	err  error
+}
+
+func (r *reader) reset(data []byte, immutable bool) {
+	r.data = data
+	if immutable && len(data) > 0 {
+		r.text = unsafe.String(&data[0], len(data))
+	} else {
+		r.text = string(data)
+	}
+	r.off = 0
+	r.err = nil
+}
+
+func (r *reader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: bad %s at byte %d", ErrCorrupt, what, r.off)
+	}
+}
+
+func (r *reader) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.data[r.off:])
+	if n <= 0 {
+		r.fail(what)
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+// count reads a count of items that each take at least one byte.
+func (r *reader) count(what string) int {
+	n := r.uvarint(what)
+	if r.err != nil {
+		return 0
+	}
+	if err := checkCount(n, len(r.data)-r.off); err != nil {
+		r.err = fmt.Errorf("%s: %w", what, err)
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) byte1(what string) byte {
+	if r.err != nil {
+		return 0
+	}
+	if r.off >= len(r.data) {
+		r.fail(what)
+		return 0
+	}
+	b := r.data[r.off]
+	r.off++
+	return b
+}
+
+func (r *reader) span(what string) (int, int) {
+	n := r.uvarint(what)
+	if r.err != nil {
+		return 0, 0
+	}
+	if n > uint64(len(r.data)-r.off) {
+		r.fail(what)
+		return 0, 0
+	}
+	start := r.off
+	r.off += int(n)
+	return start, r.off
+}
+
+func (r *reader) str(what string) string {
+	s, e := r.span(what)
+	return r.text[s:e]
+}
+
+func (r *reader) bytes(what string) []byte {
+	s, e := r.span(what)
+	return r.data[s:e:e]
+}
+
+// RecordDecoder decodes a records batch one record at a time, reusing the records it fills
+// and its own scratch space. The zero value is ready to use.
+type RecordDecoder struct {
+	r     reader
+	left  int
+	names []string
+	// strs and bins are scratch space for value slices; nStrs and nBins count what the
+	// batch used, so that the next batch gets one chunk big enough.
+	strs         []string
+	bins         [][]byte
+	nStrs, nBins int
+	fill         mapFiller
+}
+
+// Reset starts decoding data and returns the number of records in it. It copies data's
+// text once, so strings decoded from it stay valid forever; byte values alias data, so
+// data must not change while they are in use.
+func (d *RecordDecoder) Reset(data []byte) (int, error) {
+	return d.reset(data, false)
+}
+
+// ResetImmutable is Reset for data that nobody changes ever after (a buffer allocated for
+// this batch alone): decoded strings alias data instead of a copy of it.
+func (d *RecordDecoder) ResetImmutable(data []byte) (int, error) {
+	return d.reset(data, true)
+}
+
+func (d *RecordDecoder) reset(data []byte, immutable bool) (int, error) {
+	d.r.reset(data, immutable)
+	d.left = d.r.count("record count")
+	d.names = d.names[:0]
+	if cap(d.strs) < d.nStrs {
+		d.strs = make([]string, 0, d.nStrs)
+	}
+	if cap(d.bins) < d.nBins {
+		d.bins = make([][]byte, 0, d.nBins)
+	}
+	d.strs, d.bins = d.strs[:0], d.bins[:0]
+	d.nStrs, d.nBins = 0, 0
+	return d.left, d.r.err
+}
+
+// Visitor receives one record's attributes from RecordDecoder.Visit. A name is the index
+// of the attribute's name in the batch (see RecordDecoder.Name); value slices are valid
+// until the decoder's next Reset.
+type Visitor interface {
+	Text(name int, values []string)
+	Binary(name int, values [][]byte)
+}
+
+// Name returns the batch's attribute name numbered i, as passed to a Visitor.
+func (d *RecordDecoder) Name(i int) string { return d.names[i] }
+
+// Visit decodes the next record, hands its attributes to v and returns its header. It
+// builds no maps: a guest resolves each name once per batch instead of once per record.
+func (d *RecordDecoder) Visit(v Visitor) (id, dn string, kind uint8, err error) {
+	r := &d.r
+	if r.err != nil {
+		return "", "", 0, r.err
+	}
+	if d.left <= 0 {
+		return "", "", 0, fmt.Errorf("%w: no more records", ErrCorrupt)
+	}
+	d.left--
+	id = r.str("record id")
+	dn = r.str("record dn")
+	kind = r.byte1("record kind")
+	n := r.count("attribute count")
+	for range n {
+		name := d.name()
+		m := r.count("value count")
+		if r.err != nil {
+			break
+		}
+		d.nStrs += m
+		if cap(d.strs)-len(d.strs) < m {
+			d.strs = make([]string, 0, max(m, 256))
+		}
+		start := len(d.strs)
+		for range m {
+			d.strs = append(d.strs, r.str("attribute value"))
+		}
+		if r.err != nil {
+			break
+		}
+		v.Text(name, d.strs[start:len(d.strs):len(d.strs)])
+	}
+	n = r.count("binary attribute count")
+	for range n {
+		name := d.name()
+		m := r.count("binary value count")
+		if r.err != nil {
+			break
+		}
+		d.nBins += m
+		if cap(d.bins)-len(d.bins) < m {
+			d.bins = make([][]byte, 0, max(m, 16))
+		}
+		start := len(d.bins)
+		for range m {
+			d.bins = append(d.bins, r.bytes("binary value"))
+		}
+		if r.err != nil {
+			break
+		}
+		v.Binary(name, d.bins[start:len(d.bins):len(d.bins)])
+	}
+	if r.err == nil && d.left == 0 && r.off != len(r.data) {
+		r.err = fmt.Errorf("%w: %d bytes after the last record", ErrCorrupt, len(r.data)-r.off)
+	}
+	if r.err != nil {
+		return "", "", 0, r.err
+	}
+	return id, dn, kind, nil
+}
+
+// name reads a name reference and returns the name's number in the batch.
+func (d *RecordDecoder) name() int {
+	r := &d.r
+	ref := r.uvarint("attribute name")
+	if r.err != nil {
+		return 0
+	}
+	if ref == 0 {
+		d.names = append(d.names, r.str("attribute name"))
+		return len(d.names) - 1
+	}
+	if ref > uint64(len(d.names)) {
+		r.fail("attribute name reference")
+		return 0
+	}
+	return int(ref - 1)
+}
+
+// Next decodes the next record into rec, clearing and reusing its maps. The value slices
+// it stores are carved from scratch space that the next Reset reuses: use DecodeRecords
+// for records that must outlive the batch.
+func (d *RecordDecoder) Next(rec *Record) error {
+	if rec.Attributes == nil {
+		rec.Attributes = make(map[string][]string)
+	} else {
+		clear(rec.Attributes)
+	}
+	if rec.Binary != nil {
+		clear(rec.Binary)
+	}
+	d.fill = mapFiller{d: d, rec: rec}
+	id, dn, kind, err := d.Visit(&d.fill)
+	d.fill = mapFiller{}
+	rec.ID, rec.DN, rec.Kind = id, dn, kind
+	return err
+}
+
+// mapFiller is the Visitor behind Next.
+type mapFiller struct {
+	d   *RecordDecoder
+	rec *Record
+}
+
+func (f *mapFiller) Text(name int, values []string) {
+	f.rec.Attributes[f.d.names[name]] = values
+}
+
+func (f *mapFiller) Binary(name int, values [][]byte) {
+	if f.rec.Binary == nil {
+		f.rec.Binary = make(map[string][][]byte)
+	}
+	f.rec.Binary[f.d.names[name]] = values
+}
+
+// DecodeRecords decodes a whole records batch into fresh records that share no memory
+// with data.
+func DecodeRecords(data []byte) ([]Record, error) {
+	var d RecordDecoder
+	n, err := d.Reset(data)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]Record, n)
+	for i := range recs {
+		if err := d.Next(&recs[i]); err != nil {
+			return nil, err
+		}
+		for name, vals := range recs[i].Binary {
+			cp := make([][]byte, len(vals))
+			for j, v := range vals {
+				cp[j] = append([]byte(nil), v...)
+			}
+			recs[i].Binary[name] = cp
+		}
+	}
+	return recs, nil
+}
+
+// ResultDecoder decodes a results batch one result at a time. Every profile it yields is
+// freshly allocated and shares no memory with the input. The zero value is ready to use.
+type ResultDecoder struct {
+	r    reader
+	left int
+}
+
+// Reset starts decoding data and returns the number of results in it. A batch that failed
+// as a whole returns an error carrying its reason (a *BatchError).
+func (d *ResultDecoder) Reset(data []byte) (int, error) {
+	d.r.reset(data, false)
+	d.left = 0
+	switch d.r.byte1("batch status") {
+	case StatusOK:
+		d.left = d.r.count("result count")
+	case StatusFailed:
+		reason := d.r.str("batch failure")
+		if d.r.err == nil {
+			return 0, &BatchError{Reason: reason}
+		}
+	default:
+		d.r.fail("batch status")
+	}
+	return d.left, d.r.err
+}
+
+// BatchError is a guest's report that it could not map a batch at all.
+type BatchError struct {
+	Reason string
+}
+
+func (e *BatchError) Error() string { return "mapping rejected the batch: " + e.Reason }
+
+// Next decodes the next result into res.
+func (d *ResultDecoder) Next(res *Result) error {
+	r := &d.r
+	if r.err != nil {
+		return r.err
+	}
+	if d.left <= 0 {
+		return fmt.Errorf("%w: no more results", ErrCorrupt)
+	}
+	d.left--
+	*res = Result{Outcome: Outcome(r.byte1("result outcome"))}
+	switch res.Outcome {
+	case Mapped:
+		res.Profile = d.profile()
+	case Skipped, Failed:
+		res.Message = r.str("result message")
+	default:
+		r.fail("result outcome")
+	}
+	if r.err == nil && d.left == 0 && r.off != len(r.data) {
+		r.err = fmt.Errorf("%w: %d bytes after the last result", ErrCorrupt, len(r.data)-r.off)
+	}
+	if r.err != nil {
+		*res = Result{}
+	}
+	return r.err
+}
+
+func (d *ResultDecoder) profile() *profile.Profile {
+	r := &d.r
+	p := new(profile.Profile)
+	for i := range p.Core {
+		p.Core[i] = r.str("core field")
+	}
+	p.Manager = r.str("manager")
+	p.Active = r.byte1("active") != 0
+	if n := r.count("profile attribute count"); n > 0 {
+		p.Attributes = make(map[string]string, n)
+		for range n {
+			k := r.str("profile attribute key")
+			p.Attributes[k] = r.str("profile attribute value")
+		}
+	}
+	if r.byte1("photo flag") != 0 {
+		ct := r.str("photo content type")
+		data := r.bytes("photo data")
+		p.Photo = &profile.Photo{ContentType: ct, Data: append([]byte(nil), data...)}
+	}
+	if n := r.count("seeded count"); n > 0 {
+		p.Seeded = make([]string, n)
+		for i := range p.Seeded {
+			p.Seeded[i] = r.str("seeded field")
+		}
+	}
+	return p
+}
+
+// DecodeResults decodes a whole results batch.
+func DecodeResults(data []byte) ([]Result, error) {
+	var d ResultDecoder
+	n, err := d.Reset(data)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]Result, n)
+	for i := range res {
+		if err := d.Next(&res[i]); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
