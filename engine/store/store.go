@@ -45,10 +45,12 @@ type Stored struct {
 
 // StoredProfile is a stored profile in full, for plans and listings.
 type StoredProfile struct {
-	ProfileID    string
-	ExternalID   string
-	Profile      profile.Profile
-	ManagerID    string
+	ProfileID  string
+	ExternalID string
+	Profile    profile.Profile
+	ManagerID  string
+	// ManagerName is the manager's display name, for listings.
+	ManagerName  string
 	CustomFields map[string]any
 	DeletedAt    *time.Time
 	UpdatedAt    time.Time

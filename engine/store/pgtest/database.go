@@ -57,6 +57,12 @@ func adminDSN() (string, error) {
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain that has cleanup of its own to do: it runs the tests, stops
+// the server NewDatabase started and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	shared.mu.Lock()
 	s := shared.server
@@ -70,7 +76,7 @@ func Main(m *testing.M) {
 			}
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // NewDatabase creates a fresh, empty database for t, drops it when t ends, and returns

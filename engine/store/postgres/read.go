@@ -48,7 +48,9 @@ var profileColumns = func() string {
 		cols = append(cols, "p."+f)
 	}
 	cols = append(cols, "l.manager_ref", "p.active", "p.attributes", "l.seeded",
-		"coalesce(p.manager_id::text, '')", "p.custom_fields", "p.deleted_at", "p.updated_at")
+		"coalesce(p.manager_id::text, '')",
+		"coalesce((SELECT m.display_name FROM profiles m WHERE m.id = p.manager_id), '')",
+		"p.custom_fields", "p.deleted_at", "p.updated_at")
 	return strings.Join(cols, ", ")
 }()
 
@@ -66,7 +68,7 @@ func scanProfile(rows pgx.Rows, photo bool) (store.StoredProfile, error) {
 		dest = append(dest, &sp.Profile.Core[i])
 	}
 	dest = append(dest, &sp.Profile.Manager, &sp.Profile.Active, &attrs, &sp.Profile.Seeded,
-		&sp.ManagerID, &custom, &sp.DeletedAt, &sp.UpdatedAt)
+		&sp.ManagerID, &sp.ManagerName, &custom, &sp.DeletedAt, &sp.UpdatedAt)
 	if photo {
 		dest = append(dest, &ptype, &pdata)
 	}

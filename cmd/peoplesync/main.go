@@ -1,0 +1,192 @@
+// Command peoplesync keeps a People Service's profile store in step with a company's
+// directories. It is thin: it parses flags, calls the packages that do the work, prints.
+//
+//	peoplesync validate                 check sync.hcl, its connectors and mapping modules
+//	peoplesync plan --sync NAME         what a sync would change, writing nothing
+//	peoplesync sync --sync NAME         run a sync once now
+//	peoplesync migrate                  bring the store's schema up to date
+//	peoplesync runs                     recent runs
+//	peoplesync profiles --sync NAME     a few synced profiles
+//	peoplesync mapping test ...         run a mapping module over a file of records
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/peoplesync/peoplesync/config"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitGuarded = 3
+)
+
+// exitError carries an exit code up to main with a message already printed (or none).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// app holds what every command shares.
+type app struct {
+	configPath string
+	logFormat  string
+	logLevel   string
+	stdout     io.Writer
+	stderr     io.Writer
+	logger     *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "peoplesync:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "peoplesync:", err)
+	return exitUsage
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "peoplesync",
+		Short:         "Keep a People Service's profiles in step with your directories",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := newLogger(a.stderr, a.logFormat, a.logLevel)
+			if err != nil {
+				return err
+			}
+			a.logger = l
+			slog.SetDefault(l)
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "sync.hcl", "configuration file")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text or json")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.AddCommand(
+		a.validateCommand(),
+		a.planCommand(),
+		a.syncCommand(),
+		a.migrateCommand(),
+		a.runsCommand(),
+		a.profilesCommand(),
+		a.mappingCommand(),
+		a.pluginCommand(),
+	)
+	return root
+}
+
+// newLogger builds the process logger: text on a terminal, JSON otherwise.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "auto":
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want auto, text or json", format)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// loadConfig loads the configuration and prints its diagnostics; errors end the command.
+func (a *app) loadConfig() (*config.Config, error) {
+	cfg, diags := config.Load(a.configPath)
+	if len(diags) > 0 {
+		a.printDiagnostics(cfg, diags)
+	}
+	if diags.HasErrors() {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, countErrors(diags))}
+	}
+	return cfg, nil
+}
+
+func (a *app) printDiagnostics(cfg *config.Config, diags hcl.Diagnostics) {
+	var files map[string]*hcl.File
+	if cfg != nil {
+		files = cfg.Files
+	}
+	if err := config.WriteDiagnostics(a.stderr, diags, files, isTerminal(a.stderr)); err != nil {
+		fmt.Fprintln(a.stderr, diags.Error())
+	}
+}
+
+func countErrors(diags hcl.Diagnostics) int {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
+}
+
+// holder names this process in locks and run records.
+func holder() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}

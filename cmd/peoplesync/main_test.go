@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
+	"github.com/peoplesync/peoplesync/engine/store/pgtest"
+)
+
+// TestMain lets the test binary serve bundled connectors, as the real binary does when
+// the engine re-executes it as "peoplesync plugin NAME".
+func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "plugin" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	pgtest.Main(m)
+}
+
+// cli runs the CLI in process and returns its exit code, stdout and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// writeConfig writes a config that syncs the repository's example directory.
+func writeConfig(t *testing.T, dsn string) string {
+	t.Helper()
+	wasm := mappertest.Build(t, "../../mappings/default")
+	ldif, err := filepath.Abs("../../examples/people.ldif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`
+store {
+  url = env("TEST_STORE_URL_%[1]s")
+}
+connector "hr_export" {
+  plugin = "file"
+  config {
+    path         = %[2]q
+    format       = "ldif"
+    id_attribute = "entryUUID"
+  }
+}
+mapping "default" {
+  module   = %[3]q
+  settings = { email_domain = "example.com" }
+}
+sync "people" {
+  connector = connector.hr_export
+  mapping   = mapping.default
+  schedule  = "*/30 * * * *"
+}
+`, strings.ReplaceAll(t.Name(), "/", "_"), ldif, wasm)
+	t.Setenv("TEST_STORE_URL_"+strings.ReplaceAll(t.Name(), "/", "_"), dsn)
+	path := filepath.Join(t.TempDir(), "sync.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type summary struct {
+	Status     string `json:"status"`
+	Processed  int64  `json:"processed"`
+	Created    int64  `json:"created"`
+	Updated    int64  `json:"updated"`
+	Skipped    int64  `json:"skipped"`
+	Deleted    int64  `json:"deleted"`
+	Errors     int64  `json:"errors"`
+	DurationMS *int64 `json:"duration_ms"`
+}
+
+func syncJSON(t *testing.T, cfg string) summary {
+	t.Helper()
+	code, out, errOut := cli(t, "--config", cfg, "sync", "--sync", "people", "--output", "json")
+	if code != 0 {
+		t.Fatalf("sync exited %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	var s summary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("sync --output json printed %q: %v", out, err)
+	}
+	if s.DurationMS == nil {
+		t.Errorf("no duration_ms in %s", out)
+	}
+	return s
+}
+
+func TestSyncCommandTwice(t *testing.T) {
+	cfg := writeConfig(t, pgtest.NewDatabase(t))
+	code, out, errOut := cli(t, "--config", cfg, "validate")
+	if code != 0 {
+		t.Fatalf("validate exited %d: %s %s", code, out, errOut)
+	}
+	code, out, _ = cli(t, "--config", cfg, "plan", "--sync", "people")
+	if code != 0 || !strings.Contains(out, "would create 250") {
+		t.Fatalf("plan exited %d:\n%s", code, out)
+	}
+	first := syncJSON(t, cfg)
+	if first.Status != "succeeded" || first.Processed != 250 || first.Created != 250 || first.Errors != 0 {
+		t.Fatalf("first sync: %+v", first)
+	}
+	second := syncJSON(t, cfg)
+	if second.Updated != 0 || second.Created != 0 || second.Skipped != 250 {
+		t.Fatalf("second sync: %+v", second)
+	}
+	code, out, _ = cli(t, "--config", cfg, "runs")
+	if code != 0 || strings.Count(out, "succeeded") != 2 {
+		t.Fatalf("runs exited %d:\n%s", code, out)
+	}
+	code, out, _ = cli(t, "--config", cfg, "profiles", "--sync", "people", "--limit", "3")
+	if code != 0 || strings.Count(strings.TrimSpace(out), "\n") != 3 {
+		t.Fatalf("profiles exited %d:\n%s", code, out)
+	}
+}
+
+func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.hcl")
+	src := `store {
+  url = "postgres://x"
+}
+connector "c" {
+  plugin = "file"
+  config {
+    path   = "people.ldif"
+    format = "xml"
+  }
+}
+mapping "m" {
+  module = "missing.wasm"
+}
+sync "s" {
+  connector = connector.nope
+  mapping   = mapping.m
+  schedule  = "61 * * * *"
+}
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := cli(t, "--config", path, "validate")
+	if code != 2 {
+		t.Fatalf("validate exited %d, want 2:\n%s", code, errOut)
+	}
+	for _, want := range []string{"bad.hcl line 8", "bad.hcl line 12", "bad.hcl line 15", "bad.hcl line 17", "4 error(s)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("diagnostics lack %s:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestMappingTestCommand(t *testing.T) {
+	cfg := writeConfig(t, "postgres://unused")
+	input := filepath.Join(t.TempDir(), "two.ldif")
+	ldif := "dn: uid=ana,ou=people,dc=example,dc=com\nentryUUID: 1\nuid: ana\ngivenName: Ana\nsn: Núñez\nmail: ana@example.com\n\n" +
+		"dn: cn=printer,ou=devices,dc=example,dc=com\nentryUUID: 2\nobjectClass: device\ncn: printer\n"
+	if err := os.WriteFile(input, []byte(ldif), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", input)
+	if code != 0 {
+		t.Fatalf("mapping test exited %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"family_name":"Núñez"`) || !strings.Contains(lines[1], `"skip"`) {
+		t.Fatalf("output:\n%s", out)
+	}
+	golden := filepath.Join(t.TempDir(), "golden.jsonl")
+	if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := cli(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", input, "--expect", golden); code != 0 {
+		t.Fatalf("--expect with its own output exited %d: %s", code, out)
+	}
+	if err := os.WriteFile(golden, []byte(strings.Replace(out, "Núñez", "Nunez", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := cli(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", input, "--expect", golden); code == 0 {
+		t.Fatalf("--expect with a wrong golden file passed: %s", out)
+	}
+}

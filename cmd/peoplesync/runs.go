@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/sdk/profile"
+)
+
+func (a *app) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the store's schema up to date",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			st.Close()
+			fmt.Fprintln(a.stdout, "store schema is up to date")
+			return nil
+		},
+	}
+}
+
+func (a *app) runsCommand() *cobra.Command {
+	var syncName string
+	var limit int
+	var errorsOf int64
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List recent runs, newest first (or one run's record errors with --errors RUN)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			defer tw.Flush()
+			if errorsOf > 0 {
+				errs, err := st.RunErrors(cmd.Context(), errorsOf)
+				if err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				fmt.Fprintln(tw, "EXTERNAL ID\tERROR")
+				for _, e := range errs {
+					fmt.Fprintf(tw, "%s\t%s\n", e.ExternalID, e.Message)
+				}
+				return nil
+			}
+			runs, err := st.Runs(cmd.Context(), syncName, limit)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			fmt.Fprintln(tw, "RUN\tSYNC\tMODE\tSTATUS\tSTARTED\tDURATION\tPROCESSED\tCREATED\tUPDATED\tSKIPPED\tDELETED\tERRORS\tHOLDER\tMESSAGE")
+			for _, r := range runs {
+				dur := "-"
+				if r.FinishedAt != nil {
+					dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
+					r.ID, r.Sync, r.Mode, r.Status, r.StartedAt.UTC().Format(time.RFC3339), dur,
+					r.Processed, r.Created, r.Updated, r.Skipped, r.Deleted, r.Errors, r.Holder, r.Message)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&syncName, "sync", "", "only runs of this sync")
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs")
+	cmd.Flags().Int64Var(&errorsOf, "errors", 0, "show the record errors of this run")
+	return cmd
+}
+
+func (a *app) profilesCommand() *cobra.Command {
+	var syncName string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "profiles --sync NAME",
+		Short: "Show a few profiles a sync keeps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ps, err := st.ListProfiles(cmd.Context(), syncName, limit)
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			defer tw.Flush()
+			fmt.Fprintln(tw, "DISPLAY NAME\tEMAIL\tTITLE\tDEPARTMENT\tLOCATION\tPHONE\tMANAGER\tACTIVE")
+			for _, p := range ps {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n",
+					p.Profile.Get(profile.DisplayName), p.Profile.Get(profile.Email), p.Profile.Get(profile.Title),
+					p.Profile.Get(profile.Department), p.Profile.Get(profile.Location), p.Profile.Get(profile.PhoneWork),
+					managerName(p), p.Profile.Active)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&syncName, "sync", "", "name of the sync (required)")
+	cmd.Flags().IntVar(&limit, "limit", 10, "how many profiles")
+	_ = cmd.MarkFlagRequired("sync")
+	return cmd
+}
+
+func managerName(p store.StoredProfile) string {
+	switch {
+	case p.ManagerName != "":
+		return p.ManagerName
+	case p.ManagerID != "":
+		return p.ManagerID
+	}
+	return "-"
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/peoplesync/peoplesync/config"
+	"github.com/peoplesync/peoplesync/engine"
+	"github.com/peoplesync/peoplesync/engine/setup"
+	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/engine/store/postgres"
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+func (a *app) validateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the configuration, start each connector with its config and load each mapping module",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Report every problem at once: the connectors and modules are checked even
+			// when the file itself has errors, as far as the file could be read.
+			cfg, diags := config.Load(a.configPath)
+			diags = append(diags, setup.Validate(cmd.Context(), cfg, a.setupOptions())...)
+			if len(diags) > 0 {
+				a.printDiagnostics(cfg, diags)
+			}
+			if diags.HasErrors() {
+				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, countErrors(diags))}
+			}
+			fmt.Fprintf(a.stdout, "%s is valid: %d connector(s), %d mapping(s), %d sync(s)\n",
+				a.configPath, len(cfg.Connectors), len(cfg.Mappings), len(cfg.Syncs))
+			return nil
+		},
+	}
+}
+
+func (a *app) setupOptions() setup.Options {
+	return setup.Options{Logger: a.logger}
+}
+
+// openStore opens the configured store and migrates it.
+func (a *app) openStore(ctx context.Context, cfg *config.Config) (*postgres.Store, error) {
+	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{Logger: a.logger.With("part", "store")})
+	if err != nil {
+		return nil, &exitError{code: exitFailed, err: fmt.Errorf("open store: %w", err)}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, &exitError{code: exitFailed, err: fmt.Errorf("migrate store: %w", err)}
+	}
+	return st, nil
+}
+
+// runFlags are the flags of sync and plan.
+type runFlags struct {
+	sync         string
+	output       string
+	delta        bool
+	allowDeletes int
+	details      int
+}
+
+func (f *runFlags) register(cmd *cobra.Command, plan bool) {
+	cmd.Flags().StringVar(&f.sync, "sync", "", "name of the sync (required)")
+	cmd.Flags().StringVar(&f.output, "output", "text", "output: text or json")
+	cmd.Flags().BoolVar(&f.delta, "delta", false, "read only what changed since the last run (connectors that support it)")
+	_ = cmd.MarkFlagRequired("sync")
+	if plan {
+		cmd.Flags().IntVar(&f.details, "details", 20, "how many changes to show field by field")
+	} else {
+		cmd.Flags().IntVar(&f.allowDeletes, "allow-deletes", 0, "let this run delete up to N profiles past the deletion guard")
+	}
+}
+
+func (a *app) planCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "plan --sync NAME",
+		Short: "Show what a sync would change, field by field, without writing anything",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runSync(cmd.Context(), &f, true)
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func (a *app) syncCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "sync --sync NAME",
+		Short: "Run a sync once now (exit 0 on success, 1 on failure, 3 when the deletion guard held)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runSync(cmd.Context(), &f, false)
+		},
+	}
+	f.register(cmd, false)
+	return cmd
+}
+
+func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
+	if f.output != "text" && f.output != "json" {
+		return &exitError{code: exitUsage, err: fmt.Errorf("--output %q: want text or json", f.output)}
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	prep, diags := setup.Sync(ctx, cfg, f.sync, a.setupOptions())
+	if len(diags) > 0 {
+		a.printDiagnostics(cfg, diags)
+	}
+	if diags.HasErrors() {
+		return &exitError{code: exitUsage, err: fmt.Errorf("sync %q cannot start", f.sync)}
+	}
+	defer prep.Close(context.WithoutCancel(ctx))
+
+	eng := &engine.Engine{Store: st, Holder: holder(), Logger: a.logger}
+	opts := engine.Options{DryRun: dryRun, AllowDeletes: f.allowDeletes, PlanDetails: f.details}
+	if f.delta {
+		opts.Mode = connector.Delta
+	}
+	res, runErr := eng.Run(ctx, prep.Sync, opts)
+	if f.output == "json" {
+		if err := writeResultJSON(a.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		writeResultText(a.stdout, res, dryRun)
+	}
+	switch {
+	case runErr != nil:
+		if errors.Is(runErr, store.ErrLocked) {
+			return &exitError{code: exitFailed, err: runErr}
+		}
+		return &exitError{code: exitFailed, err: runErr}
+	case res.Status == store.StatusGuarded:
+		return &exitError{code: exitGuarded}
+	}
+	return nil
+}
+
+// resultJSON is the one JSON object `sync --output json` prints.
+type resultJSON struct {
+	RunID       int64           `json:"run_id,omitempty"`
+	Sync        string          `json:"sync"`
+	Mode        string          `json:"mode"`
+	Status      string          `json:"status"`
+	Processed   int64           `json:"processed"`
+	Created     int64           `json:"created"`
+	Updated     int64           `json:"updated"`
+	Skipped     int64           `json:"skipped"`
+	Deleted     int64           `json:"deleted"`
+	Errors      int64           `json:"errors"`
+	WouldDelete int64           `json:"would_delete,omitempty"`
+	DurationMS  int64           `json:"duration_ms"`
+	Message     string          `json:"message,omitempty"`
+	Changes     []engine.Change `json:"changes,omitempty"`
+}
+
+func writeResultJSON(w io.Writer, r engine.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(resultJSON{
+		RunID: r.RunID, Sync: r.Sync, Mode: r.Mode, Status: r.Status,
+		Processed: r.Processed, Created: r.Created, Updated: r.Updated, Skipped: r.Skipped,
+		Deleted: r.Deleted, Errors: r.Errors, WouldDelete: r.WouldDelete,
+		DurationMS: r.Duration.Milliseconds(), Message: r.Message, Changes: r.Changes,
+	})
+}
+
+func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
+	if dryRun {
+		fmt.Fprintf(w, "Plan for sync %q (%s read; nothing was written):\n", r.Sync, r.Mode)
+		for _, c := range r.Changes {
+			fmt.Fprintf(w, "  %-7s %s (%s)\n", c.Action, c.Name, c.ExternalID)
+			for _, d := range c.Fields {
+				fmt.Fprintf(w, "          %-16s %q → %q\n", d.Field, d.Old, d.New)
+			}
+		}
+		fmt.Fprintf(w, "would create %d, update %d, delete %d; unchanged or skipped %d; errors %d (%d records read in %s)\n",
+			r.Created, r.Updated, r.Deleted, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
+		if r.Message != "" {
+			fmt.Fprintf(w, "note: %s\n", r.Message)
+		}
+		return
+	}
+	fmt.Fprintf(w, "sync %q run %d: %s in %s\n", r.Sync, r.RunID, r.Status, r.Duration.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "processed\tcreated\tupdated\tskipped\tdeleted\terrors\t")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Processed, r.Created, r.Updated, r.Skipped, r.Deleted, r.Errors)
+	tw.Flush()
+	if r.Message != "" {
+		fmt.Fprintf(w, "%s\n", strings.TrimSpace(r.Message))
+	}
+}

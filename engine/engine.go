@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/peoplesync/peoplesync/engine/mapper"
+	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+// Mapper turns source records into profiles. *mapper.Mapper implements it.
+type Mapper interface {
+	// Map maps records in order; it is safe for concurrent use.
+	Map(ctx context.Context, records []connector.Record) []mapper.Result
+	// Identity names the module and settings; it salts every content hash so that a
+	// changed mapping re-maps every profile.
+	Identity() []byte
+}
+
+// Guard limits what one run may delete.
+type Guard struct {
+	// MaxCount is the most profiles one run may delete (0: none).
+	MaxCount int
+	// MaxPercent is the most one run may delete, as a percentage of the sync's live
+	// profiles.
+	MaxPercent float64
+	// MaxErrorPercent: a run whose records failed above this rate deletes nothing.
+	MaxErrorPercent float64
+}
+
+// DefaultGuard is the guard of a sync that configures none.
+var DefaultGuard = Guard{MaxCount: 500, MaxPercent: 10, MaxErrorPercent: 1}
+
+// Sync is one configured sync, ready to run.
+type Sync struct {
+	Name      string
+	Connector connector.Connector
+	Mapper    Mapper
+	// BatchSize is the number of records per write transaction.
+	BatchSize int
+	// Timeout bounds a whole run; 0 means none.
+	Timeout time.Duration
+	Guard   Guard
+}
+
+// Engine runs syncs against a store.
+type Engine struct {
+	Store store.Store
+	// Holder names this process in locks and run records (host name and PID).
+	Holder string
+	Logger *slog.Logger
+	// Now is the clock, for tests; nil means time.Now.
+	Now func() time.Time
+}
+
+// Options shape one run.
+type Options struct {
+	Mode connector.ReadMode
+	// DryRun computes the changes without writing anything (peoplesync plan).
+	DryRun bool
+	// AllowDeletes lets this one run delete up to this many profiles past the guard.
+	AllowDeletes int
+	// PlanDetails is how many changes a dry run describes field by field.
+	PlanDetails int
+}
+
+// Actions of a planned change.
+const (
+	ActionCreate  = "create"
+	ActionUpdate  = "update"
+	ActionRestore = "restore"
+	ActionDelete  = "delete"
+)
+
+// Change is one change a dry run would make.
+type Change struct {
+	Action     string
+	ExternalID string
+	Name       string
+	Fields     []FieldDiff
+}
+
+// FieldDiff is one field's old and new value.
+type FieldDiff struct {
+	Field string
+	Old   string
+	New   string
+}
+
+// Result is what a run did.
+type Result struct {
+	RunID     int64
+	Sync      string
+	Mode      string
+	Status    string
+	Processed int64
+	Created   int64
+	Updated   int64
+	Skipped   int64
+	Deleted   int64
+	Errors    int64
+	// WouldDelete is the number of profiles the read no longer had (deleted, or guarded).
+	WouldDelete int64
+	Duration    time.Duration
+	Message     string
+	// Changes are the first changes of a dry run, field by field.
+	Changes []Change
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.Default()
+}
+
+// modeName names a read mode in run records and logs.
+func modeName(m connector.ReadMode) string {
+	if m == connector.Delta {
+		return "delta"
+	}
+	return "full"
+}

@@ -1,0 +1,376 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/peoplesync/peoplesync/config"
+	"github.com/peoplesync/peoplesync/engine"
+	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
+	"github.com/peoplesync/peoplesync/engine/setup"
+	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/engine/store/pgtest"
+	"github.com/peoplesync/peoplesync/engine/store/postgres"
+	"github.com/peoplesync/peoplesync/examples/peoplegen"
+	"github.com/peoplesync/peoplesync/sdk/profile"
+)
+
+var (
+	modulesOnce sync.Once
+	modulesErr  error
+)
+
+// module returns the path of a built mapping module ("default" or "trapmap").
+func module(t *testing.T, name string) string {
+	t.Helper()
+	sources := map[string]string{"default": "../mappings/default", "trapmap": "testdata/trapmap"}
+	modulesOnce.Do(func() {
+		for n, src := range sources {
+			if err := mappertest.BuildFile(src, filepath.Join(moduleDir, n+".wasm")); err != nil {
+				modulesErr = err
+				return
+			}
+		}
+	})
+	if modulesErr != nil {
+		t.Fatalf("build mapping modules: %v", modulesErr)
+	}
+	if _, ok := sources[name]; !ok {
+		t.Fatalf("no module %q", name)
+	}
+	return filepath.Join(moduleDir, name+".wasm")
+}
+
+// env is one test's world: a fresh database, a directory file and a config.
+type env struct {
+	t     *testing.T
+	dir   string
+	ldif  string
+	store *postgres.Store
+	opts  peoplegen.Options
+	// people is what the directory file holds now.
+	people []peoplegen.Person
+}
+
+func newEnv(t *testing.T, n int) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	e := &env{t: t, dir: t.TempDir(), store: st, opts: peoplegen.Defaults(n)}
+	e.ldif = filepath.Join(e.dir, "people.ldif")
+	e.people = peoplegen.Generate(e.opts)
+	e.writeDirectory()
+	return e
+}
+
+// writeDirectory writes e.people to the LDIF file the connector reads.
+func (e *env) writeDirectory() {
+	e.t.Helper()
+	var buf bytes.Buffer
+	if err := peoplegen.WriteLDIF(&buf, e.opts, e.people); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(e.ldif, buf.Bytes(), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// syncConfig is the HCL of a one-sync config; extra goes into the connector's config block.
+func (e *env) syncConfig(plugin, moduleName, extra, syncExtra string) *config.Config {
+	e.t.Helper()
+	src := fmt.Sprintf(`
+store {
+  url = "postgres://unused"
+}
+connector "hr" {
+  plugin = %q
+  config {
+    path   = %q
+    format = "ldif"
+    %s
+  }
+}
+mapping "m" {
+  module   = %q
+  settings = { email_domain = "example.com", default_country_code = "49" }
+}
+sync "people" {
+  connector = connector.hr
+  mapping   = mapping.m
+  schedule  = "@hourly"
+  %s
+}
+`, plugin, e.ldif, extra, module(e.t, moduleName), syncExtra)
+	path := filepath.Join(e.dir, "sync.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	cfg, diags := config.Load(path)
+	if diags.HasErrors() {
+		e.t.Fatalf("config: %s", diags.Error())
+	}
+	return cfg
+}
+
+// run runs the sync once with the given config and options.
+func (e *env) run(cfg *config.Config, opts engine.Options) (engine.Result, error) {
+	e.t.Helper()
+	ctx := context.Background()
+	prep, diags := setup.Sync(ctx, cfg, "people", setup.Options{Executable: os.Args[0]})
+	if diags.HasErrors() {
+		e.t.Fatalf("setup: %s", diags.Error())
+	}
+	defer prep.Close(ctx)
+	eng := &engine.Engine{Store: e.store, Holder: "test"}
+	return eng.Run(ctx, prep.Sync, opts)
+}
+
+func (e *env) mustRun(cfg *config.Config, opts engine.Options) engine.Result {
+	e.t.Helper()
+	res, err := e.run(cfg, opts)
+	if err != nil {
+		e.t.Fatalf("run: %v (result %+v)", err, res)
+	}
+	return res
+}
+
+type counts struct{ processed, created, updated, skipped, deleted, errors int64 }
+
+func checkCounts(t *testing.T, what string, r engine.Result, want counts) {
+	t.Helper()
+	got := counts{r.Processed, r.Created, r.Updated, r.Skipped, r.Deleted, r.Errors}
+	if got != want {
+		t.Errorf("%s: counts %+v, want %+v (status %s, %s)", what, got, want, r.Status, r.Message)
+	}
+}
+
+// live returns the profiles of every external ID the store has for the sync, by ID.
+func (e *env) profiles(ids []string) map[string]store.StoredProfile {
+	e.t.Helper()
+	got, err := e.store.Profiles(context.Background(), "people", ids)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return got
+}
+
+func (e *env) ids() []string {
+	ids := make([]string, len(e.people))
+	for i, p := range e.people {
+		ids[i] = p.UUID
+	}
+	return ids
+}
+
+func TestSyncCreatesThenSkipsUnchanged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 300)
+	cfg := e.syncConfig("file", "default", "", "")
+
+	first := e.mustRun(cfg, engine.Options{})
+	checkCounts(t, "first run", first, counts{processed: 300, created: 300})
+	if first.Status != store.StatusSucceeded {
+		t.Fatalf("status %q: %s", first.Status, first.Message)
+	}
+	second := e.mustRun(cfg, engine.Options{})
+	checkCounts(t, "second run", second, counts{processed: 300, skipped: 300})
+
+	// Every profile but the top one has its manager resolved, to the right person.
+	stored := e.profiles(e.ids())
+	if len(stored) != 300 {
+		t.Fatalf("stored %d profiles, want 300", len(stored))
+	}
+	for _, p := range e.people {
+		sp := stored[p.UUID]
+		if p.ManagerIndex < 0 {
+			if sp.ManagerID != "" {
+				t.Errorf("%s: manager %q, want none", p.UID, sp.ManagerID)
+			}
+			continue
+		}
+		if want := stored[e.people[p.ManagerIndex].UUID].ProfileID; sp.ManagerID != want {
+			t.Errorf("%s: manager %q, want %q", p.UID, sp.ManagerID, want)
+		}
+	}
+	// Non-ASCII survives the whole path.
+	for _, p := range e.people {
+		if sp := stored[p.UUID]; sp.Profile.Get(profile.FamilyName) != p.FamilyName {
+			got := sp.Profile.Get(profile.FamilyName)
+			t.Errorf("%s: family name %q, want %q", p.UID, got, p.FamilyName)
+		}
+	}
+}
+
+func TestSyncChangedDirectory(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 200)
+	cfg := e.syncConfig("file", "default", "", "")
+	e.mustRun(cfg, engine.Options{})
+	before := e.profiles(e.ids())
+
+	// 7 changed titles, 3 people gone, 2 new people.
+	for i := 10; i < 17; i++ {
+		e.people[i].Title = "Chief Changer " + fmt.Sprint(i)
+	}
+	removed := append([]peoplegen.Person(nil), e.people[190:193]...)
+	e.people = append(e.people[:190], e.people[193:]...)
+	extra := peoplegen.Generate(peoplegen.Options{N: 2, Seed: 7, BaseDN: e.opts.BaseDN, MailDomain: "example.com"})
+	for i := range extra {
+		extra[i].ManagerIndex = 0
+	}
+	e.people = append(e.people, extra...)
+	e.writeDirectory()
+
+	plan := e.mustRun(cfg, engine.Options{DryRun: true, PlanDetails: 50})
+	checkCounts(t, "plan", plan, counts{processed: 199, created: 2, updated: 7, skipped: 190, deleted: 3})
+	if n := len(plan.Changes); n != 12 {
+		t.Errorf("plan describes %d changes, want 12", n)
+	}
+	for _, c := range plan.Changes {
+		if c.Action == engine.ActionUpdate && (len(c.Fields) != 1 || c.Fields[0].Field != profile.Title) {
+			t.Errorf("plan update of %s: fields %+v, want only title", c.Name, c.Fields)
+		}
+	}
+	runs, _ := e.store.Runs(context.Background(), "people", 10)
+	if len(runs) != 1 {
+		t.Errorf("a plan recorded a run: %d runs", len(runs))
+	}
+
+	res := e.mustRun(cfg, engine.Options{})
+	checkCounts(t, "changed run", res, counts{processed: 199, created: 2, updated: 7, skipped: 190, deleted: 3})
+	after := e.profiles([]string{removed[0].UUID, removed[1].UUID, removed[2].UUID})
+	for _, p := range removed {
+		sp := after[p.UUID]
+		if sp.DeletedAt == nil || sp.Profile.Active {
+			t.Errorf("%s: deleted_at %v active %v, want soft-deleted", p.UID, sp.DeletedAt, sp.Profile.Active)
+		}
+	}
+
+	// They come back: same profiles, restored.
+	e.people = append(e.people, removed...)
+	e.writeDirectory()
+	res = e.mustRun(cfg, engine.Options{})
+	checkCounts(t, "return run", res, counts{processed: 202, updated: 3, skipped: 199})
+	back := e.profiles([]string{removed[0].UUID, removed[1].UUID, removed[2].UUID})
+	for _, p := range removed {
+		sp := back[p.UUID]
+		if sp.DeletedAt != nil || !sp.Profile.Active {
+			t.Errorf("%s: not restored (deleted_at %v, active %v)", p.UID, sp.DeletedAt, sp.Profile.Active)
+		}
+		if sp.ProfileID != before[p.UUID].ProfileID {
+			t.Errorf("%s: came back as profile %s, was %s", p.UID, sp.ProfileID, before[p.UUID].ProfileID)
+		}
+	}
+}
+
+func TestConnectorCrashFailsRunAndDeletesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 300)
+	e.mustRun(e.syncConfig("file", "default", "", ""), engine.Options{})
+
+	res, err := e.run(e.syncConfig("crashy", "default", "crash_after = 120", ""), engine.Options{})
+	if err == nil {
+		t.Fatalf("a run whose connector crashed succeeded: %+v", res)
+	}
+	if res.Status != store.StatusFailed || res.Deleted != 0 {
+		t.Errorf("status %q deleted %d, want failed and 0", res.Status, res.Deleted)
+	}
+	if !strings.Contains(err.Error(), "incomplete read") {
+		t.Errorf("error %q does not say the read was incomplete", err)
+	}
+	for id, sp := range e.profiles(e.ids()) {
+		if sp.DeletedAt != nil {
+			t.Errorf("%s was deleted by a failed run", id)
+		}
+	}
+	runs, err := e.store.Runs(context.Background(), "people", 1)
+	if err != nil || len(runs) != 1 || runs[0].Status != store.StatusFailed {
+		t.Errorf("last run %+v (%v), want one failed run", runs, err)
+	}
+}
+
+func TestTrappingMappingFailsOnlyItsRecord(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 100)
+	e.people[42].UID = "trap.me"
+	e.writeDirectory()
+	res := e.mustRun(e.syncConfig("file", "trapmap", "", ""), engine.Options{})
+	checkCounts(t, "run", res, counts{processed: 100, created: 99, errors: 1})
+	errs, err := e.store.RunErrors(context.Background(), res.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 || errs[0].ExternalID != e.people[42].UUID {
+		t.Fatalf("run errors %+v, want one for %s", errs, e.people[42].UUID)
+	}
+	t.Logf("trap recorded as: %s", errs[0].Message)
+}
+
+func TestCustomFieldsSurviveEverySync(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 50)
+	cfg := e.syncConfig("file", "default", "", "")
+	e.mustRun(cfg, engine.Options{})
+	ctx := context.Background()
+	target := e.people[5]
+	sp := e.profiles([]string{target.UUID})[target.UUID]
+	custom := map[string]any{"pronouns": "they/them", "hobbies": []any{"climbing", "chess"}}
+	if err := e.store.SetCustomFields(ctx, sp.ProfileID, custom); err != nil {
+		t.Fatal(err)
+	}
+	e.people[5].Title = "Promoted"
+	e.people[5].Department = "Research"
+	e.writeDirectory()
+	res := e.mustRun(cfg, engine.Options{})
+	checkCounts(t, "run", res, counts{processed: 50, updated: 1, skipped: 49})
+	e.mustRun(cfg, engine.Options{})
+	got := e.profiles([]string{target.UUID})[target.UUID]
+	if got.Profile.Get(profile.Title) != "Promoted" {
+		t.Errorf("title %q, want the synced change", got.Profile.Get(profile.Title))
+	}
+	if fmt.Sprint(got.CustomFields) != fmt.Sprint(custom) {
+		t.Errorf("custom fields %v, want %v", got.CustomFields, custom)
+	}
+}
+
+func TestDeletionGuard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 100)
+	cfg := e.syncConfig("file", "default", "", "deletion {\n max_count = 5\n max_percent = 50\n }")
+	e.mustRun(cfg, engine.Options{})
+
+	// Ten gone is more than max_count: creates and updates apply, deletes do not.
+	e.people[0].Title = "Still here"
+	e.people = e.people[:90]
+	e.writeDirectory()
+	res := e.mustRun(cfg, engine.Options{})
+	if res.Status != store.StatusGuarded || res.Deleted != 0 || res.Updated != 1 || res.WouldDelete != 10 {
+		t.Fatalf("result %+v, want guarded with 1 update, 0 deleted, 10 held back", res)
+	}
+	// Allowed once, by a person.
+	res = e.mustRun(cfg, engine.Options{AllowDeletes: 10})
+	if res.Status != store.StatusSucceeded || res.Deleted != 10 {
+		t.Fatalf("with --allow-deletes 10: %+v", res)
+	}
+
+	// A read of nobody is always guarded.
+	e.people = nil
+	e.writeDirectory()
+	res = e.mustRun(cfg, engine.Options{})
+	if res.Status != store.StatusGuarded || res.Deleted != 0 {
+		t.Fatalf("empty read: %+v, want guarded and nothing deleted", res)
+	}
+}

@@ -1,0 +1,452 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/peoplesync/peoplesync/engine/mapper"
+	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+// mapWorkers is how many batches are mapped at once, while the reader reads the next one
+// and the writer writes the last one.
+const mapWorkers = 2
+
+// errorFlushSize is how many per-record errors are buffered before they are written.
+const errorFlushSize = 500
+
+// Run runs s once: a real run under the sync's lock, or a dry run (opts.DryRun) that
+// writes nothing. The returned Result is filled in as far as the run got even when it
+// fails; the error says why it failed.
+func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error) {
+	start := e.now()
+	res := Result{Sync: s.Name, Mode: modeName(opts.Mode)}
+	log := e.logger().With("sync", s.Name, "mode", res.Mode)
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+
+	p := &pass{engine: e, sync: s, opts: opts, seen: make(map[string]struct{}), log: log}
+	if !opts.DryRun {
+		run, err := e.Store.BeginRun(ctx, s.Name, res.Mode, e.Holder)
+		if err != nil {
+			res.Status = store.StatusFailed
+			res.Message = err.Error()
+			return res, fmt.Errorf("sync %q: begin run: %w", s.Name, err)
+		}
+		p.run = run
+		res.RunID = run.ID()
+		log = log.With("run_id", res.RunID)
+		p.log = log
+	}
+
+	runErr := p.execute(ctx)
+	p.fill(&res)
+	res.Duration = e.now().Sub(start)
+	if runErr != nil {
+		res.Status = store.StatusFailed
+		res.Message = runErr.Error()
+	}
+
+	if p.run != nil {
+		// Record the run even when ctx was cancelled: a run is never left "running".
+		fctx := context.WithoutCancel(ctx)
+		if err := p.flushErrors(fctx); err != nil && runErr == nil {
+			runErr = err
+			res.Status, res.Message = store.StatusFailed, err.Error()
+		}
+		sum := store.Summary{
+			Status: res.Status, Processed: res.Processed, Created: res.Created, Updated: res.Updated,
+			Skipped: res.Skipped, Deleted: res.Deleted, Errors: res.Errors, Message: res.Message,
+		}
+		if res.Status == store.StatusSucceeded || res.Status == store.StatusGuarded {
+			sum.Cursor = p.end.Cursor
+		}
+		if err := p.run.Finish(fctx, sum); err != nil {
+			log.Error("recording the run failed", "err", err)
+			if runErr == nil {
+				runErr = fmt.Errorf("record run: %w", err)
+			}
+		}
+	}
+
+	level := slog.LevelInfo
+	if res.Status == store.StatusFailed {
+		level = slog.LevelError
+	} else if res.Status == store.StatusGuarded {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "sync run finished",
+		"status", res.Status, "dry_run", opts.DryRun,
+		"processed", res.Processed, "created", res.Created, "updated", res.Updated,
+		"skipped", res.Skipped, "deleted", res.Deleted, "errors", res.Errors,
+		"duration", res.Duration.Round(1e6), "message", res.Message)
+	if runErr != nil {
+		return res, fmt.Errorf("sync %q: %w", s.Name, runErr)
+	}
+	return res, nil
+}
+
+// pass is the state of one run.
+type pass struct {
+	engine *Engine
+	sync   *Sync
+	opts   Options
+	run    store.Run // nil for a dry run
+	log    *slog.Logger
+
+	salt []byte
+	end  connector.ReadResult
+	// seen holds every external ID the read returned that protects its profile from
+	// deletion: mapped records and records whose mapping failed (never concluded gone).
+	seen         map[string]struct{}
+	deltaDeletes []string
+	errs         []store.RecordError
+
+	processed, created, updated, skipped, deleted, errors, wouldDelete int64
+	status, message                                                    string
+	changes                                                            []Change
+}
+
+func (p *pass) fill(r *Result) {
+	r.Processed, r.Created, r.Updated = p.processed, p.created, p.updated
+	r.Skipped, r.Deleted, r.Errors = p.skipped, p.deleted, p.errors
+	r.WouldDelete = p.wouldDelete
+	r.Status, r.Message = p.status, p.message
+	r.Changes = p.changes
+}
+
+func (p *pass) execute(ctx context.Context) error {
+	p.salt = p.sync.Mapper.Identity()
+	req := connector.ReadRequest{Mode: p.opts.Mode}
+	if p.opts.Mode == connector.Delta {
+		cur, err := p.engine.Store.Cursor(ctx, p.sync.Name)
+		if err != nil {
+			return fmt.Errorf("load delta cursor: %w", err)
+		}
+		req.Cursor = cur
+	}
+	if err := p.stream(ctx, req); err != nil {
+		return err
+	}
+	p.status = store.StatusSucceeded
+	if err := p.deletions(ctx); err != nil {
+		return err
+	}
+	if p.run != nil {
+		if _, err := p.run.ResolveManagers(ctx); err != nil {
+			return fmt.Errorf("resolve managers: %w", err)
+		}
+	}
+	return nil
+}
+
+// mappedBatch is a batch of records with their mapping results (a zero Result for
+// records that are not mapped, such as delta deletions).
+type mappedBatch struct {
+	records []connector.Record
+	results []mapper.Result
+}
+
+// stream reads, maps and writes every record, each stage in its own goroutines.
+func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
+	batchSize := p.sync.BatchSize
+	if batchSize <= 0 {
+		batchSize = 1000
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	read := make(chan []connector.Record, mapWorkers)
+	mapped := make(chan mappedBatch, mapWorkers)
+
+	g.Go(func() error {
+		defer close(read)
+		batch := make([]connector.Record, 0, batchSize)
+		send := func() error {
+			select {
+			case read <- batch:
+				batch = make([]connector.Record, 0, batchSize)
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		end, err := p.sync.Connector.Read(gctx, req, func(r connector.Record) error {
+			batch = append(batch, r)
+			if len(batch) < batchSize {
+				return nil
+			}
+			return send()
+		})
+		if err != nil {
+			return fmt.Errorf("read from connector: %w", err)
+		}
+		p.end = end
+		if len(batch) > 0 {
+			return send()
+		}
+		return nil
+	})
+
+	var workers sync.WaitGroup
+	for range mapWorkers {
+		workers.Add(1)
+		g.Go(func() error {
+			defer workers.Done()
+			for batch := range read {
+				mb := mappedBatch{records: batch, results: p.mapBatch(gctx, batch)}
+				select {
+				case mapped <- mb:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	go func() {
+		workers.Wait()
+		close(mapped)
+	}()
+
+	g.Go(func() error {
+		for mb := range mapped {
+			if err := p.write(gctx, mb); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// mapBatch maps the upserts of a batch; deletions get a zero result.
+func (p *pass) mapBatch(ctx context.Context, batch []connector.Record) []mapper.Result {
+	upserts := batch
+	hasDeletes := false
+	for i := range batch {
+		if batch[i].Kind != connector.Upsert {
+			hasDeletes = true
+			break
+		}
+	}
+	if hasDeletes {
+		upserts = make([]connector.Record, 0, len(batch))
+		for _, r := range batch {
+			if r.Kind == connector.Upsert {
+				upserts = append(upserts, r)
+			}
+		}
+	}
+	results := p.sync.Mapper.Map(ctx, upserts)
+	if !hasDeletes {
+		return results
+	}
+	out := make([]mapper.Result, len(batch))
+	j := 0
+	for i, r := range batch {
+		if r.Kind == connector.Upsert {
+			out[i] = results[j]
+			j++
+		}
+	}
+	return out
+}
+
+// candidate is a mapped record on its way to the store.
+type candidate struct {
+	rec  *connector.Record
+	res  *mapper.Result
+	hash [32]byte
+}
+
+// write diffs one mapped batch against the store and applies what changed.
+func (p *pass) write(ctx context.Context, mb mappedBatch) error {
+	cands := make([]candidate, 0, len(mb.records))
+	ids := make([]string, 0, len(mb.records))
+	for i := range mb.records {
+		r := &mb.records[i]
+		res := &mb.results[i]
+		p.processed++
+		if r.ID == "" {
+			p.recordError("", "record without an external ID (DN "+r.DN+")")
+			continue
+		}
+		if _, dup := p.seen[r.ID]; dup {
+			p.recordError(r.ID, "duplicate external ID in one read: the later record was ignored")
+			continue
+		}
+		if r.Kind == connector.Delete {
+			p.deltaDeletes = append(p.deltaDeletes, r.ID)
+			continue
+		}
+		switch {
+		case res.Err != nil:
+			p.seen[r.ID] = struct{}{}
+			p.recordError(r.ID, res.Err.Error())
+		case res.SkipReason != "":
+			p.skipped++
+		case res.Profile == nil:
+			p.seen[r.ID] = struct{}{}
+			p.recordError(r.ID, "mapping returned neither a profile nor a skip")
+		default:
+			p.seen[r.ID] = struct{}{}
+			cands = append(cands, candidate{rec: r, res: res, hash: res.Profile.Hash(p.salt)})
+			ids = append(ids, r.ID)
+		}
+	}
+	if err := p.maybeFlushErrors(ctx); err != nil {
+		return err
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	stored, err := p.engine.Store.Lookup(ctx, p.sync.Name, ids)
+	if err != nil {
+		return fmt.Errorf("look up stored profiles: %w", err)
+	}
+	changes := make([]store.Change, 0, len(cands))
+	for _, c := range cands {
+		st, linked := stored[c.rec.ID]
+		if linked && !st.Deleted && bytes.Equal(st.Hash, c.hash[:]) {
+			p.skipped++
+			continue
+		}
+		changes = append(changes, store.Change{
+			ExternalID: c.rec.ID, DN: c.rec.DN, ProfileID: st.ProfileID,
+			Profile: *c.res.Profile, Hash: append([]byte(nil), c.hash[:]...),
+		})
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	if p.run == nil {
+		return p.plan(ctx, changes)
+	}
+	ar, err := p.run.Apply(ctx, changes)
+	if err != nil {
+		return fmt.Errorf("write %d changes: %w", len(changes), err)
+	}
+	p.created += int64(ar.Created)
+	p.updated += int64(ar.Updated)
+	return nil
+}
+
+// recordError counts a per-record error and keeps it for the run's error table.
+func (p *pass) recordError(externalID, msg string) {
+	p.errors++
+	p.errs = append(p.errs, store.RecordError{ExternalID: externalID, Message: msg})
+	if p.errors <= 10 {
+		p.log.Warn("record failed", "external_id", externalID, "err", msg)
+	}
+}
+
+func (p *pass) maybeFlushErrors(ctx context.Context) error {
+	if len(p.errs) < errorFlushSize {
+		return nil
+	}
+	return p.flushErrors(ctx)
+}
+
+func (p *pass) flushErrors(ctx context.Context) error {
+	if p.run == nil || len(p.errs) == 0 {
+		p.errs = p.errs[:0]
+		return nil
+	}
+	if err := p.run.RecordErrors(ctx, p.errs); err != nil {
+		return fmt.Errorf("record %d record errors: %w", len(p.errs), err)
+	}
+	p.errs = p.errs[:0]
+	return nil
+}
+
+// deletions soft-deletes, after a complete read, the profiles the source no longer has,
+// unless the guard stops it.
+func (p *pass) deletions(ctx context.Context) error {
+	var gone []string
+	live := 0
+	err := p.engine.Store.LiveExternalIDs(ctx, p.sync.Name, func(id string) error {
+		live++
+		if p.opts.Mode == connector.Full {
+			if _, ok := p.seen[id]; !ok {
+				gone = append(gone, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list live profiles: %w", err)
+	}
+	if p.opts.Mode == connector.Delta {
+		gone = p.deltaDeletes
+	}
+	p.wouldDelete = int64(len(gone))
+	if len(gone) == 0 {
+		return nil
+	}
+	if reason := p.guardReason(len(gone), live); reason != "" {
+		p.status = store.StatusGuarded
+		p.message = reason
+		p.log.Warn("deletion guard: deleting nothing", "would_delete", len(gone), "live", live, "reason", reason)
+		if p.run == nil {
+			p.planDeletes(ctx, gone)
+		}
+		return nil
+	}
+	if p.run == nil {
+		p.deleted = int64(len(gone))
+		p.planDeletes(ctx, gone)
+		return nil
+	}
+	for len(gone) > 0 {
+		n := min(len(gone), 1000)
+		d, err := p.run.SoftDelete(ctx, gone[:n])
+		if err != nil {
+			return fmt.Errorf("soft-delete %d profiles: %w", n, err)
+		}
+		p.deleted += int64(d)
+		gone = gone[n:]
+	}
+	return nil
+}
+
+// guardReason says why deleting n of live profiles is not allowed, or "" if it is.
+func (p *pass) guardReason(n, live int) string {
+	g := p.sync.Guard
+	if p.processed > 0 {
+		rate := float64(p.errors) * 100 / float64(p.processed)
+		if rate > g.MaxErrorPercent {
+			return fmt.Sprintf("%d of %d records failed (%.1f%%, limit %.1f%%): a run with that many errors deletes nothing",
+				p.errors, p.processed, rate, g.MaxErrorPercent)
+		}
+	}
+	if p.opts.AllowDeletes >= n {
+		return ""
+	}
+	allow := fmt.Sprintf("; run `peoplesync sync --sync %s --allow-deletes %d` to allow it once", p.sync.Name, n)
+	if p.opts.Mode == connector.Full && p.processed == 0 {
+		return fmt.Sprintf("the read returned no records but %d profiles are live", live) + allow
+	}
+	if n > g.MaxCount {
+		return fmt.Sprintf("would delete %d profiles, more than max_count %d", n, g.MaxCount) + allow
+	}
+	if pct := float64(n) * 100 / float64(max(live, 1)); pct > g.MaxPercent {
+		return fmt.Sprintf("would delete %d of %d profiles (%.1f%%), more than max_percent %.1f%%", n, live, pct, g.MaxPercent) + allow
+	}
+	return ""
+}
+
+// IsLockLost reports whether err means that a run lost its sync's lock.
+func IsLockLost(err error) bool { return errors.Is(err, store.ErrLockLost) }

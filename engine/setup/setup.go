@@ -1,0 +1,200 @@
+// Package setup turns a loaded configuration into runnable syncs: it starts each sync's
+// connector subprocess, hands it its config block, compiles the mapping module and opens
+// the store. It is also what `peoplesync validate` runs, so every problem it finds comes
+// back as an HCL diagnostic pointing at the file, line and column at fault.
+package setup
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/peoplesync/peoplesync/config"
+	"github.com/peoplesync/peoplesync/engine"
+	"github.com/peoplesync/peoplesync/engine/connhost"
+	"github.com/peoplesync/peoplesync/engine/mapper"
+)
+
+// Options shape how syncs are set up.
+type Options struct {
+	// Executable serves bundled connectors ("<Executable> plugin NAME"); "" means this
+	// process's own binary.
+	Executable string
+	// Mapper configures the WASM runtime.
+	Mapper mapper.Options
+	Logger *slog.Logger
+}
+
+// Prepared is a sync ready to run, with what it holds open.
+type Prepared struct {
+	Sync    *engine.Sync
+	process *connhost.Process
+	module  *mapper.Module
+	mapper  *mapper.Mapper
+}
+
+// Close stops the connector subprocess and frees the mapping module.
+func (p *Prepared) Close(ctx context.Context) {
+	if p.mapper != nil {
+		_ = p.mapper.Close(ctx)
+	}
+	if p.module != nil {
+		_ = p.module.Close(ctx)
+	}
+	if p.process != nil {
+		p.process.Kill()
+	}
+}
+
+// Sync prepares the sync called name.
+func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*Prepared, hcl.Diagnostics) {
+	s := cfg.Sync(name)
+	if s == nil {
+		names := make([]string, 0, len(cfg.Syncs))
+		for _, x := range cfg.Syncs {
+			names = append(names, x.Name)
+		}
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown sync",
+			Detail:   fmt.Sprintf("%s has no sync %q; it has: %v.", cfg.Filename, name, names),
+		}}
+	}
+	c, m := cfg.Connector(s.Connector), cfg.Mapping(s.Mapping)
+	if c == nil || m == nil {
+		// config.Load reports dangling references; this only guards a hand-built Config.
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sync refers to a missing connector or mapping", Subject: s.DeclRange.Ptr()}}
+	}
+	p := &Prepared{}
+	proc, diags := startConnector(ctx, cfg, c, opts)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	p.process = proc
+	mod, mp, mdiags := openMapping(ctx, m, opts)
+	diags = append(diags, mdiags...)
+	if mdiags.HasErrors() {
+		p.Close(ctx)
+		return nil, diags
+	}
+	p.module, p.mapper = mod, mp
+	p.Sync = &engine.Sync{
+		Name:      s.Name,
+		Connector: proc,
+		Mapper:    mp,
+		BatchSize: s.BatchSize,
+		Timeout:   s.Timeout,
+		Guard: engine.Guard{
+			MaxCount:        s.Deletion.MaxCount,
+			MaxPercent:      s.Deletion.MaxPercent,
+			MaxErrorPercent: engine.DefaultGuard.MaxErrorPercent,
+		},
+	}
+	return p, diags
+}
+
+// Validate checks everything cfg refers to beyond its syntax: each connector starts and
+// accepts its config block, each mapping module loads with the right ABI and settings.
+// Connectors without a plugin and mappings without a module file (problems config.Load
+// already reports) are passed over.
+func Validate(ctx context.Context, cfg *config.Config, opts Options) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if cfg == nil {
+		return nil
+	}
+	for _, c := range cfg.Connectors {
+		if _, err := os.Stat(c.Plugin); c.Plugin == "" || (c.External && err != nil) {
+			continue
+		}
+		proc, d := startConnector(ctx, cfg, c, opts)
+		diags = append(diags, d...)
+		if proc != nil {
+			proc.Kill()
+		}
+	}
+	for _, m := range cfg.Mappings {
+		if _, err := os.Stat(m.Module); m.Module == "" || err != nil {
+			continue
+		}
+		mod, mp, d := openMapping(ctx, m, opts)
+		diags = append(diags, d...)
+		if mp != nil {
+			_ = mp.Close(ctx)
+		}
+		if mod != nil {
+			_ = mod.Close(ctx)
+		}
+	}
+	return diags
+}
+
+// startConnector starts c's subprocess and configures it from its config block.
+func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector, opts Options) (*connhost.Process, hcl.Diagnostics) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	proc, err := connhost.Start(ctx, connhost.Spec{Name: c.Name, Plugin: c.Plugin, SHA256: c.SHA256}, connhost.Options{
+		Executable: opts.Executable,
+		Dir:        cfg.Dir,
+		Logger:     logger,
+	})
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Connector does not start",
+			Detail:   fmt.Sprintf("connector %q: %v", c.Name, err),
+			Subject:  c.PluginRange.Ptr(),
+		}}
+	}
+	desc, err := proc.Describe(ctx)
+	if err != nil {
+		proc.Kill()
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Connector does not answer",
+			Detail: fmt.Sprintf("connector %q: describe: %v", c.Name, err), Subject: c.PluginRange.Ptr(),
+		}}
+	}
+	raw, diags := c.DecodeConfig(desc.Schema)
+	if diags.HasErrors() {
+		proc.Kill()
+		return nil, diags
+	}
+	cdiags, err := proc.Configure(ctx, raw)
+	if err != nil {
+		proc.Kill()
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Connector configuration failed",
+			Detail: fmt.Sprintf("connector %q: %v", c.Name, err), Subject: c.DeclRange.Ptr(),
+		})
+	}
+	diags = append(diags, c.Diagnostics(cdiags)...)
+	if diags.HasErrors() {
+		proc.Kill()
+		return nil, diags
+	}
+	return proc, diags
+}
+
+// openMapping compiles m's module and instantiates it with m's settings.
+func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.Module, *mapper.Mapper, hcl.Diagnostics) {
+	mod, err := mapper.Compile(ctx, m.Module, opts.Mapper)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Mapping module does not load",
+			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.ModuleRange.Ptr(),
+		}}
+	}
+	mp, err := mod.NewMapper(ctx, m.SettingsJSON)
+	if err != nil {
+		_ = mod.Close(ctx)
+		return nil, nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Mapping rejects its settings",
+			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.SettingsRange.Ptr(),
+		}}
+	}
+	return mod, mp, nil
+}
