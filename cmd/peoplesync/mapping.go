@@ -200,4 +200,3 @@ func jsonEqual(a, b string) bool {
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
 }
-
