@@ -16,9 +16,17 @@
 // the module's state at every loop header (WithCloseOnContextDone). Go's WebAssembly
 // passes loop headers all the time (it even dispatches within a function through one), and
 // on our 2-core machine the default module maps about 6× fewer records per second with the
-// checks (≈25k/s instead of ≈150k/s, see BenchmarkDefaultModule). So the limit is off by default: a mapping that loops
+// checks (≈12–25k/s instead of ≈100–150k/s, see BenchmarkDefaultModule). So the limit is off by default: a mapping that loops
 // forever then hangs its run, and a cancelled context is noticed between batches only.
 // Set CallTimeout for modules you do not trust to terminate.
+//
+// A cheaper watchdog does not exist in wazero v1.12: without the checks the compiled code
+// never looks at the module's state, so Module.CloseWithExitCode from another goroutine
+// only takes effect when the call returns by itself. Worse, compiled guest code cannot be
+// preempted by the Go scheduler, so a guest looping without checks also blocks the next
+// stop-the-world of the garbage collector, and with it the whole process: abandoning the
+// call (and re-running its batch on a second, checked runtime) would not save the
+// process either.
 package mapper
 
 import (
@@ -29,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -64,6 +73,9 @@ const (
 const (
 	DefaultMemoryLimitPages = 512 // 32 MiB
 	DefaultBatchSize        = 64
+	// DefaultMaxModuleBytes bounds a module file: a Go module is a few MiB, and the
+	// compiler needs many times a module's size in memory.
+	DefaultMaxModuleBytes = 64 << 20
 )
 
 var (
@@ -77,6 +89,8 @@ var (
 	ErrTrapped = errors.New("mapping trapped")
 	// ErrMapping marks a record the mapping returned an error for.
 	ErrMapping = errors.New("mapping failed")
+	// ErrModuleTooLarge marks a module file over Options.MaxModuleBytes.
+	ErrModuleTooLarge = errors.New("mapping module too large")
 	// ErrClosed is returned by a closed Mapper.
 	ErrClosed = errors.New("mapper is closed")
 )
@@ -90,6 +104,8 @@ type Options struct {
 	// interruption checks that cost Go guests about 6× their throughput (see the package
 	// doc). 0 means no limit, and a running call cannot be stopped.
 	CallTimeout time.Duration
+	// MaxModuleBytes refuses module files larger than this; 0 means 64 MiB.
+	MaxModuleBytes int64
 	// CacheDir holds wazero's compilation cache, so that a second Compile of the same
 	// module skips the compiler. "" means os.UserCacheDir()/peoplesync/wazero (no cache if
 	// there is no user cache directory).
@@ -108,6 +124,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.MemoryLimitPages == 0 {
 		o.MemoryLimitPages = DefaultMemoryLimitPages
+	}
+	if o.MaxModuleBytes <= 0 {
+		o.MaxModuleBytes = DefaultMaxModuleBytes
 	}
 	if o.Instances <= 0 {
 		o.Instances = runtime.GOMAXPROCS(0)
@@ -148,9 +167,9 @@ func DefaultCacheDir() string {
 // Compile reads, compiles and checks the mapping module at path. Its errors name path.
 func Compile(ctx context.Context, path string, opts Options) (*Module, error) {
 	opts = opts.withDefaults()
-	code, err := os.ReadFile(path)
+	code, err := readModule(path, opts.MaxModuleBytes)
 	if err != nil {
-		return nil, fmt.Errorf("read mapping module: %w", err)
+		return nil, err
 	}
 	m := &Module{path: path, sum: sha256.Sum256(code), opts: opts}
 	m.log = opts.Logger.With("part", "mapper", "module", path)
@@ -179,6 +198,29 @@ func Compile(ctx context.Context, path string, opts Options) (*Module, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
+}
+
+// readModule reads a module file of at most limit bytes, without reading more than that
+// of a larger one.
+func readModule(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read mapping module: %w", err)
+	}
+	defer f.Close()
+	code, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read mapping module: %w", err)
+	}
+	if int64(len(code)) > limit {
+		size := int64(len(code))
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		return nil, fmt.Errorf("%s: %w: %.1f MiB, the limit is %.1f MiB", path, ErrModuleTooLarge,
+			float64(size)/(1<<20), float64(limit)/(1<<20))
+	}
+	return code, nil
 }
 
 func (m *Module) setup(ctx context.Context, code []byte) error {

@@ -484,3 +484,17 @@ func TestLargeBatchKeepsOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestModuleSizeLimit(t *testing.T) {
+	t.Parallel()
+	_, err := mapper.Compile(context.Background(), modules["default"], mapper.Options{MaxModuleBytes: 1 << 20, DisableCache: true})
+	if !errors.Is(err, mapper.ErrModuleTooLarge) {
+		t.Fatalf("Compile over a 1 MiB limit: %v, want ErrModuleTooLarge", err)
+	}
+	if want := "default.wasm: mapping module too large: "; !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the limit is 1.0 MiB") {
+		t.Errorf("error %q, want it to name the module, its size and the limit", err)
+	}
+	if _, err := mapper.Compile(context.Background(), modules["default"], mapper.Options{CacheDir: sharedCache(t)}); err != nil {
+		t.Errorf("Compile under the default limit: %v", err)
+	}
+}

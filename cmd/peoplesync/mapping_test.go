@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
+)
+
+// TestValidateRefusesAnOldABI: a module built for another ABI fails validate with one
+// message that says which ABI it has, which one is needed, and where the module is named.
+func TestValidateRefusesAnOldABI(t *testing.T) {
+	dir := t.TempDir()
+	if err := mappertest.BuildFile("../../engine/mapper/testdata/abi0", filepath.Join(dir, "old.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	src := `store {
+  url = "postgres://unused"
+}
+mapping "old" {
+  module = "old.wasm"
+}
+`
+	path := filepath.Join(dir, "sync.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := cli(t, "--config", path, "validate")
+	if code != 2 {
+		t.Fatalf("validate exited %d, want 2:\n%s", code, errOut)
+	}
+	for _, want := range []string{"sync.hcl line 5", "Mapping module does not load", "mapping ABI version 0, this peoplesync needs 1", "1 error(s)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+// TestMappingExamples runs the example modules' own `mapping test --expect` checks, as
+// their authors would in CI: each example's configuration, input and golden output.
+func TestMappingExamples(t *testing.T) {
+	cases := []struct{ module, config, mapping, input, expect string }{
+		{"acme", "acme.hcl", "acme", "testdata/records.jsonl", "testdata/records.expect.jsonl"},
+		{"globex", "globex.hcl", "globex_eu", "testdata/eu.ldif", "testdata/eu.expect.jsonl"},
+		{"globex", "globex.hcl", "globex_jp", "testdata/jp.jsonl", "testdata/jp.expect.jsonl"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.mapping, func(t *testing.T) {
+			src := filepath.Join("../../mappings", tc.module)
+			// The configuration names the module beside it: build it into a copy of the
+			// example's directory, not into the source tree.
+			dir := t.TempDir()
+			if err := mappertest.BuildFile(src, filepath.Join(dir, tc.module+".wasm")); err != nil {
+				t.Fatal(err)
+			}
+			hcl, err := os.ReadFile(filepath.Join(src, tc.config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, tc.config), hcl, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			abs := func(p string) string {
+				a, err := filepath.Abs(filepath.Join(src, p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a
+			}
+			code, out, errOut := cli(t, "--config", filepath.Join(dir, tc.config), "mapping", "test",
+				"--mapping", tc.mapping, "--input", abs(tc.input), "--expect", abs(tc.expect))
+			if code != 0 || !strings.HasPrefix(out, "ok: ") {
+				t.Fatalf("mapping test exited %d:\n%s%s", code, out, errOut)
+			}
+		})
+	}
+}
