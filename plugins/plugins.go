@@ -9,12 +9,14 @@ import (
 	"strings"
 
 	"github.com/peoplesync/peoplesync/plugins/file"
+	"github.com/peoplesync/peoplesync/plugins/ldap"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
 // Bundled maps a bundled connector's name to its constructor.
 var Bundled = map[string]func() connector.Connector{
 	"file": file.New,
+	"ldap": ldap.New,
 }
 
 // Names returns the bundled connectors' names, sorted.

@@ -96,6 +96,24 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 	return p, diags
 }
 
+// Connector starts the connector called name and configures it from its config block,
+// as Sync does; the caller must Kill the process.
+func Connector(ctx context.Context, cfg *config.Config, name string, opts Options) (*connhost.Process, hcl.Diagnostics) {
+	c := cfg.Connector(name)
+	if c == nil {
+		names := make([]string, 0, len(cfg.Connectors))
+		for _, x := range cfg.Connectors {
+			names = append(names, x.Name)
+		}
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown connector",
+			Detail:   fmt.Sprintf("%s has no connector %q; it has: %v.", cfg.Filename, name, names),
+		}}
+	}
+	return startConnector(ctx, cfg, c, opts)
+}
+
 // Validate checks everything cfg refers to beyond its syntax: each connector starts and
 // accepts its config block, each mapping module loads with the right ABI and settings.
 // Connectors without a plugin and mappings without a module file (problems config.Load

@@ -149,7 +149,7 @@ func (p *Person) DN(baseDN string) string {
 // WriteLDIF writes people as an LDIF file of inetOrgPerson entries.
 func WriteLDIF(w io.Writer, o Options, people []Person) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	fmt.Fprintf(bw, "version: 1\n\n")
+	fmt.Fprintf(bw, "version: 1\n")
 	for i := range people {
 		p := &people[i]
 		attr := func(name, value string) {

@@ -1,0 +1,388 @@
+package ldap
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+// binaryAttributes are read as bytes; so is any attribute with the ;binary option and any
+// value that is not UTF-8.
+var binaryAttributes = []string{"jpegphoto", "thumbnailphoto", "objectguid", "objectsid"}
+
+// Cursor prefixes: a delta cursor says which mechanism made it.
+const (
+	cursorTimestamp = "modifyTimestamp:"
+	cursorUSN       = "uSNChanged:"
+)
+
+// flavorAttrs are the ID and change-tracking attributes of a flavor.
+type flavorAttrs struct {
+	id     string
+	change string
+}
+
+func attrsOf(flavor string) flavorAttrs {
+	if flavor == flavorAD {
+		return flavorAttrs{id: "objectGUID", change: "uSNChanged"}
+	}
+	return flavorAttrs{id: "entryUUID", change: "modifyTimestamp"}
+}
+
+// Read streams every person in scope (Full) or every person changed since req.Cursor
+// (Delta) as Upsert records, and returns the cursor for the next delta read.
+func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return connector.ReadResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return connector.ReadResult{}, fmt.Errorf("ldap connector: read: %w", err)
+	}
+	conn, err := dial(ctx, cfg)
+	if err != nil {
+		return connector.ReadResult{}, err
+	}
+	defer conn.Close()
+	dse, err := rootDSE(ctx, conn)
+	if err != nil {
+		return connector.ReadResult{}, err
+	}
+	flavor := c.resolveFlavor(cfg, dse)
+	fa := attrsOf(flavor)
+	filter := filterFor(cfg, flavor)
+
+	// The AD cursor is the USN when the read began: every later change has a higher one.
+	var startUSN int64
+	if flavor == flavorAD {
+		if startUSN, err = strconv.ParseInt(dse.GetAttributeValue("highestCommittedUSN"), 10, 64); err != nil {
+			return connector.ReadResult{}, fmt.Errorf("ldap connector: the root DSE has no valid highestCommittedUSN: %w", err)
+		}
+	}
+	if req.Mode == connector.Delta {
+		if filter, err = deltaFilter(filter, flavor, req.Cursor); err != nil {
+			return connector.ReadResult{}, err
+		}
+	}
+
+	r := &reader{cfg: cfg, conn: conn, fa: fa, emit: emit}
+	r.plan()
+	defer r.close()
+	if err := r.search(ctx, filter); err != nil {
+		return connector.ReadResult{}, err
+	}
+	res := connector.ReadResult{Count: r.count}
+	switch {
+	case flavor == flavorAD:
+		res.Cursor = cursorUSN + strconv.FormatInt(startUSN, 10)
+	case r.maxTimestamp != "":
+		res.Cursor = cursorTimestamp + r.maxTimestamp
+	case req.Mode == connector.Delta:
+		res.Cursor = req.Cursor // nothing changed: start from the same place next time
+	}
+	return res, nil
+}
+
+// deltaFilter narrows filter to the entries changed since cursor.
+func deltaFilter(filter, flavor, cursor string) (string, error) {
+	if cursor == "" {
+		return "", fmt.Errorf("ldap connector: %w: a delta read needs the cursor of a previous read", ErrCursor)
+	}
+	switch flavor {
+	case flavorAD:
+		v, ok := strings.CutPrefix(cursor, cursorUSN)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			return "", fmt.Errorf("ldap connector: %w: %q is not an Active Directory uSNChanged cursor", ErrCursor, cursor)
+		}
+		return fmt.Sprintf("(&%s(uSNChanged>=%d))", filter, n+1), nil
+	default:
+		v, ok := strings.CutPrefix(cursor, cursorTimestamp)
+		if !ok || !isGeneralizedTime(v) {
+			return "", fmt.Errorf("ldap connector: %w: %q is not a modifyTimestamp cursor", ErrCursor, cursor)
+		}
+		// Strictly after the cursor. Timestamps have one-second resolution: a change made
+		// after a read in the same second as the newest entry it saw waits for the next
+		// full read (>= would instead re-read every entry of that second, after a bulk
+		// load the whole directory).
+		return fmt.Sprintf("(&%s(!(modifyTimestamp<=%s)))", filter, v), nil
+	}
+}
+
+func isGeneralizedTime(s string) bool {
+	if len(s) < 15 || !strings.HasSuffix(s, "Z") {
+		return false
+	}
+	for _, r := range s[:14] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// reader is one read in progress.
+type reader struct {
+	cfg  *config
+	conn *goldap.Conn
+	fa   flavorAttrs
+	emit connector.EmitFunc
+
+	// request are the attributes asked for; strip are those asked for only for
+	// bookkeeping, left out of records.
+	request []string
+	strip   map[string]bool
+
+	rangeConn    *goldap.Conn // second connection for range retrieval, opened on demand
+	count        int64
+	maxTimestamp string
+}
+
+// plan works out which attributes to request.
+func (r *reader) plan() {
+	r.request = slices.Clone(r.cfg.attributes)
+	r.strip = map[string]bool{}
+	asked := func(name string) bool {
+		return slices.ContainsFunc(r.request, func(a string) bool { return strings.EqualFold(a, name) || a == "+" })
+	}
+	// The ID attribute stays in the record (the mapping may want it); the change
+	// attribute is bookkeeping that would only churn the profile's attributes.
+	if !asked(r.fa.id) {
+		r.request = append(r.request, r.fa.id)
+	}
+	if !asked(r.fa.change) {
+		r.request = append(r.request, r.fa.change)
+		r.strip[strings.ToLower(r.fa.change)] = true
+	}
+}
+
+func (r *reader) close() {
+	if r.rangeConn != nil {
+		r.rangeConn.Close()
+	}
+}
+
+// search runs the paged search, emitting each entry as it arrives.
+func (r *reader) search(ctx context.Context, filter string) error {
+	paging := goldap.NewControlPaging(r.cfg.pageSize)
+	for page := 1; ; page++ {
+		req := goldap.NewSearchRequest(r.cfg.baseDN, r.cfg.scope, goldap.NeverDerefAliases, 0, 0, false,
+			filter, r.request, []goldap.Control{paging})
+		cookie, err := r.page(ctx, req, page)
+		if err != nil {
+			return err
+		}
+		if len(cookie) == 0 {
+			return nil
+		}
+		paging.SetCookie(cookie)
+	}
+}
+
+// page reads one page and returns the cookie for the next one (empty after the last).
+func (r *reader) page(ctx context.Context, req *goldap.SearchRequest, page int) ([]byte, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the search goroutine when the read ends early
+	res := r.conn.SearchAsync(sctx, req, 64)
+	var done []goldap.Control
+	var sawDone bool
+	for res.Next() {
+		switch {
+		case res.Entry() != nil:
+			rec, err := r.record(ctx, res.Entry())
+			if err != nil {
+				return nil, err
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("ldap connector: read: %w", err)
+			}
+			if err := r.emit(rec); err != nil {
+				return nil, err
+			}
+			r.count++
+		case res.Referral() != "":
+			return nil, fmt.Errorf("ldap connector: search page %d: %w: the server returned a referral to %s, which the connector does not follow; set base_dn to the subtree that holds the people",
+				page, ErrIncomplete, res.Referral())
+		default:
+			done, sawDone = res.Controls(), true
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, searchError(ctx, r.cfg, fmt.Sprintf("search page %d", page), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ldap connector: read: %w", err)
+	}
+	ctrl, _ := goldap.FindControl(done, goldap.ControlTypePaging).(*goldap.ControlPaging)
+	if !sawDone || ctrl == nil {
+		return nil, fmt.Errorf("ldap connector: search page %d: %w: the result carries no paging control (the server ignored paging, or the connection closed)", page, ErrIncomplete)
+	}
+	return ctrl.Cookie, nil
+}
+
+// record converts an entry into a record, completing range-retrieved attributes.
+func (r *reader) record(ctx context.Context, e *goldap.Entry) (connector.Record, error) {
+	rec := connector.Record{DN: e.DN, Kind: connector.Upsert, Attributes: map[string][]string{}}
+	for _, a := range e.Attributes {
+		name, values := a.Name, a.ByteValues
+		if base, lo, hi, ok := parseRange(name); ok {
+			more, err := r.rangeRest(ctx, e.DN, base, lo, hi, len(values))
+			if err != nil {
+				return rec, err
+			}
+			name, values = base, append(slices.Clip(values), more...)
+		}
+		lower := strings.ToLower(name)
+		switch lower {
+		case strings.ToLower(r.fa.id):
+			id, err := r.id(values)
+			if err != nil {
+				return rec, fmt.Errorf("ldap connector: entry %q: %w", e.DN, err)
+			}
+			rec.ID = id
+		case "modifytimestamp":
+			if len(values) > 0 && r.fa.change == "modifyTimestamp" {
+				if ts := string(values[0]); ts > r.maxTimestamp {
+					r.maxTimestamp = ts
+				}
+			}
+		}
+		if r.strip[lower] {
+			continue
+		}
+		if isBinary(lower, values) {
+			if rec.Binary == nil {
+				rec.Binary = map[string][][]byte{}
+			}
+			rec.Binary[name] = append(rec.Binary[name], values...)
+			continue
+		}
+		for _, v := range values {
+			rec.Attributes[name] = append(rec.Attributes[name], string(v))
+		}
+	}
+	if rec.ID == "" {
+		return rec, fmt.Errorf("ldap connector: entry %q has no %s (check the bind account may read it): %w", e.DN, r.fa.id, ErrIncomplete)
+	}
+	return rec, nil
+}
+
+// id turns the ID attribute's value into the external ID.
+func (r *reader) id(values [][]byte) (string, error) {
+	if len(values) != 1 {
+		return "", fmt.Errorf("%s has %d values, want 1", r.fa.id, len(values))
+	}
+	if r.fa.id == "objectGUID" {
+		return formatGUID(values[0])
+	}
+	return strings.ToLower(string(values[0])), nil
+}
+
+// formatGUID renders a binary objectGUID the way Active Directory writes GUIDs: the first
+// three groups are little-endian, the last two big-endian.
+func formatGUID(b []byte) (string, error) {
+	if len(b) != 16 {
+		return "", fmt.Errorf("objectGUID has %d bytes, want 16", len(b))
+	}
+	return fmt.Sprintf("%08x-%04x-%04x-%x-%x",
+		binary.LittleEndian.Uint32(b[0:4]), binary.LittleEndian.Uint16(b[4:6]), binary.LittleEndian.Uint16(b[6:8]),
+		b[8:10], b[10:16]), nil
+}
+
+func isBinary(lowerName string, values [][]byte) bool {
+	if slices.Contains(binaryAttributes, lowerName) || strings.Contains(lowerName, ";binary") {
+		return true
+	}
+	for _, v := range values {
+		if !utf8.Valid(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseRange splits "member;range=0-1499" into ("member", 0, 1499); hi is -1 for "*".
+func parseRange(name string) (base string, lo, hi int, ok bool) {
+	i := strings.Index(strings.ToLower(name), ";range=")
+	if i < 0 {
+		return "", 0, 0, false
+	}
+	base = name[:i]
+	spec := name[i+len(";range="):]
+	from, to, found := strings.Cut(spec, "-")
+	if !found {
+		return "", 0, 0, false
+	}
+	lo, err := strconv.Atoi(from)
+	if err != nil {
+		return "", 0, 0, false
+	}
+	if to == "*" {
+		return base, lo, -1, true
+	}
+	if hi, err = strconv.Atoi(to); err != nil || hi < lo {
+		return "", 0, 0, false
+	}
+	return base, lo, hi, true
+}
+
+// rangeRest fetches the values of a range-retrieved attribute after the range hi, looping
+// on the attribute name each answer carries until the server says "*" (the last range).
+func (r *reader) rangeRest(ctx context.Context, dn, attr string, lo, hi, got int) ([][]byte, error) {
+	var more [][]byte
+	for hi >= 0 {
+		if got == 0 && hi >= lo {
+			return nil, fmt.Errorf("ldap connector: entry %q: range retrieval of %s returned no values for %d-%d: %w", dn, attr, lo, hi, ErrIncomplete)
+		}
+		if r.rangeConn == nil {
+			conn, err := dial(ctx, r.cfg)
+			if err != nil {
+				return nil, err
+			}
+			r.rangeConn = conn
+		}
+		next := fmt.Sprintf("%s;range=%d-*", attr, hi+1)
+		req := goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{next}, nil)
+		res := r.rangeConn.SearchAsync(ctx, req, 1)
+		var entry *goldap.Entry
+		for res.Next() {
+			if e := res.Entry(); e != nil {
+				entry = e
+			}
+		}
+		if err := res.Err(); err != nil {
+			return nil, searchError(ctx, r.cfg, "range retrieval of "+attr, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("ldap connector: range retrieval: %w", err)
+		}
+		found := false
+		if entry != nil {
+			for _, a := range entry.Attributes {
+				b, nlo, nhi, ok := parseRange(a.Name)
+				if !ok || !strings.EqualFold(b, attr) {
+					continue
+				}
+				if nlo != hi+1 {
+					return nil, fmt.Errorf("ldap connector: entry %q: range retrieval of %s asked from %d, got %s: %w", dn, attr, hi+1, a.Name, ErrIncomplete)
+				}
+				more = append(more, a.ByteValues...)
+				lo, hi, got, found = nlo, nhi, len(a.ByteValues), true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("ldap connector: entry %q: range retrieval of %s from %d: the server returned no range: %w", dn, attr, hi+1, ErrIncomplete)
+		}
+	}
+	return more, nil
+}
