@@ -67,6 +67,9 @@ type Store struct {
 	URL string
 	// Range is the url attribute's range (the block's, if the attribute is missing).
 	Range hcl.Range
+	// LeaseTTL is the lease of each sync's lock (lease_ttl); 0 means the store's default.
+	// A run renews it every third of it; a stalled holder loses it after it.
+	LeaseTTL time.Duration
 }
 
 // Connector is a connector block: which connector plugin reads a directory, and its

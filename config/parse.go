@@ -104,7 +104,7 @@ var (
 		},
 	}
 	storeSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}},
+		Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "lease_ttl"}},
 	}
 	connectorSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
@@ -270,6 +270,20 @@ func (d *decoder) decodeStore(b *hcl.Block) {
 		d.cfg.Store.Range = attr.Expr.Range()
 		if url, ok := d.nonEmptyString(attr); ok {
 			d.cfg.Store.URL = url
+		}
+	}
+	if attr, ok := content.Attributes["lease_ttl"]; ok {
+		if str, ok := d.str(attr); ok {
+			dur, err := time.ParseDuration(str)
+			switch {
+			case err != nil:
+				d.errorf(attr.Expr.Range(), "Invalid duration",
+					"lease_ttl must be a duration like \"30s\": %s.", err)
+			case dur < time.Second:
+				d.errorf(attr.Expr.Range(), "Invalid duration", "lease_ttl must be at least 1s; got %q.", str)
+			default:
+				d.cfg.Store.LeaseTTL = dur
+			}
 		}
 	}
 }

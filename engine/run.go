@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -19,8 +20,17 @@ import (
 // and the writer writes the last one.
 const mapWorkers = 2
 
+// batchGrace bounds how long the batch being written may still take once its run is
+// cancelled.
+const batchGrace = 30 * time.Second
+
 // errorFlushSize is how many per-record errors are buffered before they are written.
 const errorFlushSize = 500
+
+// ErrShutdown is the cause with which a daemon cancels the context of the runs it stops
+// (context.WithCancelCause): the run stops reading, lets the batch being written commit,
+// and is recorded as failed with this error's message.
+var ErrShutdown = errors.New("interrupted by shutdown")
 
 // Run runs s once: a real run under the sync's lock, or a dry run (opts.DryRun) that
 // writes nothing. The returned Result is filled in as far as the run got even when it
@@ -50,6 +60,9 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 	}
 
 	runErr := p.execute(ctx)
+	if runErr != nil && errors.Is(context.Cause(ctx), ErrShutdown) {
+		runErr = ErrShutdown
+	}
 	p.fill(&res)
 	res.Duration = e.now().Sub(start)
 	if runErr != nil {
@@ -217,9 +230,18 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		close(mapped)
 	}()
 
+	// The writer takes no new batch once the run is cancelled, but the batch it is
+	// writing commits: a shutdown stops at a batch boundary, not inside one.
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(gctx))
+	defer wcancel()
+	stopGrace := context.AfterFunc(gctx, func() { time.AfterFunc(batchGrace, wcancel) })
+	defer stopGrace()
 	g.Go(func() error {
 		for mb := range mapped {
-			if err := p.write(gctx, mb); err != nil {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			if err := p.write(wctx, mb); err != nil {
 				return err
 			}
 		}

@@ -116,6 +116,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.profilesCommand(),
 		a.mappingCommand(),
 		a.pluginCommand(),
+		a.checkCommand(),
+		a.serveCommand(),
 	)
 	return root
 }

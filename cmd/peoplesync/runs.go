@@ -67,6 +67,9 @@ func (a *app) runsCommand() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
+			if err := printLocks(cmd.Context(), a.stdout, st); err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
 			fmt.Fprintln(tw, "RUN\tSYNC\tMODE\tSTATUS\tSTARTED\tDURATION\tPROCESSED\tCREATED\tUPDATED\tSKIPPED\tDELETED\tERRORS\tHOLDER\tMESSAGE")
 			for _, r := range runs {
 				dur := "-"

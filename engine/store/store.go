@@ -23,6 +23,9 @@ var (
 	ErrLockLost = errors.New("sync lock lost")
 	// ErrNotFound: no such row.
 	ErrNotFound = errors.New("not found")
+	// ErrTickTaken: the scheduled tick already has a run of the sync in that mode (on this
+	// replica or another); the tick must not run again.
+	ErrTickTaken = errors.New("this tick of the sync already has a run")
 )
 
 // Run statuses as recorded in sync_runs.
@@ -102,7 +105,21 @@ type RunInfo struct {
 	Holder     string
 	StartedAt  time.Time
 	FinishedAt *time.Time
+	// Tick is the scheduled time the run was started for; nil for a run started by hand.
+	Tick *time.Time
 	Summary
+}
+
+// LockInfo is one sync's lock row: who holds it, under which term, until when.
+type LockInfo struct {
+	Sync       string
+	Holder     string
+	Term       int64
+	AcquiredAt time.Time
+	ExpiresAt  time.Time
+	// Live is false for a lease that expired (its holder stalled or died) and that the
+	// next BeginRun will take over.
+	Live bool
 }
 
 // Store is a profile store.
@@ -112,6 +129,17 @@ type Store interface {
 	// BeginRun takes the sync's lock for holder (a replica's name) and records a running
 	// run. It returns ErrLocked if another live holder has it.
 	BeginRun(ctx context.Context, sync, mode, holder string) (Run, error)
+	// BeginTickRun is BeginRun for the scheduled time tick: in the same transaction that
+	// takes the lock it records tick with the run, and it returns ErrTickTaken (taking
+	// nothing) if the sync already has a run for that mode and tick. So a tick runs at
+	// most once across replicas, even when a fast replica has finished it and let go of
+	// the lock before a slow one tries.
+	BeginTickRun(ctx context.Context, sync, mode, holder string, tick time.Time) (Run, error)
+	// Locks returns every sync's lock row, by sync name.
+	Locks(ctx context.Context) ([]LockInfo, error)
+	// AbandonRuns marks abandoned the running runs whose sync has no live lease (their
+	// process died) and returns how many it marked.
+	AbandonRuns(ctx context.Context) (int, error)
 	// Lookup returns what is stored for those external IDs of the sync that are linked.
 	Lookup(ctx context.Context, sync string, externalIDs []string) (map[string]Stored, error)
 	// Profiles returns the stored profiles of those external IDs of the sync (for plans).

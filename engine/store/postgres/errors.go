@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/peoplesync/peoplesync/engine/store"
 )
@@ -18,4 +19,11 @@ func translate(err error) error {
 		return store.ErrNotFound
 	}
 	return err
+}
+
+// isIdleTimeout reports whether the server ended the session because its transaction
+// idled past idle_in_transaction_session_timeout (SQLSTATE 25P03).
+func isIdleTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "25P03"
 }

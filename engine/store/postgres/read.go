@@ -185,8 +185,8 @@ func (s *Store) Runs(ctx context.Context, syncName string, limit int) ([]store.R
 		lim = &limit
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, sync_name, mode, holder, started_at, finished_at, status, processed, created,
-		       updated, skipped, deleted, errors, message
+		SELECT id, sync_name, mode, holder, started_at, finished_at, tick, status, processed,
+		       created, updated, skipped, deleted, errors, message
 		  FROM sync_runs
 		 WHERE $1 = '' OR sync_name = $1
 		 ORDER BY id DESC
@@ -199,10 +199,10 @@ func (s *Store) Runs(ctx context.Context, syncName string, limit int) ([]store.R
 		ri  store.RunInfo
 	)
 	_, err = pgx.ForEachRow(rows, []any{&ri.ID, &ri.Sync, &ri.Mode, &ri.Holder, &ri.StartedAt,
-		&ri.FinishedAt, &ri.Status, &ri.Processed, &ri.Created, &ri.Updated, &ri.Skipped,
+		&ri.FinishedAt, &ri.Tick, &ri.Status, &ri.Processed, &ri.Created, &ri.Updated, &ri.Skipped,
 		&ri.Deleted, &ri.Errors, &ri.Message}, func() error {
 		out = append(out, ri)
-		ri.FinishedAt = nil
+		ri.FinishedAt, ri.Tick = nil, nil
 		return nil
 	})
 	if err != nil {

@@ -42,6 +42,21 @@ var _ store.Run = (*run)(nil)
 // holder's lease is live. Runs of the sync that were still "running" when their lease was
 // taken over are marked abandoned.
 func (s *Store) BeginRun(ctx context.Context, syncName, mode, holder string) (store.Run, error) {
+	return s.beginRun(ctx, syncName, mode, holder, nil)
+}
+
+// BeginTickRun is BeginRun for the scheduled time tick. The run's row records the tick;
+// a unique index on (sync_name, mode, tick) makes a second run of the same tick fail
+// inside the transaction that took the lease, which then rolls back: the caller gets an
+// error wrapping store.ErrTickTaken and holds nothing.
+func (s *Store) BeginTickRun(ctx context.Context, syncName, mode, holder string, tick time.Time) (store.Run, error) {
+	if tick.IsZero() {
+		return nil, fmt.Errorf("begin run of sync %q: zero tick", syncName)
+	}
+	return s.beginRun(ctx, syncName, mode, holder, &tick)
+}
+
+func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tick *time.Time) (store.Run, error) {
 	if syncName == "" || holder == "" {
 		return nil, fmt.Errorf("begin run: sync name and holder must not be empty")
 	}
@@ -76,12 +91,19 @@ func (s *Store) BeginRun(ctx context.Context, syncName, mode, holder string) (st
 			syncName, store.StatusAbandoned, store.StatusRunning); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `
-			INSERT INTO sync_runs (sync_name, mode, holder, status) VALUES ($1, $2, $3, $4)
-			RETURNING id`, syncName, mode, holder, store.StatusRunning).Scan(&id)
+		err = tx.QueryRow(ctx, `
+			INSERT INTO sync_runs (sync_name, mode, holder, status, tick) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (sync_name, mode, tick) WHERE tick IS NOT NULL DO NOTHING
+			RETURNING id`, syncName, mode, holder, store.StatusRunning, tick).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Returning the error rolls back the lease just taken.
+			return fmt.Errorf("sync %q, %s run at %s: %w", syncName, mode,
+				tick.UTC().Format(time.RFC3339Nano), store.ErrTickTaken)
+		}
+		return err
 	})
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
+		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrTickTaken) {
 			return nil, fmt.Errorf("begin run: %w", err)
 		}
 		return nil, fmt.Errorf("begin run of sync %q: %w", syncName, translate(err))
@@ -152,11 +174,21 @@ func (r *run) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) 
 		return fmt.Errorf("%s: %w", what, store.ErrLockLost)
 	}
 	err := pgx.BeginFunc(ctx, r.s.pool, func(tx pgx.Tx) error {
+		// A holder that stalls inside this transaction (SIGSTOP, a GC pause) would hold
+		// the lease row locked and keep a taker waiting: the server ends the
+		// transaction once it has idled for a lease, by when the lease has expired.
+		if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $1, true)`,
+			fmt.Sprint(r.s.ttl.Milliseconds())); err != nil {
+			return err
+		}
 		if err := r.fence(ctx, tx); err != nil {
 			return err
 		}
 		return fn(tx)
 	})
+	if isIdleTimeout(err) {
+		err = fmt.Errorf("sync %q, term %d: the transaction stalled past the lease: %w", r.sync, r.term, store.ErrLockLost)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrLockLost) {
 			r.lost.Store(true)

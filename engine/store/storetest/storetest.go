@@ -63,6 +63,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FinishRecordsRun", testFinishRecordsRun},
 		{"RecordErrors", testRecordErrors},
 		{"LiveExternalIDsStopsOnError", testLiveExternalIDsStops},
+		{"TickRunsOnce", testTickRunsOnce},
+		{"LocksAndAbandon", testLocksAndAbandon},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,89 @@
+package scheduler
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peoplesync/peoplesync/engine"
+)
+
+// Metrics are the scheduler's Prometheus metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	runs        *prometheus.CounterVec
+	records     *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	lastSuccess *prometheus.GaugeVec
+	lockHeld    *prometheus.GaugeVec
+}
+
+// NewMetrics creates the metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "peoplesync_runs_total",
+			Help: "Runs this replica ran, by sync, mode and final status.",
+		}, []string{"sync", "mode", "status"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "peoplesync_records_total",
+			Help: "Records handled by this replica's runs, by sync and action (created, updated, skipped, deleted, error).",
+		}, []string{"sync", "action"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "peoplesync_run_duration_seconds",
+			Help:    "Duration of this replica's runs, by sync and mode.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 3, 10),
+		}, []string{"sync", "mode"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "peoplesync_last_success_timestamp_seconds",
+			Help: "Unix time at which this replica last finished a run of the sync that succeeded.",
+		}, []string{"sync", "mode"}),
+		lockHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "peoplesync_lock_held",
+			Help: "1 while this replica holds the sync's lock, else 0.",
+		}, []string{"sync"}),
+	}
+	for _, c := range []prometheus.Collector{m.runs, m.records, m.duration, m.lastSuccess, m.lockHeld} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// declare makes the job's series exist at zero, so that dashboards see them from start.
+func (m *Metrics) declare(j Job) {
+	if m == nil {
+		return
+	}
+	m.lockHeld.WithLabelValues(j.Sync).Set(0)
+	m.duration.WithLabelValues(j.Sync, j.Mode)
+	for _, a := range []string{"created", "updated", "skipped", "deleted", "error"} {
+		m.records.WithLabelValues(j.Sync, a)
+	}
+}
+
+func (m *Metrics) held(sync string, held bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if held {
+		v = 1
+	}
+	m.lockHeld.WithLabelValues(sync).Set(v)
+}
+
+func (m *Metrics) observe(j Job, res engine.Result, d time.Duration, now time.Time) {
+	if m == nil {
+		return
+	}
+	m.runs.WithLabelValues(j.Sync, j.Mode, res.Status).Inc()
+	m.duration.WithLabelValues(j.Sync, j.Mode).Observe(d.Seconds())
+	for action, n := range map[string]int64{"created": res.Created, "updated": res.Updated,
+		"skipped": res.Skipped, "deleted": res.Deleted, "error": res.Errors} {
+		m.records.WithLabelValues(j.Sync, action).Add(float64(n))
+	}
+	if res.Status == "succeeded" {
+		m.lastSuccess.WithLabelValues(j.Sync, j.Mode).Set(float64(now.Unix()))
+	}
+}
