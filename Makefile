@@ -51,6 +51,12 @@ test: mappings
 proto:
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) generate ./sdk/internal/connectorpb
 
+# Measure peoplesync against ldapsearch and psql \copy on this machine (see bench/README.md).
+N    ?= 100000
+RUNS ?= 3
+bench:
+	$(GO) run ./bench -n $(N) -runs $(RUNS)
+
 # Regenerate the example directory (250 people).
 people:
 	$(GO) run ./cmd/peoplegen -n 250 -o examples/people.ldif

@@ -52,7 +52,8 @@ func peopleLDIF(t testing.TB, o peoplegen.Options, people []peoplegen.Person) *b
 	if err := peoplegen.WriteLDIF(&gen, o, people); err != nil {
 		t.Fatal(err)
 	}
-	body := strings.TrimPrefix(gen.String(), "version: 1\n\n")
+	// The body follows the OU entry, so it must not carry the LDIF version line.
+	body := strings.TrimLeft(strings.TrimPrefix(gen.String(), "version: 1\n"), "\n")
 	body = strings.ReplaceAll(body, "\nentryUUID: ", "\nmodifyTimestamp: "+loadedTimestamp+"\nentryUUID: ")
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: organizationalUnit\nou: people\n\n%s", o.BaseDN, body)

@@ -14,6 +14,7 @@
 package slapdtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -271,13 +272,31 @@ func (s *Server) Add(ctx context.Context, ldif io.Reader) error {
 
 func (s *Server) slapadd(ctx context.Context, ldif io.Reader) error {
 	cmd := exec.CommandContext(ctx, slapaddPath, "-q", "-f", s.conf, "-b", s.opts.Suffix)
-	cmd.Stdin = ldif
+	cmd.Stdin = withoutVersionLine(ldif)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("slapdtest: slapadd: %w\n%s", err, tail(out.Bytes(), 2000))
 	}
 	return nil
+}
+
+// withoutVersionLine drops a leading "version: 1" line (and the blank lines after it):
+// slapadd reads entries only and takes "version" for an attribute.
+func withoutVersionLine(ldif io.Reader) io.Reader {
+	br := bufio.NewReader(ldif)
+	head, _ := br.Peek(len("version:"))
+	if !bytes.EqualFold(head, []byte("version:")) {
+		return br
+	}
+	_, _ = br.ReadString('\n')
+	for {
+		b, err := br.Peek(1)
+		if err != nil || (b[0] != '\n' && b[0] != '\r') {
+			return br
+		}
+		_, _ = br.ReadByte()
+	}
 }
 
 // URL is the plain ldap:// URL (StartTLS works on it).
