@@ -374,3 +374,25 @@ func TestDeletionGuard(t *testing.T) {
 		t.Fatalf("empty read: %+v, want guarded and nothing deleted", res)
 	}
 }
+
+// A run that wrote a changed manager reference and then failed leaves the reference
+// unresolved; the next run, though it writes nothing, resolves it. (The connector
+// protocol sends records 500 at a time, so the crash comes after 1,000 arrived.)
+func TestManagersResolvedAfterAnInterruptedRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1200)
+	e.mustRun(e.syncConfig("file", "default", "", "batch_size = 50"), engine.Options{})
+
+	e.people[10].ManagerIndex = 5 // was (10-1)/8 = 1
+	e.writeDirectory()
+	res, err := e.run(e.syncConfig("crashy", "default", "crash_after = 1100", "batch_size = 50"), engine.Options{})
+	if err == nil || res.Updated != 1 {
+		t.Fatalf("interrupted run: %+v, %v; want a failed run that updated one profile", res, err)
+	}
+	res = e.mustRun(e.syncConfig("file", "default", "", "batch_size = 50"), engine.Options{})
+	checkCounts(t, "run after the interrupted one", res, counts{processed: 1200, skipped: 1200})
+	stored := e.profiles([]string{e.people[10].UUID, e.people[5].UUID})
+	if got, want := stored[e.people[10].UUID].ManagerID, stored[e.people[5].UUID].ProfileID; got != want {
+		t.Fatalf("manager of %s is %q, want %q", e.people[10].UID, got, want)
+	}
+}

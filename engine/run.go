@@ -16,9 +16,10 @@ import (
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
-// mapWorkers is how many batches are mapped at once, while the reader reads the next one
+// mapWorkers is how many batches are mapped (and their stored hashes looked up) at once,
+// while the reader reads the next one
 // and the writer writes the last one.
-const mapWorkers = 2
+const mapWorkers = 4
 
 // batchGrace bounds how long the batch being written may still take once its run is
 // cancelled.
@@ -155,7 +156,7 @@ func (p *pass) execute(ctx context.Context) error {
 	if err := p.deletions(ctx); err != nil {
 		return err
 	}
-	if p.run != nil {
+	if p.run != nil && p.managersNeedResolving(ctx) {
 		if _, err := p.run.ResolveManagers(ctx); err != nil {
 			return fmt.Errorf("resolve managers: %w", err)
 		}
@@ -163,11 +164,36 @@ func (p *pass) execute(ctx context.Context) error {
 	return nil
 }
 
+// managersNeedResolving reports whether manager references may have changed since they
+// were last resolved: this run wrote something, or the sync's previous run did not get
+// as far as resolving them (it failed or was interrupted). Resolving is a pass over the
+// whole sync, which an unchanged directory should not pay for.
+func (p *pass) managersNeedResolving(ctx context.Context) bool {
+	if p.created+p.updated+p.deleted > 0 {
+		return true
+	}
+	runs, err := p.engine.Store.Runs(ctx, p.sync.Name, 3)
+	if err != nil {
+		p.log.Warn("cannot read the previous run; resolving managers anyway", "err", err)
+		return true
+	}
+	for _, r := range runs {
+		if r.ID == p.run.ID() {
+			continue
+		}
+		return r.Status != store.StatusSucceeded && r.Status != store.StatusGuarded
+	}
+	return true
+}
+
 // mappedBatch is a batch of records with their mapping results (a zero Result for
-// records that are not mapped, such as delta deletions).
+// records that are not mapped, such as delta deletions), the content hash of each mapped
+// profile and what the store holds for them.
 type mappedBatch struct {
 	records []connector.Record
 	results []mapper.Result
+	hashes  [][32]byte
+	stored  map[string]store.Stored
 }
 
 // stream reads, maps and writes every record, each stage in its own goroutines.
@@ -177,6 +203,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		batchSize = 1000
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	var readErr error
 	read := make(chan []connector.Record, mapWorkers)
 	mapped := make(chan mappedBatch, mapWorkers)
 
@@ -200,7 +227,11 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 			return send()
 		})
 		if err != nil {
-			return fmt.Errorf("read from connector: %w", err)
+			// The records that arrived before the failure are still mapped and written
+			// (whole batches, so the next run has less to do); the run then fails and
+			// concludes nothing from the read.
+			readErr = fmt.Errorf("read from connector: %w", err)
+			return nil
 		}
 		p.end = end
 		if len(batch) > 0 {
@@ -215,7 +246,10 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		g.Go(func() error {
 			defer workers.Done()
 			for batch := range read {
-				mb := mappedBatch{records: batch, results: p.mapBatch(gctx, batch)}
+				mb, err := p.prepare(gctx, batch)
+				if err != nil {
+					return err
+				}
 				select {
 				case mapped <- mb:
 				case <-gctx.Done():
@@ -248,10 +282,37 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		return nil
 	})
 	err := g.Wait()
+	if err == nil {
+		err = readErr
+	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	return err
+}
+
+// prepare maps a batch, hashes its profiles and looks up their stored hashes: the work
+// that can run for several batches at once, ahead of the one writer.
+func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBatch, error) {
+	mb := mappedBatch{records: batch, results: p.mapBatch(ctx, batch), hashes: make([][32]byte, len(batch))}
+	ids := make([]string, 0, len(batch))
+	for i := range batch {
+		res := &mb.results[i]
+		if batch[i].Kind != connector.Upsert || batch[i].ID == "" || res.Err != nil || res.SkipReason != "" || res.Profile == nil {
+			continue
+		}
+		mb.hashes[i] = res.Profile.Hash(p.salt)
+		ids = append(ids, batch[i].ID)
+	}
+	if len(ids) == 0 {
+		return mb, nil
+	}
+	stored, err := p.engine.Store.Lookup(ctx, p.sync.Name, ids)
+	if err != nil {
+		return mb, fmt.Errorf("look up stored profiles: %w", err)
+	}
+	mb.stored = stored
+	return mb, nil
 }
 
 // mapBatch maps the upserts of a batch; deletions get a zero result.
@@ -287,17 +348,10 @@ func (p *pass) mapBatch(ctx context.Context, batch []connector.Record) []mapper.
 	return out
 }
 
-// candidate is a mapped record on its way to the store.
-type candidate struct {
-	rec  *connector.Record
-	res  *mapper.Result
-	hash [32]byte
-}
-
-// write diffs one mapped batch against the store and applies what changed.
+// write compares one prepared batch with the store and applies what changed. It alone
+// keeps the run's counts and the set of IDs seen.
 func (p *pass) write(ctx context.Context, mb mappedBatch) error {
-	cands := make([]candidate, 0, len(mb.records))
-	ids := make([]string, 0, len(mb.records))
+	changes := make([]store.Change, 0, len(mb.records))
 	for i := range mb.records {
 		r := &mb.records[i]
 		res := &mb.results[i]
@@ -325,31 +379,20 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) error {
 			p.recordError(r.ID, "mapping returned neither a profile nor a skip")
 		default:
 			p.seen[r.ID] = struct{}{}
-			cands = append(cands, candidate{rec: r, res: res, hash: res.Profile.Hash(p.salt)})
-			ids = append(ids, r.ID)
+			hash := mb.hashes[i]
+			st, linked := mb.stored[r.ID]
+			if linked && !st.Deleted && bytes.Equal(st.Hash, hash[:]) {
+				p.skipped++
+				continue
+			}
+			changes = append(changes, store.Change{
+				ExternalID: r.ID, DN: r.DN, ProfileID: st.ProfileID,
+				Profile: *res.Profile, Hash: hash[:],
+			})
 		}
 	}
 	if err := p.maybeFlushErrors(ctx); err != nil {
 		return err
-	}
-	if len(cands) == 0 {
-		return nil
-	}
-	stored, err := p.engine.Store.Lookup(ctx, p.sync.Name, ids)
-	if err != nil {
-		return fmt.Errorf("look up stored profiles: %w", err)
-	}
-	changes := make([]store.Change, 0, len(cands))
-	for _, c := range cands {
-		st, linked := stored[c.rec.ID]
-		if linked && !st.Deleted && bytes.Equal(st.Hash, c.hash[:]) {
-			p.skipped++
-			continue
-		}
-		changes = append(changes, store.Change{
-			ExternalID: c.rec.ID, DN: c.rec.DN, ProfileID: st.ProfileID,
-			Profile: *c.res.Profile, Hash: append([]byte(nil), c.hash[:]...),
-		})
 	}
 	if len(changes) == 0 {
 		return nil
