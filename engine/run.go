@@ -46,7 +46,7 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		defer cancel()
 	}
 
-	p := &pass{engine: e, sync: s, opts: opts, seen: make(map[string]struct{}), log: log}
+	p := &pass{engine: e, sync: s, opts: opts, seen: newSeenSet(), log: log}
 	if !opts.DryRun {
 		run, err := e.Store.BeginRun(ctx, s.Name, res.Mode, e.Holder)
 		if err != nil {
@@ -122,7 +122,7 @@ type pass struct {
 	end  connector.ReadResult
 	// seen holds every external ID the read returned that protects its profile from
 	// deletion: mapped records and records whose mapping failed (never concluded gone).
-	seen         map[string]struct{}
+	seen         *seenSet
 	deltaDeletes []string
 	errs         []store.RecordError
 
@@ -360,7 +360,7 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) error {
 			p.recordError("", "record without an external ID (DN "+r.DN+")")
 			continue
 		}
-		if _, dup := p.seen[r.ID]; dup {
+		if p.seen.has(r.ID) {
 			p.recordError(r.ID, "duplicate external ID in one read: the later record was ignored")
 			continue
 		}
@@ -370,15 +370,15 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) error {
 		}
 		switch {
 		case res.Err != nil:
-			p.seen[r.ID] = struct{}{}
+			p.seen.add(r.ID)
 			p.recordError(r.ID, res.Err.Error())
 		case res.SkipReason != "":
 			p.skipped++
 		case res.Profile == nil:
-			p.seen[r.ID] = struct{}{}
+			p.seen.add(r.ID)
 			p.recordError(r.ID, "mapping returned neither a profile nor a skip")
 		default:
-			p.seen[r.ID] = struct{}{}
+			p.seen.add(r.ID)
 			hash := mb.hashes[i]
 			st, linked := mb.stored[r.ID]
 			if linked && !st.Deleted && bytes.Equal(st.Hash, hash[:]) {
@@ -445,7 +445,7 @@ func (p *pass) deletions(ctx context.Context) error {
 	err := p.engine.Store.LiveExternalIDs(ctx, p.sync.Name, func(id string) error {
 		live++
 		if p.opts.Mode == connector.Full {
-			if _, ok := p.seen[id]; !ok {
+			if !p.seen.has(id) {
 				gone = append(gone, id)
 			}
 		}
