@@ -114,6 +114,10 @@ type Mapping struct {
 	SettingsJSON []byte
 	// ModuleRange is the module attribute's value range, for module load and ABI errors.
 	ModuleRange hcl.Range
+	// CallTimeout, if set, limits each call into the module (one batch of records): a
+	// module that loops forever then fails its records instead of hanging the run. It
+	// costs Go modules several times their speed, so it is off unless set.
+	CallTimeout time.Duration
 	// SettingsRange is the settings attribute's value range (the block header when
 	// absent), for settings the module rejects.
 	SettingsRange hcl.Range

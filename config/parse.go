@@ -117,6 +117,7 @@ var (
 		Attributes: []hcl.AttributeSchema{
 			{Name: "module", Required: true},
 			{Name: "settings"},
+			{Name: "call_timeout"},
 		},
 	}
 	syncSchema = &hcl.BodySchema{
@@ -387,6 +388,11 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 			m.Module = d.existingFile(attr, module, "Mapping module", false)
 		}
 	}
+	if attr, ok := content.Attributes["call_timeout"]; ok {
+		if dur, ok := d.positiveDuration(attr, "call_timeout", "\"5s\""); ok {
+			m.CallTimeout = dur
+		}
+	}
 	if attr, ok := content.Attributes["settings"]; ok {
 		m.SettingsRange = attr.Expr.Range()
 		if js, ok := d.settings(attr); ok {
@@ -394,6 +400,24 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 		}
 	}
 	return m
+}
+
+// positiveDuration decodes a duration attribute that must be positive.
+func (d *decoder) positiveDuration(attr *hcl.Attribute, name, example string) (time.Duration, bool) {
+	str, ok := d.str(attr)
+	if !ok {
+		return 0, false
+	}
+	dur, err := time.ParseDuration(str)
+	switch {
+	case err != nil:
+		d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s: %s.", name, example, err)
+	case dur <= 0:
+		d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be positive; got %q.", name, str)
+	default:
+		return dur, true
+	}
+	return 0, false
 }
 
 // settings evaluates a mapping's settings object into JSON.
@@ -465,17 +489,8 @@ func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 		}
 	}
 	if attr, ok := attrs["timeout"]; ok {
-		if str, ok := d.str(attr); ok {
-			dur, err := time.ParseDuration(str)
-			switch {
-			case err != nil:
-				d.errorf(attr.Expr.Range(), "Invalid duration",
-					"timeout must be a duration like \"30m\" or \"1h30m\": %s.", err)
-			case dur <= 0:
-				d.errorf(attr.Expr.Range(), "Invalid duration", "timeout must be positive; got %q.", str)
-			default:
-				s.Timeout = dur
-			}
+		if dur, ok := d.positiveDuration(attr, "timeout", "\"30m\" or \"1h30m\""); ok {
+			s.Timeout = dur
 		}
 	}
 	if attr, ok := attrs["batch_size"]; ok {

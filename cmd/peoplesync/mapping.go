@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,7 @@ import (
 func (a *app) mappingCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "mapping", Short: "Work with mapping modules"}
 	var name, input, expect string
+	var callTimeout time.Duration
 	test := &cobra.Command{
 		Use:   "test --mapping NAME --input FILE [--expect GOLDEN]",
 		Short: "Map every record of an LDIF, CSV or JSON Lines file and print the results as JSON Lines",
@@ -31,19 +33,21 @@ func (a *app) mappingCommand() *cobra.Command {
 			"With --expect, compare the output with a golden file instead and fail on any difference.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.mappingTest(cmd.Context(), name, input, expect)
+			return a.mappingTest(cmd.Context(), name, input, expect, callTimeout)
 		},
 	}
 	test.Flags().StringVar(&name, "mapping", "", "name of the mapping block (required)")
 	test.Flags().StringVar(&input, "input", "", "records to map: .ldif, .csv or .jsonl (required)")
 	test.Flags().StringVar(&expect, "expect", "", "golden JSON Lines file the output must equal")
+	test.Flags().DurationVar(&callTimeout, "call-timeout", 10*time.Second,
+		"fail a call into the module (a batch of records) that runs longer, so a module that loops forever fails its test (0: no limit)")
 	_ = test.MarkFlagRequired("mapping")
 	_ = test.MarkFlagRequired("input")
 	cmd.AddCommand(test)
 	return cmd
 }
 
-func (a *app) mappingTest(ctx context.Context, name, input, expect string) error {
+func (a *app) mappingTest(ctx context.Context, name, input, expect string, callTimeout time.Duration) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -56,7 +60,13 @@ func (a *app) mappingTest(ctx context.Context, name, input, expect string) error
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
-	mod, err := mapper.Compile(ctx, m.Module, mapper.Options{})
+	// Authors' tests run with a time limit (unless the mapping sets its own), so that a
+	// module that loops forever fails here rather than hanging a production run.
+	opts := mapper.Options{CallTimeout: callTimeout}
+	if m.CallTimeout > 0 {
+		opts.CallTimeout = m.CallTimeout
+	}
+	mod, err := mapper.Compile(ctx, m.Module, opts)
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("mapping %q: %w", name, err)}
 	}

@@ -77,3 +77,35 @@ func TestMappingExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestMappingTestStopsALoopingModule: `mapping test` runs with a time limit, so a module
+// that loops forever fails its record in the author's test instead of hanging.
+func TestMappingTestStopsALoopingModule(t *testing.T) {
+	dir := t.TempDir()
+	if err := mappertest.BuildFile("../../engine/mapper/testdata/trap", filepath.Join(dir, "trap.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	src := `store {
+  url = "postgres://unused"
+}
+mapping "trap" {
+  module = "trap.wasm"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "sync.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(dir, "records.jsonl")
+	if err := os.WriteFile(input, []byte(`{"id":"loop","uid":"l"}`+"\n"+`{"id":"ok","uid":"k"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli(t, "--config", filepath.Join(dir, "sync.hcl"), "mapping", "test", "--mapping", "trap",
+		"--input", input, "--call-timeout", "300ms")
+	if code != 0 {
+		t.Fatalf("mapping test exited %d:\n%s%s", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "ran out of time (limit 300ms)") || strings.Contains(lines[1], "error") {
+		t.Fatalf("output:\n%s", out)
+	}
+}

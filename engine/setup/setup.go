@@ -199,7 +199,11 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 
 // openMapping compiles m's module and instantiates it with m's settings.
 func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.Module, *mapper.Mapper, hcl.Diagnostics) {
-	mod, err := mapper.Compile(ctx, m.Module, opts.Mapper)
+	mopts := opts.Mapper
+	if m.CallTimeout > 0 {
+		mopts.CallTimeout = m.CallTimeout
+	}
+	mod, err := mapper.Compile(ctx, m.Module, mopts)
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Mapping module does not load",

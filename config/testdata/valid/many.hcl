@@ -24,8 +24,9 @@ mapping "default" {
 }
 
 mapping "acme" {
-  module   = "./modules/default.module"
-  settings = {}
+  module       = "./modules/default.module"
+  settings     = {}
+  call_timeout = "5s"
 }
 
 sync "ad_people" {
