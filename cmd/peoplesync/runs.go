@@ -17,11 +17,7 @@ func (a *app) migrateCommand() *cobra.Command {
 		Short: "Bring the store's schema up to date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cmd.Context(), cfg)
+			st, err := a.configuredStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -41,11 +37,7 @@ func (a *app) runsCommand() *cobra.Command {
 		Short: "List recent runs, newest first (or one run's record errors with --errors RUN)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cmd.Context(), cfg)
+			st, err := a.configuredStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -97,11 +89,7 @@ func (a *app) profilesCommand() *cobra.Command {
 		Short: "Show a few profiles a sync keeps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openStore(cmd.Context(), cfg)
+			st, err := a.configuredStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -47,6 +47,15 @@ func (a *app) setupOptions() setup.Options {
 	return setup.Options{Logger: a.logger}
 }
 
+// configuredStore loads the configuration and opens its store, migrated.
+func (a *app) configuredStore(ctx context.Context) (*postgres.Store, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return a.openStore(ctx, cfg)
+}
+
 // openStore opens the configured store and migrates it.
 func (a *app) openStore(ctx context.Context, cfg *config.Config) (*postgres.Store, error) {
 	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{Logger: a.logger.With("part", "store")})
