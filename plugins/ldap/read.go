@@ -1,12 +1,14 @@
 package ldap
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -56,6 +58,7 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 	if err != nil {
 		return connector.ReadResult{}, err
 	}
+	conn.Close() // the search runs on a connection of its own (see wire.go)
 	flavor := c.resolveFlavor(cfg, dse)
 	fa := attrsOf(flavor)
 	filter := filterFor(cfg, flavor)
@@ -73,7 +76,7 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 		}
 	}
 
-	r := &reader{cfg: cfg, conn: conn, fa: fa, emit: emit}
+	r := &reader{cfg: cfg, fa: fa, idLower: strings.ToLower(fa.id), emit: emit}
 	r.plan()
 	defer r.close()
 	if err := r.search(ctx, filter); err != nil {
@@ -131,10 +134,14 @@ func isGeneralizedTime(s string) bool {
 
 // reader is one read in progress.
 type reader struct {
-	cfg  *config
-	conn *goldap.Conn
-	fa   flavorAttrs
-	emit connector.EmitFunc
+	cfg     *config
+	fa      flavorAttrs
+	idLower string
+	emit    connector.EmitFunc
+
+	entry wireEntry           // the entry being converted, reused
+	kept  []keptAttr          // its text attributes, reused
+	names map[string]attrName // attribute names seen, so that records share their keys
 
 	// request are the attributes asked for; strip are those asked for only for
 	// bookkeeping, left out of records.
@@ -170,34 +177,53 @@ func (r *reader) close() {
 	}
 }
 
-// search runs the paged search, emitting each entry as it arrives.
+// search runs the paged search on a connection of the lean client, emitting each entry as
+// it arrives.
 func (r *reader) search(ctx context.Context, filter string) error {
-	paging := goldap.NewControlPaging(r.cfg.pageSize)
+	compiled, err := goldap.CompileFilter(filter)
+	if err != nil {
+		return searchError(ctx, r.cfg, "search", goldap.NewError(goldap.LDAPResultFilterError, err))
+	}
+	filterBER := compiled.Bytes()
+	w, err := dialWire(ctx, r.cfg)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	// Cancelling the read unblocks a pending network read at once.
+	stop := context.AfterFunc(ctx, func() { _ = w.nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var cookie []byte
 	for page := 1; ; page++ {
-		req := goldap.NewSearchRequest(r.cfg.baseDN, r.cfg.scope, goldap.NeverDerefAliases, 0, 0, false,
-			filter, r.request, []goldap.Control{paging})
-		cookie, err := r.page(ctx, req, page)
+		if err := w.searchPage(r.cfg, filterBER, r.request, cookie); err != nil {
+			return searchError(ctx, r.cfg, fmt.Sprintf("search page %d", page), err)
+		}
+		next, err := r.page(ctx, w, page)
 		if err != nil {
 			return err
 		}
-		if len(cookie) == 0 {
+		if len(next) == 0 {
 			return nil
 		}
-		paging.SetCookie(cookie)
+		cookie = append(cookie[:0], next...)
 	}
 }
 
-// page reads one page and returns the cookie for the next one (empty after the last).
-func (r *reader) page(ctx context.Context, req *goldap.SearchRequest, page int) ([]byte, error) {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the search goroutine when the read ends early
-	res := r.conn.SearchAsync(sctx, req, 64)
-	var done []goldap.Control
-	var sawDone bool
-	for res.Next() {
-		switch {
-		case res.Entry() != nil:
-			rec, err := r.record(ctx, res.Entry())
+// page reads one page's responses and returns the cookie for the next one (empty after
+// the last). The cookie aliases the connection's buffer.
+func (r *reader) page(ctx context.Context, w *wireConn, page int) ([]byte, error) {
+	what := fmt.Sprintf("search page %d", page)
+	for {
+		op, body, controls, err := w.read()
+		if err != nil {
+			return nil, searchError(ctx, r.cfg, what, err)
+		}
+		switch op {
+		case tagSearchEntry:
+			if err := decodeEntry(body, &r.entry); err != nil {
+				return nil, searchError(ctx, r.cfg, what, goldap.NewError(goldap.ErrorNetwork, err))
+			}
+			rec, err := r.record(ctx, &r.entry)
 			if err != nil {
 				return nil, err
 			}
@@ -208,71 +234,134 @@ func (r *reader) page(ctx context.Context, req *goldap.SearchRequest, page int) 
 				return nil, err
 			}
 			r.count++
-		case res.Referral() != "":
-			return nil, fmt.Errorf("ldap connector: search page %d: %w: the server returned a referral to %s, which the connector does not follow; set base_dn to the subtree that holds the people",
-				page, ErrIncomplete, res.Referral())
+		case tagSearchReference:
+			d := decoder{b: body}
+			_, uri := d.next()
+			return nil, fmt.Errorf("ldap connector: %s: %w: the server returned a referral to %s, which the connector does not follow; set base_dn to the subtree that holds the people",
+				what, ErrIncomplete, uri)
+		case tagSearchDone:
+			if err := resultError(body); err != nil {
+				return nil, searchError(ctx, r.cfg, what, err)
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("ldap connector: read: %w", err)
+			}
+			cookie, ok := pagingCookie(controls)
+			if !ok {
+				return nil, fmt.Errorf("ldap connector: %s: %w: the result carries no paging control (the server ignored paging, or the connection closed)", what, ErrIncomplete)
+			}
+			return cookie, nil
 		default:
-			done, sawDone = res.Controls(), true
+			return nil, searchError(ctx, r.cfg, what, goldap.NewError(goldap.ErrorUnexpectedResponse,
+				fmt.Errorf("%w: message type %#x in a search", errMalformed, op)))
 		}
 	}
-	if err := res.Err(); err != nil {
-		return nil, searchError(ctx, r.cfg, fmt.Sprintf("search page %d", page), err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ldap connector: read: %w", err)
-	}
-	ctrl, _ := goldap.FindControl(done, goldap.ControlTypePaging).(*goldap.ControlPaging)
-	if !sawDone || ctrl == nil {
-		return nil, fmt.Errorf("ldap connector: search page %d: %w: the result carries no paging control (the server ignored paging, or the connection closed)", page, ErrIncomplete)
-	}
-	return ctrl.Cookie, nil
 }
 
-// record converts an entry into a record, completing range-retrieved attributes.
-func (r *reader) record(ctx context.Context, e *goldap.Entry) (connector.Record, error) {
-	rec := connector.Record{DN: e.DN, Kind: connector.Upsert, Attributes: map[string][]string{}}
-	for _, a := range e.Attributes {
-		name, values := a.Name, a.ByteValues
-		if base, lo, hi, ok := parseRange(name); ok {
-			more, err := r.rangeRest(ctx, e.DN, base, lo, hi, len(values))
+// attrName is an attribute name as the record keys it, and its lower case.
+type attrName struct {
+	name, lower string
+}
+
+// maxNames bounds the reader's cache of attribute names.
+const maxNames = 1024
+
+// nameOf returns the attribute name for b, without allocating for names seen before.
+func (r *reader) nameOf(b []byte) attrName {
+	if n, ok := r.names[string(b)]; ok {
+		return n
+	}
+	n := attrName{name: string(b)}
+	n.lower = strings.ToLower(n.name)
+	if r.names == nil {
+		r.names = map[string]attrName{}
+	}
+	if len(r.names) < maxNames {
+		r.names[n.name] = n
+	}
+	return n
+}
+
+// record converts an entry into a record, completing range-retrieved attributes. The
+// record shares nothing with the entry, whose bytes the next message overwrites: all
+// the text values of an entry are copied into one string, and sliced from it.
+func (r *reader) record(ctx context.Context, e *wireEntry) (connector.Record, error) {
+	dn := string(e.dn)
+	rec := connector.Record{DN: dn, Kind: connector.Upsert, Attributes: make(map[string][]string, len(e.attrs))}
+	r.kept = r.kept[:0]
+	textBytes, textValues := 0, 0
+	for _, a := range e.attrs {
+		n, values := r.nameOf(a.name), a.values
+		if base, lo, hi, ok := parseRange(n.name); ok {
+			more, err := r.rangeRest(ctx, dn, base, lo, hi, len(values))
 			if err != nil {
 				return rec, err
 			}
-			name, values = base, append(slices.Clip(values), more...)
+			n, values = attrName{name: base, lower: strings.ToLower(base)}, append(slices.Clip(values), more...)
 		}
-		lower := strings.ToLower(name)
-		switch lower {
-		case strings.ToLower(r.fa.id):
+		switch n.lower {
+		case r.idLower:
 			id, err := r.id(values)
 			if err != nil {
-				return rec, fmt.Errorf("ldap connector: entry %q: %w", e.DN, err)
+				return rec, fmt.Errorf("ldap connector: entry %q: %w", dn, err)
 			}
 			rec.ID = id
 		case "modifytimestamp":
 			if len(values) > 0 && r.fa.change == "modifyTimestamp" {
-				if ts := string(values[0]); ts > r.maxTimestamp {
-					r.maxTimestamp = ts
+				if string(values[0]) > r.maxTimestamp {
+					r.maxTimestamp = string(values[0])
 				}
 			}
 		}
-		if r.strip[lower] {
+		if r.strip[n.lower] {
 			continue
 		}
-		if isBinary(lower, values) {
+		if isBinary(n.lower, values) {
 			if rec.Binary == nil {
 				rec.Binary = map[string][][]byte{}
 			}
-			rec.Binary[name] = append(rec.Binary[name], values...)
+			for _, v := range values {
+				rec.Binary[n.name] = append(rec.Binary[n.name], bytes.Clone(v))
+			}
 			continue
 		}
+		r.kept = append(r.kept, keptAttr{attrName: n, values: values})
+		textValues += len(values)
 		for _, v := range values {
-			rec.Attributes[name] = append(rec.Attributes[name], string(v))
+			textBytes += len(v)
 		}
 	}
 	if rec.ID == "" {
-		return rec, fmt.Errorf("ldap connector: entry %q has no %s (check the bind account may read it): %w", e.DN, r.fa.id, ErrIncomplete)
+		return rec, fmt.Errorf("ldap connector: entry %q has no %s (check the bind account may read it): %w", dn, r.fa.id, ErrIncomplete)
+	}
+	var sb strings.Builder
+	sb.Grow(textBytes)
+	for _, k := range r.kept {
+		for _, v := range k.values {
+			sb.Write(v)
+		}
+	}
+	text, off := sb.String(), 0
+	all := make([]string, textValues)
+	for _, k := range r.kept {
+		vs := all[:len(k.values):len(k.values)]
+		all = all[len(k.values):]
+		for i, v := range k.values {
+			vs[i] = text[off : off+len(v)]
+			off += len(v)
+		}
+		if prev, ok := rec.Attributes[k.name]; ok {
+			vs = append(prev, vs...)
+		}
+		rec.Attributes[k.name] = vs
 	}
 	return rec, nil
+}
+
+// keptAttr is a text attribute of the entry being converted.
+type keptAttr struct {
+	attrName
+	values [][]byte
 }
 
 // id turns the ID attribute's value into the external ID.
