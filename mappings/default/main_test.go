@@ -3,15 +3,12 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/mapping"
-	"github.com/peoplesync/peoplesync/sdk/profile"
+	"github.com/peoplesync/peoplesync/sdk/mapping/mappingtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -49,16 +46,16 @@ func ldapRecord() connector.Record {
 	}
 }
 
-type goldenCase struct {
-	name     string
-	settings string
-	rec      connector.Record
+// check checks the settings as the module's configure call does.
+func check(s *mapping.Settings) error {
+	_, err := parseConfig(s)
+	return err
 }
 
-func goldenCases() []goldenCase {
-	return []goldenCase{
-		{"ldap", `{"default_country_code": "49"}`, ldapRecord()},
-		{"ad_disabled", `{"default_country_code": "+1"}`, connector.Record{
+func cases() []mappingtest.Case {
+	return []mappingtest.Case{
+		{Name: "ldap", Settings: `{"default_country_code": "49"}`, Record: ldapRecord()},
+		{Name: "ad_disabled", Settings: `{"default_country_code": "+1"}`, Record: connector.Record{
 			ID: "b7a5d1f2", DN: `CN=Smith\, Bob,OU=Sales,DC=corp,DC=example,DC=com`,
 			Attributes: map[string][]string{
 				"objectClass":                {"top", "person", "organizationalPerson", "user"},
@@ -79,14 +76,14 @@ func goldenCases() []goldenCase {
 			},
 			Binary: map[string][][]byte{"thumbnailPhoto": {png}},
 		}},
-		{"ad_enabled_upper_case_names", "", connector.Record{
+		{Name: "ad_enabled_upper_case_names", Record: connector.Record{
 			ID: "c1",
 			Attributes: map[string][]string{
 				"SAMACCOUNTNAME": {"alee"}, "GIVENNAME": {"Ann"}, "SN": {"Lee"},
 				"USERACCOUNTCONTROL": {"512"}, "MAIL": {"  ALee@Example.COM "},
 			},
 		}},
-		{"hr_export", `{"default_country_code": "44", "seeded": ["locale", "phone_mobile", "attributes.cost_center"]}`, connector.Record{
+		{Name: "hr_export", Settings: `{"default_country_code": "44", "seeded": ["locale", "phone_mobile", "attributes.cost_center"]}`, Record: connector.Record{
 			ID: "HR-1001",
 			Attributes: map[string][]string{
 				"employee_id": {"1001"}, "first_name": {"Priya"}, "last_name": {"Patel"},
@@ -98,114 +95,45 @@ func goldenCases() []goldenCase {
 			},
 			Binary: map[string][][]byte{"photo": {[]byte("not an image"), gif}},
 		}},
-		{"hr_terminated", "", connector.Record{
+		{Name: "hr_terminated", Record: connector.Record{
 			ID:         "HR-1002",
 			Attributes: map[string][]string{"first_name": {"Tom"}, "last_name": {"Old"}, "status": {"Terminated"}},
 		}},
-		{"synthesized_email", `{"email_domain": "Example.com", "synthesize_email": true}`, connector.Record{
+		{Name: "synthesized_email", Settings: `{"email_domain": "Example.com", "synthesize_email": true}`, Record: connector.Record{
 			ID:         "s1",
 			Attributes: map[string][]string{"uid": {"MMuster"}, "cn": {"Max Muster"}, "nsAccountLock": {"TRUE"}},
 		}},
-		{"no_synthesized_email", `{"email_domain": "example.com"}`, connector.Record{
+		{Name: "no_synthesized_email", Settings: `{"email_domain": "example.com"}`, Record: connector.Record{
 			ID:         "s2",
 			Attributes: map[string][]string{"uid": {"mmuster"}, "cn": {"Max Muster"}},
 		}},
-		{"unnormalisable_phone_and_extra_attributes", `{"extra_attributes": {"carLicense": "car", "roomNumber": "room"}}`, connector.Record{
+		{Name: "unnormalisable_phone_and_extra_attributes", Settings: `{"extra_attributes": {"carLicense": "car", "roomNumber": "room"}}`, Record: connector.Record{
 			ID: "p1",
 			Attributes: map[string][]string{
 				"uid": {"x"}, "telephoneNumber": {"call reception"}, "mobile": {"0170 1234567"},
 				"carLicense": {"B-XY 123"}, "roomNumber": {"  "},
 			},
 		}},
-		{"computer", "", connector.Record{
+		{Name: "computer", Record: connector.Record{
 			ID:         "pc1",
 			Attributes: map[string][]string{"objectClass": {"top", "computer"}, "cn": {"WS-0042"}},
 		}},
-		{"machine_account", "", connector.Record{
+		{Name: "machine_account", Record: connector.Record{
 			ID:         "pc2",
 			Attributes: map[string][]string{"sAMAccountName": {"WS-0043$"}, "cn": {"WS-0043"}},
 		}},
-		{"no_name", "", connector.Record{
+		{Name: "no_name", Record: connector.Record{
 			ID:         "n1",
 			Attributes: map[string][]string{"mail": {"shared@example.com"}, "title": {" "}},
 		}},
 	}
 }
 
-func TestMapGolden(t *testing.T) {
-	for _, tc := range goldenCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := mapping.ParseSettings([]byte(tc.settings))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := parseConfig(s); err != nil {
-				t.Fatalf("settings: %v", err)
-			}
-			p, err := Map(mapping.NewRecord(tc.rec), s)
-			got := golden{Profile: p}
-			if reason, ok := mapping.IsSkip(err); ok {
-				got.Skip = reason
-			} else if err != nil {
-				got.Error = err.Error()
-			}
-			checkGolden(t, tc.name, got)
+func TestGolden(t *testing.T) {
+	for _, c := range cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			mappingtest.Check(t, "testdata", c.Name, mappingtest.Native(Map, check, c), *update)
 		})
-	}
-}
-
-// golden is what a golden file holds: the profile, or the skip reason, or the error.
-type golden struct {
-	Profile *profile.Profile
-	Skip    string
-	Error   string
-}
-
-// goldenProfile is a profile with its core fields by name, for readable golden files.
-type goldenProfile struct {
-	Core       map[string]string `json:"core"`
-	Manager    string            `json:"manager,omitempty"`
-	Active     bool              `json:"active"`
-	Attributes map[string]string `json:"attributes,omitempty"`
-	Photo      *profile.Photo    `json:"photo,omitempty"`
-	Seeded     []string          `json:"seeded,omitempty"`
-}
-
-func checkGolden(t *testing.T, name string, g golden) {
-	t.Helper()
-	type out struct {
-		Profile *goldenProfile `json:"profile,omitempty"`
-		Skip    string         `json:"skip,omitempty"`
-		Error   string         `json:"error,omitempty"`
-	}
-	o := out{Skip: g.Skip, Error: g.Error}
-	if p := g.Profile; p != nil {
-		o.Profile = &goldenProfile{Core: map[string]string{}, Manager: p.Manager, Active: p.Active,
-			Attributes: p.Attributes, Photo: p.Photo, Seeded: p.Seeded}
-		for _, f := range profile.CoreFields {
-			if v := p.Get(f); v != "" {
-				o.Profile.Core[f] = v
-			}
-		}
-	}
-	got, err := json.MarshalIndent(o, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s--- want\n%s", name, got, want)
 	}
 }
 
@@ -224,7 +152,7 @@ func TestSettingsErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = parseConfig(s)
+		err = check(s)
 		switch {
 		case want == "" && err != nil:
 			t.Errorf("%s: %v", settings, err)
