@@ -376,8 +376,7 @@ func TestDeletionGuard(t *testing.T) {
 }
 
 // A run that wrote a changed manager reference and then failed leaves the reference
-// unresolved; the next run, though it writes nothing, resolves it. (The connector
-// protocol sends records 500 at a time, so the crash comes after 1,000 arrived.)
+// unresolved; the next run, though it writes nothing, resolves it.
 func TestManagersResolvedAfterAnInterruptedRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1200)
@@ -385,7 +384,7 @@ func TestManagersResolvedAfterAnInterruptedRun(t *testing.T) {
 
 	e.people[10].ManagerIndex = 5 // was (10-1)/8 = 1
 	e.writeDirectory()
-	res, err := e.run(e.syncConfig("crashy", "default", "crash_after = 1100", "batch_size = 50"), engine.Options{})
+	res, err := e.run(e.syncConfig("crashy", "default", "fail_after = 1100", "batch_size = 50"), engine.Options{})
 	if err == nil || res.Updated != 1 {
 		t.Fatalf("interrupted run: %+v, %v; want a failed run that updated one profile", res, err)
 	}

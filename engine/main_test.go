@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -41,17 +42,21 @@ func TestMain(m *testing.M) {
 // moduleDir holds the mapping modules the tests build, once per test binary.
 var moduleDir string
 
-// crashy is the file connector with one more setting, crash_after: the process exits
-// hard after emitting that many records, as a connector that crashes mid-stream would.
+// crashy is the file connector with two more settings: crash_after, after which many
+// records the process exits hard, as a connector that crashes mid-stream would (records
+// still in its transport's buffers are lost); and fail_after, after which the read
+// returns an error (everything emitted before it arrives).
 type crashy struct {
 	connector.Connector
-	crashAfter int64
+	crashAfter, failAfter int64
 }
 
 func (c *crashy) Describe(ctx context.Context) (connector.Description, error) {
 	d, err := c.Connector.Describe(ctx)
 	d.Name = "crashy"
-	d.Schema.Attributes = append(d.Schema.Attributes, connector.AttributeSchema{Name: "crash_after", Type: connector.Number, Required: true})
+	d.Schema.Attributes = append(d.Schema.Attributes,
+		connector.AttributeSchema{Name: "crash_after", Type: connector.Number},
+		connector.AttributeSchema{Name: "fail_after", Type: connector.Number})
 	return d, err
 }
 
@@ -60,9 +65,15 @@ func (c *crashy) Configure(ctx context.Context, raw json.RawMessage) (connector.
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, err
 	}
-	n, _ := cfg["crash_after"].(float64)
-	c.crashAfter = int64(n)
+	c.crashAfter, c.failAfter = -1, -1
+	if n, ok := cfg["crash_after"].(float64); ok {
+		c.crashAfter = int64(n)
+	}
+	if n, ok := cfg["fail_after"].(float64); ok {
+		c.failAfter = int64(n)
+	}
 	delete(cfg, "crash_after")
+	delete(cfg, "fail_after")
 	rest, _ := json.Marshal(cfg)
 	return c.Connector.Configure(ctx, rest)
 }
@@ -72,6 +83,9 @@ func (c *crashy) Read(ctx context.Context, req connector.ReadRequest, emit conne
 	return c.Connector.Read(ctx, req, func(r connector.Record) error {
 		if n == c.crashAfter {
 			os.Exit(3)
+		}
+		if n == c.failAfter {
+			return errors.New("crashy: the directory went away")
 		}
 		n++
 		return emit(r)

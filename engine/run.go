@@ -21,6 +21,10 @@ import (
 // and the writer writes the last one.
 const mapWorkers = 4
 
+// appliers is how many batches of changes are written at once, each in its own
+// transaction: while one commits, the next is copied in.
+const appliers = 2
+
 // batchGrace bounds how long the batch being written may still take once its run is
 // cancelled.
 const batchGrace = 30 * time.Second
@@ -126,6 +130,8 @@ type pass struct {
 	deltaDeletes []string
 	errs         []store.RecordError
 
+	// countMu guards created and updated, which the appliers add to.
+	countMu                                                            sync.Mutex
 	processed, created, updated, skipped, deleted, errors, wouldDelete int64
 	status, message                                                    string
 	changes                                                            []Change
@@ -149,17 +155,24 @@ func (p *pass) execute(ctx context.Context) error {
 		}
 		req.Cursor = cur
 	}
+	start := time.Now()
 	if err := p.stream(ctx, req); err != nil {
 		return err
 	}
+	p.log.Debug("read, mapped and wrote every record", "records", p.processed, "took", time.Since(start).Round(time.Millisecond))
 	p.status = store.StatusSucceeded
+	start = time.Now()
 	if err := p.deletions(ctx); err != nil {
 		return err
 	}
+	p.log.Debug("deletions done", "deleted", p.deleted, "took", time.Since(start).Round(time.Millisecond))
 	if p.run != nil && p.managersNeedResolving(ctx) {
-		if _, err := p.run.ResolveManagers(ctx); err != nil {
+		start = time.Now()
+		n, err := p.run.ResolveManagers(ctx)
+		if err != nil {
 			return fmt.Errorf("resolve managers: %w", err)
 		}
+		p.log.Debug("managers resolved", "changed", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
@@ -270,17 +283,45 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 	defer wcancel()
 	stopGrace := context.AfterFunc(gctx, func() { time.AfterFunc(batchGrace, wcancel) })
 	defer stopGrace()
+	// The writer compares and counts, one batch at a time; the appliers write its
+	// changes, several batches at once (each in its own transaction).
+	applies := make(chan []store.Change, appliers)
 	g.Go(func() error {
+		defer close(applies)
 		for mb := range mapped {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			if err := p.write(wctx, mb); err != nil {
+			changes, err := p.write(wctx, mb)
+			if err != nil {
 				return err
+			}
+			if len(changes) == 0 {
+				continue
+			}
+			select {
+			case applies <- changes:
+			case <-gctx.Done():
+				return gctx.Err()
 			}
 		}
 		return nil
 	})
+	for range appliers {
+		g.Go(func() error {
+			for changes := range applies {
+				ar, err := p.run.Apply(wctx, changes)
+				if err != nil {
+					return fmt.Errorf("write %d changes: %w", len(changes), err)
+				}
+				p.countMu.Lock()
+				p.created += int64(ar.Created)
+				p.updated += int64(ar.Updated)
+				p.countMu.Unlock()
+			}
+			return nil
+		})
+	}
 	err := g.Wait()
 	if err == nil {
 		err = readErr
@@ -348,9 +389,10 @@ func (p *pass) mapBatch(ctx context.Context, batch []connector.Record) []mapper.
 	return out
 }
 
-// write compares one prepared batch with the store and applies what changed. It alone
-// keeps the run's counts and the set of IDs seen.
-func (p *pass) write(ctx context.Context, mb mappedBatch) error {
+// write compares one prepared batch with the store and returns the changes to apply (a
+// dry run plans them instead). It alone keeps the run's counts, but for what the appliers
+// write, and the set of IDs seen.
+func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error) {
 	changes := make([]store.Change, 0, len(mb.records))
 	for i := range mb.records {
 		r := &mb.records[i]
@@ -392,21 +434,12 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) error {
 		}
 	}
 	if err := p.maybeFlushErrors(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	if len(changes) == 0 {
-		return nil
+	if len(changes) == 0 || p.run != nil {
+		return changes, nil
 	}
-	if p.run == nil {
-		return p.plan(ctx, changes)
-	}
-	ar, err := p.run.Apply(ctx, changes)
-	if err != nil {
-		return fmt.Errorf("write %d changes: %w", len(changes), err)
-	}
-	p.created += int64(ar.Created)
-	p.updated += int64(ar.Updated)
-	return nil
+	return nil, p.plan(ctx, changes)
 }
 
 // recordError counts a per-record error and keeps it for the run's error table.

@@ -172,7 +172,9 @@ type Run interface {
 	// active false) and returns how many it marked.
 	SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 	// ResolveManagers sets manager_id of the sync's profiles from their manager reference
-	// (an external ID or DN of the same sync) and returns how many rows changed.
+	// (an external ID or DN of the same sync) and returns how many rows changed. Apply may
+	// set the manager of a profile it creates when it can; ResolveManagers is the
+	// authority that makes every reference right.
 	ResolveManagers(ctx context.Context) (int, error)
 	// RecordErrors stores per-record errors of the run.
 	RecordErrors(ctx context.Context, errs []RecordError) error

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -99,46 +101,251 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (store.ApplyRes
 	if len(changes) == 0 {
 		return res, r.write(ctx, "apply", func(pgx.Tx) error { return nil })
 	}
-	rows, err := stageRows(changes)
-	if err != nil {
-		return res, fmt.Errorf("apply: %w", err)
+	// Creates of external IDs the caller found unlinked are COPYed straight into the
+	// tables, the fastest way into Postgres. Should one be linked after all (the primary
+	// key of profile_links says so), the batch is written again the careful way.
+	creates, updates := splitCreates(changes)
+	if len(creates) > 0 {
+		err := r.write(ctx, "apply", func(tx pgx.Tx) error {
+			res = store.ApplyResult{}
+			n, err := copyCreates(ctx, tx, r.sync, creates)
+			if err != nil {
+				return err
+			}
+			res.Created = n
+			if len(updates) == 0 {
+				return nil
+			}
+			u, err := r.merge(ctx, tx, updates)
+			res.Created += u.Created
+			res.Updated = u.Updated
+			return err
+		})
+		if !isUniqueViolation(err) {
+			return res, err
+		}
 	}
-	err = r.write(ctx, "apply", func(tx pgx.Tx) error {
-		res = store.ApplyResult{}
-		if _, err := tx.Exec(ctx, createStage); err != nil {
-			return fmt.Errorf("create staging table: %w", err)
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage"}, stageColumns, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("copy batch: %w", err)
-		}
-		tag, err := tx.Exec(ctx, findLinks, r.sync)
-		if err != nil {
-			return fmt.Errorf("find links: %w", err)
-		}
-		linked := int(tag.RowsAffected())
-		b := &pgx.Batch{}
-		if linked < len(rows) {
-			b.Queue(insertProfiles).Exec(func(tag pgconn.CommandTag) error {
-				res.Created = int(tag.RowsAffected())
-				return nil
-			})
-			b.Queue(insertLinks, r.sync)
-		}
-		if linked > 0 {
-			b.Queue(updateProfiles).Exec(func(tag pgconn.CommandTag) error {
-				res.Updated = int(tag.RowsAffected())
-				return nil
-			})
-			b.Queue(updateLinks, r.sync)
-			b.Queue(deleteSyncImages)
-		}
-		b.Queue(upsertSyncImages)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("merge batch: %w", err)
-		}
-		return nil
+	err := r.write(ctx, "apply", func(tx pgx.Tx) error {
+		var err error
+		res, err = r.merge(ctx, tx, changes)
+		return err
 	})
 	return res, err
+}
+
+// splitCreates separates the changes that create a profile (no ProfileID) from the rest;
+// of several changes to one external ID, only the last is kept.
+func splitCreates(changes []store.Change) (creates, updates []store.Change) {
+	last := make(map[string]int, len(changes))
+	for i, c := range changes {
+		last[c.ExternalID] = i
+	}
+	for i, c := range changes {
+		switch {
+		case last[c.ExternalID] != i:
+		case c.ProfileID == "" && c.ExternalID != "":
+			creates = append(creates, c)
+		default:
+			updates = append(updates, c)
+		}
+	}
+	return creates, updates
+}
+
+// copyCreates COPYs new profiles, their links and their pictures straight into the
+// tables, with profile IDs made here.
+func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []store.Change) (int, error) {
+	profileCols := append(append([]string{"id"}, profile.CoreFields[:]...), "active", "attributes", "manager_id")
+	profiles := make([][]any, 0, len(creates))
+	links := make([][]any, 0, len(creates))
+	var images [][]any
+	ids := make([][16]byte, len(creates))
+	for i := range creates {
+		id, err := newUUID()
+		if err != nil {
+			return 0, err
+		}
+		ids[i] = id
+	}
+	managers, err := resolveNewManagers(ctx, tx, syncName, creates, ids)
+	if err != nil {
+		return 0, err
+	}
+	for i, c := range creates {
+		id := ids[i]
+		p := &c.Profile
+		attrs, err := attributesJSON(p)
+		if err != nil {
+			return 0, fmt.Errorf("attributes of %s: %w", c.ExternalID, err)
+		}
+		row := make([]any, 0, len(profileCols))
+		row = append(row, id)
+		for _, v := range p.Core {
+			row = append(row, clean(v))
+		}
+		profiles = append(profiles, append(row, p.Active, attrs, managers[i]))
+		links = append(links, []any{syncName, clean(c.ExternalID), id, clean(c.DN), clean(p.Manager), c.Hash, seededList(p)})
+		if p.Photo != nil {
+			sum := sha256.Sum256(p.Photo.Data)
+			data := p.Photo.Data
+			if data == nil {
+				data = []byte{}
+			}
+			images = append(images, []any{id, "sync", clean(p.Photo.ContentType), sum[:], data})
+		}
+	}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"profiles"}, profileCols, pgx.CopyFromRows(profiles))
+	if err != nil {
+		return 0, fmt.Errorf("copy new profiles: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"profile_links"},
+		[]string{"sync_name", "external_id", "profile_id", "dn", "manager_ref", "content_hash", "seeded"},
+		pgx.CopyFromRows(links)); err != nil {
+		return 0, fmt.Errorf("copy new links: %w", err)
+	}
+	if len(images) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"profile_images"},
+			[]string{"profile_id", "source", "content_type", "sha256", "data"}, pgx.CopyFromRows(images)); err != nil {
+			return 0, fmt.Errorf("copy new pictures: %w", err)
+		}
+	}
+	return int(n), nil
+}
+
+// resolveNewManagers returns, for each create, the ID of the profile its manager
+// reference names (nil if none is known yet): a profile created in the same batch or one
+// already linked, by external ID first, then by DN. Setting manager_id as profiles are
+// created spares ResolveManagers from rewriting every new row; it stays the authority
+// and corrects whatever this could not know.
+func resolveNewManagers(ctx context.Context, tx pgx.Tx, syncName string, creates []store.Change, ids [][16]byte) ([]any, error) {
+	byExt := make(map[string][16]byte, len(creates))
+	byDN := make(map[string][16]byte, len(creates))
+	for i, c := range creates {
+		byExt[c.ExternalID] = ids[i]
+		if c.DN != "" {
+			byDN[strings.ToLower(c.DN)] = ids[i]
+		}
+	}
+	var refs []string
+	seen := make(map[string]bool)
+	for _, c := range creates {
+		ref := c.Profile.Manager
+		if _, ok := byExt[ref]; ok || ref == "" || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		refs = append(refs, clean(ref))
+	}
+	linkedExt := make(map[string][16]byte)
+	linkedDN := make(map[string][16]byte)
+	if len(refs) > 0 {
+		rows, err := tx.Query(ctx, `
+			SELECT external_id, lower(dn), profile_id FROM profile_links
+			 WHERE sync_name = $1 AND external_id = ANY ($2::text[])
+			UNION
+			SELECT external_id, lower(dn), profile_id FROM profile_links
+			 WHERE sync_name = $1 AND lower(dn) = ANY (ARRAY(SELECT lower(r) FROM unnest($2::text[]) r))
+			 ORDER BY 1 DESC`, syncName, refs)
+		if err != nil {
+			return nil, fmt.Errorf("look up managers: %w", err)
+		}
+		for rows.Next() {
+			var ext, ldn string
+			var id [16]byte
+			if err := rows.Scan(&ext, &ldn, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up managers: %w", err)
+			}
+			linkedExt[ext] = id
+			linkedDN[ldn] = id // descending order: the lowest external ID is kept
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("look up managers: %w", err)
+		}
+	}
+	out := make([]any, len(creates))
+	for i, c := range creates {
+		ref := c.Profile.Manager
+		if ref == "" {
+			continue
+		}
+		lref := strings.ToLower(ref)
+		for _, m := range []map[string][16]byte{byExt, linkedExt} {
+			if id, ok := m[ref]; ok {
+				out[i] = id
+				break
+			}
+		}
+		if out[i] != nil {
+			continue
+		}
+		for _, m := range []map[string][16]byte{byDN, linkedDN} {
+			if id, ok := m[lref]; ok {
+				out[i] = id
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() ([16]byte, error) {
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		return u, fmt.Errorf("make a profile id: %w", err)
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return u, nil
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// merge writes changes through the staging table: creates and updates, the link deciding
+// which is which.
+func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (store.ApplyResult, error) {
+	var res store.ApplyResult
+	rows, err := stageRows(changes)
+	if err != nil {
+		return res, err
+	}
+	if _, err := tx.Exec(ctx, createStage); err != nil {
+		return res, fmt.Errorf("create staging table: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage"}, stageColumns, pgx.CopyFromRows(rows)); err != nil {
+		return res, fmt.Errorf("copy batch: %w", err)
+	}
+	tag, err := tx.Exec(ctx, findLinks, r.sync)
+	if err != nil {
+		return res, fmt.Errorf("find links: %w", err)
+	}
+	linked := int(tag.RowsAffected())
+	b := &pgx.Batch{}
+	if linked < len(rows) {
+		b.Queue(insertProfiles).Exec(func(tag pgconn.CommandTag) error {
+			res.Created = int(tag.RowsAffected())
+			return nil
+		})
+		b.Queue(insertLinks, r.sync)
+	}
+	if linked > 0 {
+		b.Queue(updateProfiles).Exec(func(tag pgconn.CommandTag) error {
+			res.Updated = int(tag.RowsAffected())
+			return nil
+		})
+		b.Queue(updateLinks, r.sync)
+		b.Queue(deleteSyncImages)
+	}
+	b.Queue(upsertSyncImages)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return res, fmt.Errorf("merge batch: %w", err)
+	}
+	return res, nil
 }
 
 // stageRows turns changes into COPY rows, last change per external ID winning.
@@ -161,18 +368,13 @@ func stageRows(changes []store.Change) ([][]any, error) {
 		for _, v := range p.Core {
 			row = append(row, clean(v))
 		}
-		attrs := make(map[string]string, len(p.Attributes))
-		for k, v := range p.Attributes {
-			attrs[clean(k)] = clean(v)
-		}
-		attrJSON, err := json.Marshal(attrs)
+		attrJSON, err := attributesJSON(p)
 		if err != nil {
 			return nil, fmt.Errorf("attributes of %s: %w", c.ExternalID, err)
 		}
-		seeded := make([]string, len(p.Seeded))
+		seeded := seededList(p)
 		seededAttrs := false
-		for j, s := range p.Seeded {
-			seeded[j] = clean(s)
+		for _, s := range seeded {
 			seededAttrs = seededAttrs || strings.HasPrefix(s, "attributes.")
 		}
 		row = append(row, clean(p.Manager), p.Active, attrJSON, seeded, seededAttrs, c.Hash)
@@ -189,6 +391,24 @@ func stageRows(changes []store.Change) ([][]any, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// attributesJSON is the profile's attributes as the jsonb they are stored as.
+func attributesJSON(p *profile.Profile) ([]byte, error) {
+	attrs := make(map[string]string, len(p.Attributes))
+	for k, v := range p.Attributes {
+		attrs[clean(k)] = clean(v)
+	}
+	return json.Marshal(attrs)
+}
+
+// seededList is the profile's seeded field names, storable.
+func seededList(p *profile.Profile) []string {
+	seeded := make([]string, len(p.Seeded))
+	for i, s := range p.Seeded {
+		seeded[i] = clean(s)
+	}
+	return seeded
 }
 
 // clean makes s storable as PostgreSQL text, which holds neither NUL bytes nor invalid

@@ -12,13 +12,14 @@
 //	BEGIN
 //	SELECT 1 FROM sync_locks
 //	 WHERE sync_name = $sync AND holder = $holder AND term = $term AND expires_at > now()
-//	   FOR UPDATE                      -- no row: ErrLockLost, ROLLBACK
+//	   FOR SHARE                       -- no row: ErrLockLost, ROLLBACK
 //	... the run's writes ...
 //	COMMIT                             -- a taker's UPDATE of the row waits for this
 //
 // A run that stalls past its lease (GC pause, partition) and is taken over fails its
 // next write: the new term no longer matches. A taker cannot slip in during a write,
-// because the write holds the row lock until it commits. Nothing lives in the session, so
+// because the write holds the row lock until it commits. The lock is shared, so that a
+// run's own concurrent writes do not queue behind each other. Nothing lives in the session, so
 // this works through a transaction-pooling PgBouncer.
 //
 //	run A  ──BeginRun(term 7)──Apply──Apply──────(stall)──────────Apply ✗ ErrLockLost

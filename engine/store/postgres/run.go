@@ -199,13 +199,16 @@ func (r *run) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) 
 }
 
 // fence locks the run's lease row, or returns store.ErrLockLost if the lease is no
-// longer the run's. Holding the row lock until commit keeps a taker out meanwhile.
+// longer the run's. Holding the row lock until commit keeps a taker out meanwhile. The
+// lock is a share lock: the run's own write transactions may hold it together (a run
+// writes several batches at once), while a taker's or the renewal's UPDATE waits for
+// every one of them to commit.
 func (r *run) fence(ctx context.Context, tx pgx.Tx) error {
 	var one int
 	err := tx.QueryRow(ctx, `
 		SELECT 1 FROM sync_locks
 		 WHERE sync_name = $1 AND holder = $2 AND term = $3 AND expires_at > now()
-		   FOR UPDATE`, r.sync, r.holder, r.term).Scan(&one)
+		   FOR SHARE`, r.sync, r.holder, r.term).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("sync %q, term %d: %w", r.sync, r.term, store.ErrLockLost)
 	}
@@ -236,18 +239,23 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 func (r *run) ResolveManagers(ctx context.Context) (int, error) {
 	var n int
 	err := r.write(ctx, "resolve managers", func(tx pgx.Tx) error {
+		// Joins, not a subquery per profile: one pass over the sync's links resolves
+		// every reference (by external ID first, then by DN, the lowest external ID
+		// winning among equal DNs).
 		tag, err := tx.Exec(ctx, `
-			WITH wanted AS (
+			WITH by_dn AS (
+				SELECT DISTINCT ON (lower(dn)) lower(dn) AS ldn, profile_id
+				  FROM profile_links WHERE sync_name = $1 AND dn <> ''
+				 ORDER BY lower(dn), external_id
+			), wanted AS (
 				SELECT l.profile_id,
-				       CASE WHEN l.manager_ref = '' THEN NULL ELSE coalesce(
-				           (SELECT m.profile_id FROM profile_links m
-				             WHERE m.sync_name = l.sync_name AND m.external_id = l.manager_ref),
-				           (SELECT m.profile_id FROM profile_links m
-				             WHERE m.sync_name = l.sync_name AND lower(m.dn) = lower(l.manager_ref)
-				             ORDER BY m.external_id LIMIT 1)) END AS manager_id
+				       CASE WHEN l.manager_ref = '' THEN NULL
+				            ELSE coalesce(by_id.profile_id, by_dn.profile_id) END AS manager_id
 				  FROM profile_links l
-				  JOIN profiles p ON p.id = l.profile_id
-				 WHERE l.sync_name = $1 AND p.deleted_at IS NULL
+				  JOIN profiles p ON p.id = l.profile_id AND p.deleted_at IS NULL
+				  LEFT JOIN profile_links by_id ON by_id.sync_name = l.sync_name AND by_id.external_id = l.manager_ref
+				  LEFT JOIN by_dn ON by_dn.ldn = lower(l.manager_ref)
+				 WHERE l.sync_name = $1
 			)
 			UPDATE profiles p SET manager_id = w.manager_id, updated_at = now()
 			  FROM wanted w

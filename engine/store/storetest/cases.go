@@ -386,9 +386,11 @@ func testResolveManagers(t *testing.T, h *harness) {
 	other := h.begin("crm")
 	h.apply(other, change("x", "", withManager(5, "boss")))
 
+	// Apply may already have resolved what it could while creating (by-id and by-dn):
+	// ResolveManagers sets whatever is left.
 	n, err := r.ResolveManagers(h.ctx)
-	if err != nil || n != 2 {
-		t.Fatalf("ResolveManagers = %d, %v; want 2", n, err)
+	if err != nil || n > 2 {
+		t.Fatalf("ResolveManagers = %d, %v; want at most 2", n, err)
 	}
 	bossID := h.lookup("hr", "boss")["boss"].ProfileID
 	want := map[string]string{"boss": "", "by-id": bossID, "by-dn": bossID, "dangling": "", "none": ""}
