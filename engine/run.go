@@ -130,6 +130,13 @@ type pass struct {
 	deltaDeletes []string
 	errs         []store.RecordError
 
+	// changedIDs are the external IDs this run wrote (nil once there are too many:
+	// tooManyChanged), and previousRunClean says whether the sync's previous run got as
+	// far as resolving managers; together they decide what ResolveManagers looks at.
+	changedIDs       []string
+	tooManyChanged   bool
+	previousRunClean bool
+
 	// countMu guards created and updated, which the appliers add to.
 	countMu                                                            sync.Mutex
 	processed, created, updated, skipped, deleted, errors, wouldDelete int64
@@ -168,7 +175,7 @@ func (p *pass) execute(ctx context.Context) error {
 	p.log.Debug("deletions done", "deleted", p.deleted, "took", time.Since(start).Round(time.Millisecond))
 	if p.run != nil && p.managersNeedResolving(ctx) {
 		start = time.Now()
-		n, err := p.run.ResolveManagers(ctx)
+		n, err := p.run.ResolveManagers(ctx, p.resolveScope())
 		if err != nil {
 			return fmt.Errorf("resolve managers: %w", err)
 		}
@@ -177,14 +184,38 @@ func (p *pass) execute(ctx context.Context) error {
 	return nil
 }
 
+// resolveScope is what ResolveManagers must look at: the external IDs this run changed,
+// or nil (the whole sync) when it changed many or the previous run may have left
+// references unresolved.
+func (p *pass) resolveScope() []string {
+	if p.changedIDs == nil || !p.previousRunClean {
+		return nil
+	}
+	return p.changedIDs
+}
+
+// maxScopedResolve is the most changed IDs for which resolving only around them beats
+// one pass over the whole sync.
+const maxScopedResolve = 5000
+
+// noteChanged remembers the external IDs of written changes for resolveScope.
+func (p *pass) noteChanged(ids ...string) {
+	if p.changedIDs == nil && p.tooManyChanged {
+		return
+	}
+	if len(p.changedIDs)+len(ids) > maxScopedResolve {
+		p.changedIDs, p.tooManyChanged = nil, true
+		return
+	}
+	p.changedIDs = append(p.changedIDs, ids...)
+}
+
 // managersNeedResolving reports whether manager references may have changed since they
 // were last resolved: this run wrote something, or the sync's previous run did not get
 // as far as resolving them (it failed or was interrupted). Resolving is a pass over the
 // whole sync, which an unchanged directory should not pay for.
 func (p *pass) managersNeedResolving(ctx context.Context) bool {
-	if p.created+p.updated+p.deleted > 0 {
-		return true
-	}
+	p.previousRunClean = false
 	runs, err := p.engine.Store.Runs(ctx, p.sync.Name, 3)
 	if err != nil {
 		p.log.Warn("cannot read the previous run; resolving managers anyway", "err", err)
@@ -194,9 +225,10 @@ func (p *pass) managersNeedResolving(ctx context.Context) bool {
 		if r.ID == p.run.ID() {
 			continue
 		}
-		return r.Status != store.StatusSucceeded && r.Status != store.StatusGuarded
+		p.previousRunClean = r.Status == store.StatusSucceeded || r.Status == store.StatusGuarded
+		break
 	}
-	return true
+	return p.created+p.updated+p.deleted > 0 || !p.previousRunClean
 }
 
 // mappedBatch is a batch of records with their mapping results (a zero Result for
@@ -298,6 +330,9 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 			}
 			if len(changes) == 0 {
 				continue
+			}
+			for _, c := range changes {
+				p.noteChanged(c.ExternalID)
 			}
 			select {
 			case applies <- changes:
@@ -473,6 +508,9 @@ func (p *pass) flushErrors(ctx context.Context) error {
 // deletions soft-deletes, after a complete read, the profiles the source no longer has,
 // unless the guard stops it.
 func (p *pass) deletions(ctx context.Context) error {
+	if p.opts.Mode == connector.Delta && len(p.deltaDeletes) == 0 {
+		return nil // a delta read concludes nothing from absence
+	}
 	var gone []string
 	live := 0
 	err := p.engine.Store.LiveExternalIDs(ctx, p.sync.Name, func(id string) error {
@@ -514,6 +552,7 @@ func (p *pass) deletions(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("soft-delete %d profiles: %w", n, err)
 		}
+		p.noteChanged(gone[:n]...)
 		p.deleted += int64(d)
 		gone = gone[n:]
 	}

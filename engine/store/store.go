@@ -172,10 +172,13 @@ type Run interface {
 	// active false) and returns how many it marked.
 	SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 	// ResolveManagers sets manager_id of the sync's profiles from their manager reference
-	// (an external ID or DN of the same sync) and returns how many rows changed. Apply may
-	// set the manager of a profile it creates when it can; ResolveManagers is the
-	// authority that makes every reference right.
-	ResolveManagers(ctx context.Context) (int, error)
+	// (an external ID or DN of the same sync) and returns how many rows changed. With
+	// externalIDs nil it resolves every profile of the sync; otherwise only the profiles
+	// of those external IDs and the profiles whose reference names one of them (by
+	// external ID or current DN), which is all that a run that changed only those can
+	// have changed. Apply may set the manager of a profile it creates when it can;
+	// ResolveManagers is the authority that makes every reference right.
+	ResolveManagers(ctx context.Context, externalIDs []string) (int, error)
 	// RecordErrors stores per-record errors of the run.
 	RecordErrors(ctx context.Context, errs []RecordError) error
 	// Finish records the summary, releases the lock and ends the run. It is safe to call

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/peoplesync/peoplesync/engine/store"
 )
@@ -233,38 +234,77 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 	return n, err
 }
 
-// ResolveManagers points each live profile of the sync at the profile whose link has the
-// manager reference as external ID or, failing that, as DN (case-insensitively). An empty
-// or dangling reference clears manager_id. Only rows whose manager changes are written.
-func (r *run) ResolveManagers(ctx context.Context) (int, error) {
+// ResolveManagers points each live profile of the sync (or, given externalIDs, each one
+// those IDs can affect) at the profile whose link has the manager reference as external
+// ID or, failing that, as DN (case-insensitively; the lowest external ID wins among equal
+// DNs). An empty or dangling reference clears manager_id. Only rows whose manager
+// changes are written.
+func (r *run) ResolveManagers(ctx context.Context, externalIDs []string) (int, error) {
 	var n int
 	err := r.write(ctx, "resolve managers", func(tx pgx.Tx) error {
-		// Joins, not a subquery per profile: one pass over the sync's links resolves
-		// every reference (by external ID first, then by DN, the lowest external ID
-		// winning among equal DNs).
-		tag, err := tx.Exec(ctx, `
-			WITH by_dn AS (
-				SELECT DISTINCT ON (lower(dn)) lower(dn) AS ldn, profile_id
-				  FROM profile_links WHERE sync_name = $1 AND dn <> ''
-				 ORDER BY lower(dn), external_id
-			), wanted AS (
-				SELECT l.profile_id,
-				       CASE WHEN l.manager_ref = '' THEN NULL
-				            ELSE coalesce(by_id.profile_id, by_dn.profile_id) END AS manager_id
-				  FROM profile_links l
-				  JOIN profiles p ON p.id = l.profile_id AND p.deleted_at IS NULL
-				  LEFT JOIN profile_links by_id ON by_id.sync_name = l.sync_name AND by_id.external_id = l.manager_ref
-				  LEFT JOIN by_dn ON by_dn.ldn = lower(l.manager_ref)
-				 WHERE l.sync_name = $1
-			)
-			UPDATE profiles p SET manager_id = w.manager_id, updated_at = now()
-			  FROM wanted w
-			 WHERE p.id = w.profile_id AND p.manager_id IS DISTINCT FROM w.manager_id`, r.sync)
+		var tag pgconn.CommandTag
+		var err error
+		if externalIDs == nil {
+			tag, err = tx.Exec(ctx, resolveAllManagers, r.sync)
+		} else {
+			tag, err = tx.Exec(ctx, resolveSomeManagers, r.sync, externalIDs)
+		}
 		n = int(tag.RowsAffected())
 		return err
 	})
 	return n, err
 }
+
+const (
+	// resolveAllManagers: joins, not a subquery per profile, so that one pass over the
+	// sync's links resolves every reference.
+	resolveAllManagers = `
+		WITH by_dn AS (
+			SELECT DISTINCT ON (lower(dn)) lower(dn) AS ldn, profile_id
+			  FROM profile_links WHERE sync_name = $1 AND dn <> ''
+			 ORDER BY lower(dn), external_id
+		), wanted AS (
+			SELECT l.profile_id,
+			       CASE WHEN l.manager_ref = '' THEN NULL
+			            ELSE coalesce(by_id.profile_id, by_dn.profile_id) END AS manager_id
+			  FROM profile_links l
+			  JOIN profiles p ON p.id = l.profile_id AND p.deleted_at IS NULL
+			  LEFT JOIN profile_links by_id ON by_id.sync_name = l.sync_name AND by_id.external_id = l.manager_ref
+			  LEFT JOIN by_dn ON by_dn.ldn = lower(l.manager_ref)
+			 WHERE l.sync_name = $1
+		)
+		UPDATE profiles p SET manager_id = w.manager_id, updated_at = now()
+		  FROM wanted w
+		 WHERE p.id = w.profile_id AND p.manager_id IS DISTINCT FROM w.manager_id`
+
+	// resolveSomeManagers resolves the links of the given external IDs and the links that
+	// refer to them, each with an index lookup: for a run that changed a few people.
+	resolveSomeManagers = `
+		WITH changed AS (
+			SELECT external_id, lower(dn) AS ldn FROM profile_links
+			 WHERE sync_name = $1 AND external_id = ANY ($2::text[])
+		), targets AS (
+			SELECT l.profile_id, l.manager_ref FROM profile_links l
+			 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])
+			UNION
+			SELECT l.profile_id, l.manager_ref FROM profile_links l JOIN changed c
+			    ON l.manager_ref = c.external_id OR (c.ldn <> '' AND lower(l.manager_ref) = c.ldn)
+			 WHERE l.sync_name = $1
+		), wanted AS (
+			SELECT t.profile_id,
+			       CASE WHEN t.manager_ref = '' THEN NULL ELSE coalesce(
+			           (SELECT m.profile_id FROM profile_links m
+			             WHERE m.sync_name = $1 AND m.external_id = t.manager_ref),
+			           (SELECT m.profile_id FROM profile_links m
+			             WHERE m.sync_name = $1 AND lower(m.dn) = lower(t.manager_ref)
+			             ORDER BY m.external_id LIMIT 1)) END AS manager_id
+			  FROM targets t
+			  JOIN profiles p ON p.id = t.profile_id AND p.deleted_at IS NULL
+		)
+		UPDATE profiles p SET manager_id = w.manager_id, updated_at = now()
+		  FROM wanted w
+		 WHERE p.id = w.profile_id AND p.manager_id IS DISTINCT FROM w.manager_id`
+)
 
 // RecordErrors stores per-record errors of the run with COPY.
 func (r *run) RecordErrors(ctx context.Context, errs []store.RecordError) error {

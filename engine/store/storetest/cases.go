@@ -204,7 +204,7 @@ func testCustomFieldsSurvive(t *testing.T, h *harness) {
 	check("after a soft delete")
 	h.apply(r, change("e1", id, person(3)))
 	check("after a restore")
-	if _, err := r.ResolveManagers(h.ctx); err != nil {
+	if _, err := r.ResolveManagers(h.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("after resolving managers")
@@ -366,6 +366,40 @@ func testSoftDeleteRestore(t *testing.T, h *harness) {
 	}
 }
 
+// testResolveSomeManagers: resolving for a few changed external IDs sets their own
+// managers and those of the people who refer to them, and nothing else.
+func testResolveSomeManagers(t *testing.T, h *harness) {
+	withManager := func(i int, ref string) profile.Profile {
+		p := person(i)
+		p.Manager = ref
+		return p
+	}
+	boss := change("boss", "", person(0))
+	boss.DN = "cn=boss,ou=people"
+	r := h.begin("hr")
+	h.apply(r, boss, change("a", "", withManager(1, "")), change("late", "", withManager(2, "ghost")))
+	if _, err := r.ResolveManagers(h.ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// a now reports to the boss by DN; the ghost late reports to arrives.
+	aID := h.lookup("hr", "a")["a"].ProfileID
+	h.apply(r, change("a", aID, withManager(1, "CN=Boss,OU=People")), change("ghost", "", withManager(3, "a")))
+	n, err := r.ResolveManagers(h.ctx, []string{"a", "ghost"})
+	if err != nil || n < 2 {
+		t.Fatalf("ResolveManagers(a, ghost) = %d, %v; want at least 2 (a, and late who refers to ghost)", n, err)
+	}
+	ids := h.lookup("hr", "boss", "a", "ghost")
+	for ext, want := range map[string]string{"a": ids["boss"].ProfileID, "ghost": ids["a"].ProfileID, "late": ids["ghost"].ProfileID, "boss": ""} {
+		if got := h.profile("hr", ext).ManagerID; got != want {
+			t.Errorf("%s: manager %q, want %q", ext, got, want)
+		}
+	}
+	if n, err := r.ResolveManagers(h.ctx, []string{"a", "ghost"}); err != nil || n != 0 {
+		t.Fatalf("second ResolveManagers(a, ghost) = %d, %v; want 0", n, err)
+	}
+	h.finish(r)
+}
+
 func testResolveManagers(t *testing.T, h *harness) {
 	withManager := func(i int, ref string) profile.Profile {
 		p := person(i)
@@ -388,7 +422,7 @@ func testResolveManagers(t *testing.T, h *harness) {
 
 	// Apply may already have resolved what it could while creating (by-id and by-dn):
 	// ResolveManagers sets whatever is left.
-	n, err := r.ResolveManagers(h.ctx)
+	n, err := r.ResolveManagers(h.ctx, nil)
 	if err != nil || n > 2 {
 		t.Fatalf("ResolveManagers = %d, %v; want at most 2", n, err)
 	}
@@ -403,17 +437,17 @@ func testResolveManagers(t *testing.T, h *harness) {
 		}
 	}
 	check()
-	if n, err := r.ResolveManagers(h.ctx); err != nil || n != 0 {
+	if n, err := r.ResolveManagers(h.ctx, nil); err != nil || n != 0 {
 		t.Fatalf("second ResolveManagers = %d, %v; want 0", n, err)
 	}
-	if n, err := other.ResolveManagers(h.ctx); err != nil || n != 0 {
+	if n, err := other.ResolveManagers(h.ctx, nil); err != nil || n != 0 {
 		t.Fatalf("ResolveManagers of another sync = %d, %v; want 0 (its ref is dangling there)", n, err)
 	}
 
 	// A reference that goes away clears the manager.
 	byID := h.lookup("hr", "by-id")["by-id"].ProfileID
 	h.apply(r, change("by-id", byID, withManager(1, "")))
-	if n, err := r.ResolveManagers(h.ctx); err != nil || n != 1 {
+	if n, err := r.ResolveManagers(h.ctx, nil); err != nil || n != 1 {
 		t.Fatalf("ResolveManagers after a reference was dropped = %d, %v; want 1", n, err)
 	}
 	want["by-id"] = ""
@@ -493,7 +527,7 @@ func testLeaseTakeover(t *testing.T, h *harness) {
 	if _, err := stale.SoftDelete(h.ctx, []string{"before"}); !errors.Is(err, store.ErrLockLost) {
 		t.Fatalf("SoftDelete of the stale run: %v, want ErrLockLost", err)
 	}
-	if _, err := stale.ResolveManagers(h.ctx); !errors.Is(err, store.ErrLockLost) {
+	if _, err := stale.ResolveManagers(h.ctx, nil); !errors.Is(err, store.ErrLockLost) {
 		t.Fatalf("ResolveManagers of the stale run: %v, want ErrLockLost", err)
 	}
 	if err := stale.RecordErrors(h.ctx, []store.RecordError{{ExternalID: "x", Message: "y"}}); !errors.Is(err, store.ErrLockLost) {

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Images", testImages},
 		{"SoftDeleteThenRestore", testSoftDeleteRestore},
 		{"ResolveManagers", testResolveManagers},
+		{"ResolveSomeManagers", testResolveSomeManagers},
 		{"LockExcludesSecondRun", testLockExcludes},
 		{"LeaseRenewedThenTakenOver", testLeaseTakeover},
 		{"FinishRecordsRun", testFinishRecordsRun},
