@@ -287,9 +287,11 @@ const (
 			SELECT l.profile_id, l.manager_ref FROM profile_links l
 			 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])
 			UNION
-			SELECT l.profile_id, l.manager_ref FROM profile_links l JOIN changed c
-			    ON l.manager_ref = c.external_id OR (c.ldn <> '' AND lower(l.manager_ref) = c.ldn)
-			 WHERE l.sync_name = $1
+			SELECT l.profile_id, l.manager_ref FROM profile_links l
+			 WHERE l.sync_name = $1 AND l.manager_ref IN (SELECT external_id FROM changed)
+			UNION
+			SELECT l.profile_id, l.manager_ref FROM profile_links l
+			 WHERE l.sync_name = $1 AND lower(l.manager_ref) IN (SELECT ldn FROM changed WHERE ldn <> '')
 		), wanted AS (
 			SELECT t.profile_id,
 			       CASE WHEN t.manager_ref = '' THEN NULL ELSE coalesce(
