@@ -24,7 +24,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -373,15 +372,16 @@ func (w *world) sync(ctx context.Context, cfg, dsn string, delta bool) (sample, 
 		return sample{}, err
 	}
 	stop := make(chan struct{})
-	connPeak := make(chan int64, 1)
-	go func() { connPeak <- watchChildren(cmd.Process.Pid, stop) }()
+	peaks := make(chan [2]int64, 1)
+	go func() { peaks <- watch(cmd.Process.Pid, stop) }()
 	err = cmd.Wait()
 	wall := time.Since(start)
 	close(stop)
-	s := sample{wall: wall, connRSSKB: <-connPeak}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.rssKB = ru.Maxrss
-	}
+	p := <-peaks
+	// VmHWM is a high-water mark, so the last poll before exit misses at most the last
+	// 25 ms. (The kernel's maxrss from wait4 is no use here: it counts the moment between
+	// fork and exec, when the child is a copy of this large process.)
+	s := sample{wall: wall, rssKB: p[0], connRSSKB: p[1]}
 	if err != nil {
 		return s, fmt.Errorf("peoplesync sync: %v\n%s%s", err, out.String(), stderr.String())
 	}
@@ -396,17 +396,16 @@ func (w *world) sync(ctx context.Context, cfg, dsn string, delta bool) (sample, 
 	return s, nil
 }
 
-// watchChildren polls the peak resident set (VmHWM) of pid's child processes until stop
-// closes, and returns the largest seen.
-func watchChildren(pid int, stop <-chan struct{}) int64 {
-	var peak int64
+// watch polls the peak resident set (VmHWM) of pid and of its child processes until
+// stop closes, and returns the largest seen of each.
+func watch(pid int, stop <-chan struct{}) [2]int64 {
+	var peak [2]int64
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		peak[0] = max(peak[0], vmHWM(pid))
 		for _, child := range children(pid) {
-			if kb := vmHWM(child); kb > peak {
-				peak = kb
-			}
+			peak[1] = max(peak[1], vmHWM(child))
 		}
 		select {
 		case <-stop:
