@@ -8,16 +8,19 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/peoplesync/peoplesync/config"
 	"github.com/peoplesync/peoplesync/engine"
+	"github.com/peoplesync/peoplesync/engine/mapper"
 	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
 	"github.com/peoplesync/peoplesync/engine/setup"
 	"github.com/peoplesync/peoplesync/engine/store"
 	"github.com/peoplesync/peoplesync/engine/store/pgtest"
 	"github.com/peoplesync/peoplesync/engine/store/postgres"
 	"github.com/peoplesync/peoplesync/examples/peoplegen"
+	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
@@ -393,5 +396,67 @@ func TestManagersResolvedAfterAnInterruptedRun(t *testing.T) {
 	stored := e.profiles([]string{e.people[10].UUID, e.people[5].UUID})
 	if got, want := stored[e.people[10].UUID].ManagerID, stored[e.people[5].UUID].ProfileID; got != want {
 		t.Fatalf("manager of %s is %q, want %q", e.people[10].UID, got, want)
+	}
+}
+
+// countingMapper counts the records it is asked to map.
+type countingMapper struct {
+	engine.Mapper
+	mapped atomic.Int64
+}
+
+func (c *countingMapper) Map(ctx context.Context, records []connector.Record) []mapper.Result {
+	c.mapped.Add(int64(len(records)))
+	return c.Mapper.Map(ctx, records)
+}
+
+// Records unchanged at the source are not mapped again: their source hash is the stored
+// one. Changed records are, and so is everyone once the mapping's settings change.
+func TestUnchangedRecordsAreNotMapped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 200)
+	cfg := e.syncConfig("file", "default", "", "")
+	run := func(cfg *config.Config) (engine.Result, int64) {
+		t.Helper()
+		ctx := context.Background()
+		prep, diags := setup.Sync(ctx, cfg, "people", setup.Options{Executable: os.Args[0]})
+		if diags.HasErrors() {
+			t.Fatalf("setup: %s", diags.Error())
+		}
+		defer prep.Close(ctx)
+		cm := &countingMapper{Mapper: prep.Sync.Mapper}
+		prep.Sync.Mapper = cm
+		res, err := (&engine.Engine{Store: e.store, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, cm.mapped.Load()
+	}
+	if _, n := run(cfg); n != 200 {
+		t.Fatalf("first run mapped %d records, want 200", n)
+	}
+	if res, n := run(cfg); n != 0 || res.Skipped != 200 {
+		t.Fatalf("unchanged run mapped %d records (skipped %d), want 0 (200)", n, res.Skipped)
+	}
+	e.people[3].Title, e.people[4].Title, e.people[5].Title = "A", "B", "C"
+	e.writeDirectory()
+	if res, n := run(cfg); n != 3 || res.Updated != 3 {
+		t.Fatalf("3 changed people: mapped %d, updated %d; want 3 and 3", n, res.Updated)
+	}
+	// Another mapping identity (settings) re-maps everyone.
+	src, err := os.ReadFile(filepath.Join(e.dir, "sync.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = bytes.Replace(src, []byte(`default_country_code = "49"`), []byte(`default_country_code = "33"`), 1)
+	if err := os.WriteFile(filepath.Join(e.dir, "sync.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg2, diags := config.Load(filepath.Join(e.dir, "sync.hcl"))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if _, n := run(cfg2); n != 200 {
+		t.Fatalf("after a settings change: mapped %d, want 200", n)
 	}
 }

@@ -231,14 +231,17 @@ func (p *pass) managersNeedResolving(ctx context.Context) bool {
 	return p.created+p.updated+p.deleted > 0 || !p.previousRunClean
 }
 
-// mappedBatch is a batch of records with their mapping results (a zero Result for
-// records that are not mapped, such as delta deletions), the content hash of each mapped
-// profile and what the store holds for them.
+// mappedBatch is a batch of records with, index by index, their mapping results (a
+// zero Result for records that were not mapped: delta deletions and unchanged records),
+// the content hash of each mapped profile, the source hash of each upsert and whether
+// it is unchanged at the source; and what the store holds for the batch.
 type mappedBatch struct {
-	records []connector.Record
-	results []mapper.Result
-	hashes  [][32]byte
-	stored  map[string]store.Stored
+	records   []connector.Record
+	results   []mapper.Result
+	hashes    [][32]byte
+	sources   [][32]byte
+	unchanged []bool
+	stored    map[string]store.Stored
 }
 
 // stream reads, maps and writes every record, each stage in its own goroutines.
@@ -367,61 +370,56 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 	return err
 }
 
-// prepare maps a batch, hashes its profiles and looks up their stored hashes: the work
-// that can run for several batches at once, ahead of the one writer.
+// prepare looks up what the store holds for a batch and maps the records that changed
+// at the source, hashing their profiles: the work that can run for several batches at
+// once, ahead of the one writer. A record whose source hash is the stored one is marked
+// unchanged and not mapped at all.
 func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBatch, error) {
-	mb := mappedBatch{records: batch, results: p.mapBatch(ctx, batch), hashes: make([][32]byte, len(batch))}
-	ids := make([]string, 0, len(batch))
+	n := len(batch)
+	mb := mappedBatch{
+		records: batch, results: make([]mapper.Result, n),
+		hashes: make([][32]byte, n), sources: make([][32]byte, n), unchanged: make([]bool, n),
+	}
+	ids := make([]string, 0, n)
 	for i := range batch {
-		res := &mb.results[i]
-		if batch[i].Kind != connector.Upsert || batch[i].ID == "" || res.Err != nil || res.SkipReason != "" || res.Profile == nil {
+		if batch[i].Kind != connector.Upsert || batch[i].ID == "" {
 			continue
 		}
-		mb.hashes[i] = res.Profile.Hash(p.salt)
+		mb.sources[i] = sourceHash(p.salt, &batch[i])
 		ids = append(ids, batch[i].ID)
 	}
-	if len(ids) == 0 {
+	if len(ids) > 0 {
+		stored, err := p.engine.Store.Lookup(ctx, p.sync.Name, ids)
+		if err != nil {
+			return mb, fmt.Errorf("look up stored profiles: %w", err)
+		}
+		mb.stored = stored
+	}
+	toMap := make([]connector.Record, 0, n)
+	at := make([]int, 0, n)
+	for i := range batch {
+		r := &batch[i]
+		if r.Kind != connector.Upsert {
+			continue
+		}
+		if st, ok := mb.stored[r.ID]; ok && r.ID != "" && !st.Deleted && bytes.Equal(st.SourceHash, mb.sources[i][:]) {
+			mb.unchanged[i] = true
+			continue
+		}
+		toMap = append(toMap, *r)
+		at = append(at, i)
+	}
+	if len(toMap) == 0 {
 		return mb, nil
 	}
-	stored, err := p.engine.Store.Lookup(ctx, p.sync.Name, ids)
-	if err != nil {
-		return mb, fmt.Errorf("look up stored profiles: %w", err)
+	for j, res := range p.sync.Mapper.Map(ctx, toMap) {
+		i := at[j]
+		mb.results[i] = res
+		if res.Err == nil && res.SkipReason == "" && res.Profile != nil {
+			mb.hashes[i] = res.Profile.Hash(p.salt)
+		}
 	}
-	mb.stored = stored
 	return mb, nil
-}
-
-// mapBatch maps the upserts of a batch; deletions get a zero result.
-func (p *pass) mapBatch(ctx context.Context, batch []connector.Record) []mapper.Result {
-	upserts := batch
-	hasDeletes := false
-	for i := range batch {
-		if batch[i].Kind != connector.Upsert {
-			hasDeletes = true
-			break
-		}
-	}
-	if hasDeletes {
-		upserts = make([]connector.Record, 0, len(batch))
-		for _, r := range batch {
-			if r.Kind == connector.Upsert {
-				upserts = append(upserts, r)
-			}
-		}
-	}
-	results := p.sync.Mapper.Map(ctx, upserts)
-	if !hasDeletes {
-		return results
-	}
-	out := make([]mapper.Result, len(batch))
-	j := 0
-	for i, r := range batch {
-		if r.Kind == connector.Upsert {
-			out[i] = results[j]
-			j++
-		}
-	}
-	return out
 }
 
 // write compares one prepared batch with the store and returns the changes to apply (a
@@ -429,6 +427,7 @@ func (p *pass) mapBatch(ctx context.Context, batch []connector.Record) []mapper.
 // write, and the set of IDs seen.
 func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error) {
 	changes := make([]store.Change, 0, len(mb.records))
+	var sourceHashes map[string][]byte
 	for i := range mb.records {
 		r := &mb.records[i]
 		res := &mb.results[i]
@@ -445,6 +444,11 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 			p.deltaDeletes = append(p.deltaDeletes, r.ID)
 			continue
 		}
+		if mb.unchanged[i] {
+			p.seen.add(r.ID)
+			p.skipped++
+			continue
+		}
 		switch {
 		case res.Err != nil:
 			p.seen.add(r.ID)
@@ -459,17 +463,28 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 			hash := mb.hashes[i]
 			st, linked := mb.stored[r.ID]
 			if linked && !st.Deleted && bytes.Equal(st.Hash, hash[:]) {
+				// The source changed in a way the mapping ignores: remember the new source
+				// so the next run need not map it again.
 				p.skipped++
+				if sourceHashes == nil {
+					sourceHashes = make(map[string][]byte)
+				}
+				sourceHashes[r.ID] = mb.sources[i][:]
 				continue
 			}
 			changes = append(changes, store.Change{
 				ExternalID: r.ID, DN: r.DN, ProfileID: st.ProfileID,
-				Profile: *res.Profile, Hash: hash[:],
+				Profile: *res.Profile, Hash: hash[:], SourceHash: mb.sources[i][:],
 			})
 		}
 	}
 	if err := p.maybeFlushErrors(ctx); err != nil {
 		return nil, err
+	}
+	if p.run != nil && len(sourceHashes) > 0 {
+		if err := p.run.SetSourceHashes(ctx, sourceHashes); err != nil {
+			return nil, fmt.Errorf("record source hashes: %w", err)
+		}
 	}
 	if len(changes) == 0 || p.run != nil {
 		return changes, nil

@@ -42,6 +42,9 @@ const (
 type Stored struct {
 	ProfileID string
 	Hash      []byte
+	// SourceHash is the hash of the source record the profile was last mapped from
+	// (nil if unknown): an equal hash means the mapping need not run again.
+	SourceHash []byte
 	// Deleted is true if the profile was soft-deleted; a returning person is restored.
 	Deleted bool
 }
@@ -68,6 +71,8 @@ type Change struct {
 	Profile   profile.Profile
 	// Hash is Profile.Hash(mapping identity), stored so that the next run can skip it.
 	Hash []byte
+	// SourceHash is the hash of the source record it was mapped from (may be nil).
+	SourceHash []byte
 }
 
 // ApplyResult counts what Apply wrote.
@@ -168,6 +173,9 @@ type Run interface {
 	// fields and a user's own picture are never touched. An update of a soft-deleted
 	// profile restores it.
 	Apply(ctx context.Context, changes []Change) (ApplyResult, error)
+	// SetSourceHashes records new source hashes (by external ID) of linked profiles whose
+	// mapped content did not change, so that later runs can skip mapping them.
+	SetSourceHashes(ctx context.Context, hashes map[string][]byte) error
 	// SoftDelete marks the profiles linked to these external IDs deleted (deleted_at set,
 	// active false) and returns how many it marked.
 	SoftDelete(ctx context.Context, externalIDs []string) (int, error)

@@ -21,7 +21,7 @@ import (
 var stageColumns = func() []string {
 	cols := []string{"ext", "dn"}
 	cols = append(cols, profile.CoreFields[:]...)
-	return append(cols, "manager_ref", "active", "attributes", "seeded", "seeded_attrs", "hash",
+	return append(cols, "manager_ref", "active", "attributes", "seeded", "seeded_attrs", "hash", "source_hash",
 		"has_photo", "photo_type", "photo_sha", "photo_data")
 }()
 
@@ -36,7 +36,7 @@ var createStage = func() string {
 		fmt.Fprintf(&b, ", %s text NOT NULL", f)
 	}
 	b.WriteString(`, manager_ref text NOT NULL, active boolean NOT NULL, attributes jsonb NOT NULL,
-		seeded text[] NOT NULL, seeded_attrs boolean NOT NULL, hash bytea,
+		seeded text[] NOT NULL, seeded_attrs boolean NOT NULL, hash bytea, source_hash bytea,
 		has_photo boolean NOT NULL, photo_type text, photo_sha bytea, photo_data bytea
 	) ON COMMIT DROP`)
 	return b.String()
@@ -72,11 +72,12 @@ const (
 	findLinks = `UPDATE stage s SET linked = l.profile_id FROM profile_links l
 		WHERE l.sync_name = $1 AND l.external_id = s.ext`
 	// insertLinks links the created profiles.
-	insertLinks = `INSERT INTO profile_links (sync_name, external_id, profile_id, dn, manager_ref, content_hash, seeded)
-		SELECT $1, ext, new_id, dn, manager_ref, hash, seeded FROM stage WHERE linked IS NULL`
+	insertLinks = `INSERT INTO profile_links (sync_name, external_id, profile_id, dn, manager_ref, content_hash, source_hash, seeded)
+		SELECT $1, ext, new_id, dn, manager_ref, hash, source_hash, seeded FROM stage WHERE linked IS NULL`
 	// updateLinks refreshes the links of updated profiles.
 	updateLinks = `UPDATE profile_links l
-		   SET dn = s.dn, manager_ref = s.manager_ref, content_hash = s.hash, seeded = s.seeded
+		   SET dn = s.dn, manager_ref = s.manager_ref, content_hash = s.hash, source_hash = s.source_hash,
+		       seeded = s.seeded
 		  FROM stage s
 		 WHERE s.linked IS NOT NULL AND l.sync_name = $1 AND l.external_id = s.ext`
 	// deleteSyncImages removes the sync's picture of linked people who no longer have one.
@@ -184,7 +185,7 @@ func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []stor
 			row = append(row, clean(v))
 		}
 		profiles = append(profiles, append(row, p.Active, attrs, managers[i]))
-		links = append(links, []any{syncName, clean(c.ExternalID), id, clean(c.DN), clean(p.Manager), c.Hash, seededList(p)})
+		links = append(links, []any{syncName, clean(c.ExternalID), id, clean(c.DN), clean(p.Manager), c.Hash, c.SourceHash, seededList(p)})
 		if p.Photo != nil {
 			sum := sha256.Sum256(p.Photo.Data)
 			data := p.Photo.Data
@@ -199,7 +200,7 @@ func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []stor
 		return 0, fmt.Errorf("copy new profiles: %w", err)
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"profile_links"},
-		[]string{"sync_name", "external_id", "profile_id", "dn", "manager_ref", "content_hash", "seeded"},
+		[]string{"sync_name", "external_id", "profile_id", "dn", "manager_ref", "content_hash", "source_hash", "seeded"},
 		pgx.CopyFromRows(links)); err != nil {
 		return 0, fmt.Errorf("copy new links: %w", err)
 	}
@@ -377,7 +378,7 @@ func stageRows(changes []store.Change) ([][]any, error) {
 		for _, s := range seeded {
 			seededAttrs = seededAttrs || strings.HasPrefix(s, "attributes.")
 		}
-		row = append(row, clean(p.Manager), p.Active, attrJSON, seeded, seededAttrs, c.Hash)
+		row = append(row, clean(p.Manager), p.Active, attrJSON, seeded, seededAttrs, c.Hash, c.SourceHash)
 		if p.Photo != nil {
 			sum := sha256.Sum256(p.Photo.Data)
 			data := p.Photo.Data

@@ -20,7 +20,7 @@ func (s *Store) Lookup(ctx context.Context, syncName string, externalIDs []strin
 		return out, nil
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT l.external_id, l.profile_id::text, l.content_hash, p.deleted_at IS NOT NULL
+		SELECT l.external_id, l.profile_id::text, l.content_hash, l.source_hash, p.deleted_at IS NOT NULL
 		  FROM profile_links l JOIN profiles p ON p.id = l.profile_id
 		 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])`, syncName, externalIDs)
 	if err != nil {
@@ -30,9 +30,9 @@ func (s *Store) Lookup(ctx context.Context, syncName string, externalIDs []strin
 		ext string
 		st  store.Stored
 	)
-	_, err = pgx.ForEachRow(rows, []any{&ext, &st.ProfileID, &st.Hash, &st.Deleted}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&ext, &st.ProfileID, &st.Hash, &st.SourceHash, &st.Deleted}, func() error {
 		out[ext] = st
-		st.Hash = nil // the next row scans into a fresh slice
+		st.Hash, st.SourceHash = nil, nil // the next row scans into fresh slices
 		return nil
 	})
 	if err != nil {

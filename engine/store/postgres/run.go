@@ -216,6 +216,27 @@ func (r *run) fence(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
+// SetSourceHashes updates the source hashes of linked external IDs; only links.
+func (r *run) SetSourceHashes(ctx context.Context, hashes map[string][]byte) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(hashes))
+	sums := make([][]byte, 0, len(hashes))
+	for id, h := range hashes {
+		ids = append(ids, id)
+		sums = append(sums, h)
+	}
+	return r.write(ctx, "set source hashes", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			UPDATE profile_links l SET source_hash = v.h
+			  FROM unnest($2::text[], $3::bytea[]) AS v(ext, h)
+			 WHERE l.sync_name = $1 AND l.external_id = v.ext
+			   AND l.source_hash IS DISTINCT FROM v.h`, r.sync, ids, sums)
+		return err
+	})
+}
+
 // SoftDelete marks the profiles linked to externalIDs deleted, if they are not already.
 func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error) {
 	if len(externalIDs) == 0 {

@@ -715,3 +715,41 @@ func testLiveExternalIDsStops(t *testing.T, h *harness) {
 		t.Fatalf("LiveExternalIDs = %v after %d calls; want the callback's error after 3", err, calls)
 	}
 }
+
+// testSourceHash: the source hash of a change comes back from Lookup, through creates and
+// updates, and an update without one clears it.
+func testSourceHash(t *testing.T, h *harness) {
+	r := h.begin("hr")
+	a, b := change("a", "", person(1)), change("b", "", person(2))
+	a.SourceHash = []byte("source-a-1")
+	h.apply(r, a, b)
+	got := h.lookup("hr", "a", "b")
+	if string(got["a"].SourceHash) != "source-a-1" || got["b"].SourceHash != nil {
+		t.Fatalf("after create: a %q, b %q; want source-a-1 and nil", got["a"].SourceHash, got["b"].SourceHash)
+	}
+	a2 := change("a", got["a"].ProfileID, person(3))
+	a2.SourceHash = []byte("source-a-2")
+	b2 := change("b", got["b"].ProfileID, person(4))
+	b2.SourceHash = []byte("source-b-1")
+	h.apply(r, a2, b2)
+	got = h.lookup("hr", "a", "b")
+	if string(got["a"].SourceHash) != "source-a-2" || string(got["b"].SourceHash) != "source-b-1" {
+		t.Fatalf("after update: a %q, b %q", got["a"].SourceHash, got["b"].SourceHash)
+	}
+	h.apply(r, change("a", got["a"].ProfileID, person(5)))
+	if got := h.lookup("hr", "a"); got["a"].SourceHash != nil {
+		t.Fatalf("an update without a source hash kept %q", got["a"].SourceHash)
+	}
+	before := h.lookup("hr", "b")["b"]
+	if err := r.SetSourceHashes(h.ctx, map[string][]byte{"a": []byte("source-a-3"), "b": []byte("source-b-2")}); err != nil {
+		t.Fatal(err)
+	}
+	got = h.lookup("hr", "a", "b")
+	if string(got["a"].SourceHash) != "source-a-3" || string(got["b"].SourceHash) != "source-b-2" {
+		t.Fatalf("after SetSourceHashes: a %q, b %q", got["a"].SourceHash, got["b"].SourceHash)
+	}
+	if string(got["b"].Hash) != string(before.Hash) || got["b"].ProfileID != before.ProfileID {
+		t.Fatal("SetSourceHashes changed more than the source hash")
+	}
+	h.finish(r)
+}

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SoftDeleteThenRestore", testSoftDeleteRestore},
 		{"ResolveManagers", testResolveManagers},
 		{"ResolveSomeManagers", testResolveSomeManagers},
+		{"SourceHash", testSourceHash},
 		{"LockExcludesSecondRun", testLockExcludes},
 		{"LeaseRenewedThenTakenOver", testLeaseTakeover},
 		{"FinishRecordsRun", testFinishRecordsRun},
