@@ -381,11 +381,13 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 		hashes: make([][32]byte, n), sources: make([][32]byte, n), unchanged: make([]bool, n),
 	}
 	ids := make([]string, 0, n)
+	var buf []byte
+	var names []string
 	for i := range batch {
 		if batch[i].Kind != connector.Upsert || batch[i].ID == "" {
 			continue
 		}
-		mb.sources[i] = sourceHash(p.salt, &batch[i])
+		mb.sources[i], buf, names = sourceHash(p.salt, &batch[i], buf, names)
 		ids = append(ids, batch[i].ID)
 	}
 	if len(ids) > 0 {

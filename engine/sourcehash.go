@@ -3,8 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
-	"sort"
+	"slices"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
@@ -14,62 +13,52 @@ import (
 // sees nothing but the record and its settings (no clock, randomness, files or network).
 // So a record whose source hash is the stored one is skipped without running the mapping,
 // which is most of the work of a sync over an unchanged directory.
-func sourceHash(salt []byte, r *connector.Record) [32]byte {
-	h := sha256.New()
-	put := func(b []byte) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	put(salt)
-	put([]byte(r.ID))
-	put([]byte(r.DN))
-	putValues(h, put, r.Attributes)
-	putBinary(h, put, r.Binary)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
-}
+//
+// The record is laid out in buf (length-prefixed, attributes in name order) and hashed
+// at once; buf is returned for reuse by the next call.
+func sourceHash(salt []byte, r *connector.Record, buf []byte, names []string) ([32]byte, []byte, []string) {
+	buf = appendField(buf[:0], salt)
+	buf = appendField(buf, []byte(r.ID))
+	buf = appendField(buf, []byte(r.DN))
 
-// putValues feeds text attributes in name order.
-func putValues(h hash.Hash, put func([]byte), attrs map[string][]string) {
-	names := make([]string, 0, len(attrs))
-	for name := range attrs {
+	names = names[:0]
+	for name := range r.Attributes {
 		names = append(names, name)
 	}
-	sort.Strings(names)
-	putCount(h, len(names))
+	slices.Sort(names)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(names)))
 	for _, name := range names {
-		put([]byte(name))
-		vs := attrs[name]
-		putCount(h, len(vs))
+		vs := r.Attributes[name]
+		buf = appendString(buf, name)
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(vs)))
 		for _, v := range vs {
-			put([]byte(v))
+			buf = appendString(buf, v)
 		}
 	}
-}
 
-// putBinary feeds binary attributes in name order.
-func putBinary(h hash.Hash, put func([]byte), attrs map[string][][]byte) {
-	names := make([]string, 0, len(attrs))
-	for name := range attrs {
+	names = names[:0]
+	for name := range r.Binary {
 		names = append(names, name)
 	}
-	sort.Strings(names)
-	putCount(h, len(names))
+	slices.Sort(names)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(names)))
 	for _, name := range names {
-		put([]byte(name))
-		vs := attrs[name]
-		putCount(h, len(vs))
+		vs := r.Binary[name]
+		buf = appendString(buf, name)
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(vs)))
 		for _, v := range vs {
-			put(v)
+			buf = appendField(buf, v)
 		}
 	}
+	return sha256.Sum256(buf), buf, names
 }
 
-func putCount(h hash.Hash, n int) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(n))
-	h.Write(b[:])
+func appendField(buf, b []byte) []byte {
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(b)))
+	return append(buf, b...)
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(s)))
+	return append(buf, s...)
 }
