@@ -252,8 +252,10 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	var readErr error
-	read := make(chan []connector.Record, mapWorkers)
-	mapped := make(chan mappedBatch, mapWorkers)
+	// Channels hold one batch each: every batch in flight is memory, and the workers
+	// already give each stage its slack.
+	read := make(chan []connector.Record, 1)
+	mapped := make(chan mappedBatch, 1)
 
 	g.Go(func() error {
 		defer close(read)
@@ -320,7 +322,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 	defer stopGrace()
 	// The writer compares and counts, one batch at a time; the appliers write its
 	// changes, several batches at once (each in its own transaction).
-	applies := make(chan []store.Change, appliers)
+	applies := make(chan []store.Change, 1)
 	g.Go(func() error {
 		defer close(applies)
 		for mb := range mapped {
