@@ -189,3 +189,29 @@ func TestMappingTestCommand(t *testing.T) {
 		t.Fatalf("--expect with a wrong golden file passed: %s", out)
 	}
 }
+
+func TestCheckCommand(t *testing.T) {
+	cfg := writeConfig(t, "postgres://unused")
+	code, out, errOut := cli(t, "--config", cfg, "check", "--connector", "hr_export")
+	if code != 0 || !strings.HasPrefix(out, "ok: 250 entries in ") {
+		t.Fatalf("check exited %d: %q %s", code, out, errOut)
+	}
+	code, _, errOut = cli(t, "--config", cfg, "check", "--connector", "nope")
+	if code != 2 || !strings.Contains(errOut, `has no connector "nope"; it has: [hr_export]`) {
+		t.Fatalf("check of an unknown connector exited %d:\n%s", code, errOut)
+	}
+	// A source that is gone fails the check with its cause.
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(t.TempDir(), "sync.hcl")
+	abs, _ := filepath.Abs("../../examples/people.ldif")
+	if err := os.WriteFile(broken, []byte(strings.Replace(string(src), abs, "/nonexistent/people.ldif", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = cli(t, "--config", broken, "check", "--connector", "hr_export")
+	if code != 1 || !strings.Contains(errOut, "/nonexistent/people.ldif") {
+		t.Fatalf("check of a missing file exited %d:\n%s", code, errOut)
+	}
+}
