@@ -16,9 +16,8 @@ import (
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
-// mapWorkers is how many batches are mapped (and their stored hashes looked up) at once,
-// while the reader reads the next one
-// and the writer writes the last one.
+// mapWorkers is how many batches are looked up and mapped at once, while the reader
+// reads the next one and the writer and appliers write the last ones.
 const mapWorkers = 4
 
 // appliers is how many batches of changes are written at once, each in its own
