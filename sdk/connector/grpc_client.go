@@ -60,6 +60,7 @@ func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (
 		return ReadResult{}, readError(ctx, err, 0)
 	}
 	done := ctx.Done()
+	var dec batchDecoder
 	var n int64
 	for {
 		msg, err := stream.Recv()
@@ -71,13 +72,21 @@ func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (
 		}
 		switch m := msg.GetMsg().(type) {
 		case *connectorpb.ReadResponse_Batch:
-			for _, r := range m.Batch.GetRecords() {
+			count, err := dec.reset(m.Batch.GetRecords())
+			if err != nil {
+				return ReadResult{}, corruptBatchError(err, n)
+			}
+			for range count {
 				select {
 				case <-done:
 					return ReadResult{}, fmt.Errorf("read stopped after %d records: %w", n, ctx.Err())
 				default:
 				}
-				if err := emit(fromPBRecord(r)); err != nil {
+				r, err := dec.next()
+				if err != nil {
+					return ReadResult{}, corruptBatchError(err, n)
+				}
+				if err := emit(r); err != nil {
 					return ReadResult{}, err
 				}
 				n++
@@ -99,6 +108,14 @@ func readError(ctx context.Context, err error, n int64) error {
 		return fmt.Errorf("read stopped after %d records: %w", n, ctx.Err())
 	}
 	err = fromStatus(ctx, err)
+	return &remoteError{
+		msg:   fmt.Sprintf("incomplete read after %d records: %s", n, err),
+		wraps: []error{ErrIncompleteRead, err},
+	}
+}
+
+// corruptBatchError describes a read stopped by a batch that does not decode.
+func corruptBatchError(err error, n int64) error {
 	return &remoteError{
 		msg:   fmt.Sprintf("incomplete read after %d records: %s", n, err),
 		wraps: []error{ErrIncompleteRead, err},

@@ -12,8 +12,8 @@ import (
 )
 
 // Batching of the Read stream: one gRPC message per record costs more than the record
-// itself, so the server sends up to maxBatchRecords records, or about maxBatchBytes, per
-// message.
+// itself, so the server sends up to maxBatchRecords records, or about maxBatchBytes (a
+// batch closes once it reaches them), per message.
 const (
 	maxBatchRecords = 500
 	maxBatchBytes   = 1 << 20
@@ -64,36 +64,29 @@ func (s *grpcServer) Read(req *connectorpb.ReadRequest, stream connectorpb.Conne
 	}})
 }
 
-// batcher collects emitted records into RecordBatch messages.
+// batcher collects emitted records into encoded RecordBatch messages.
 type batcher struct {
-	stream  connectorpb.Connector_ReadServer
-	records []*connectorpb.Record
-	size    int
+	stream connectorpb.Connector_ReadServer
+	enc    batchEncoder
 }
 
 func (b *batcher) emit(r Record) error {
-	pr, size := toPBRecord(r)
-	if b.records == nil {
-		b.records = make([]*connectorpb.Record, 0, maxBatchRecords)
-	}
-	b.records = append(b.records, pr)
-	b.size += size
-	if len(b.records) >= maxBatchRecords || b.size >= maxBatchBytes {
+	b.enc.add(&r)
+	if b.enc.len() >= maxBatchRecords || b.enc.size() >= maxBatchBytes {
 		return b.flush()
 	}
 	return nil
 }
 
 // flush sends the pending records. A sent message is never modified again (gRPC may
-// encode it lazily), so each batch gets a fresh slice.
+// encode it lazily), so each batch is encoded into a fresh slice.
 func (b *batcher) flush() error {
-	if len(b.records) == 0 {
+	if b.enc.len() == 0 {
 		return nil
 	}
 	msg := &connectorpb.ReadResponse{Msg: &connectorpb.ReadResponse_Batch{
-		Batch: &connectorpb.RecordBatch{Records: b.records},
+		Batch: &connectorpb.RecordBatch{Records: b.enc.finish()},
 	}}
-	b.records, b.size = nil, 0
 	if err := b.stream.Send(msg); err != nil {
 		return fmt.Errorf("sending records: %w", err)
 	}

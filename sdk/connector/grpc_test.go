@@ -104,7 +104,11 @@ func TestReadBatches(t *testing.T) {
 					}
 					break
 				}
-				n := len(msg.GetBatch().GetRecords())
+				var dec batchDecoder
+				n, err := dec.reset(msg.GetBatch().GetRecords())
+				if err != nil {
+					t.Fatalf("decoding a batch: %v", err)
+				}
 				if n == 0 || n > tt.maxPerBatch {
 					t.Errorf("batch of %d records, want 1..%d", n, tt.maxPerBatch)
 				}
@@ -229,11 +233,15 @@ func serveRaw(t *testing.T, s *rawServer) Connector {
 }
 
 func batchOf(ids ...string) *connectorpb.ReadResponse {
-	b := &connectorpb.RecordBatch{}
+	var enc batchEncoder
 	for _, id := range ids {
-		b.Records = append(b.Records, &connectorpb.Record{Id: id})
+		enc.add(&Record{ID: id})
 	}
-	return &connectorpb.ReadResponse{Msg: &connectorpb.ReadResponse_Batch{Batch: b}}
+	return batchMsg(enc.finish())
+}
+
+func batchMsg(data []byte) *connectorpb.ReadResponse {
+	return &connectorpb.ReadResponse{Msg: &connectorpb.ReadResponse_Batch{Batch: &connectorpb.RecordBatch{Records: data}}}
 }
 
 func TestIncompleteStreams(t *testing.T) {
@@ -252,6 +260,13 @@ func TestIncompleteStreams(t *testing.T) {
 		}},
 		{"empty message", func(s connectorpb.Connector_ReadServer) error {
 			return s.Send(&connectorpb.ReadResponse{})
+		}},
+		{"corrupt batch", func(s connectorpb.Connector_ReadServer) error {
+			data := batchOf("a", "b").GetBatch().GetRecords()
+			if err := s.Send(batchMsg(data[:len(data)-1])); err != nil {
+				return err
+			}
+			return s.Send(&connectorpb.ReadResponse{Msg: &connectorpb.ReadResponse_End{End: &connectorpb.End{Count: 2}}})
 		}},
 	}
 	for _, tt := range tests {

@@ -15,8 +15,11 @@ import (
 // ProtocolVersion is the major version of the connector protocol. It travels in the
 // go-plugin handshake, so an engine and a connector built against different majors refuse
 // each other at start-up with a clear message instead of misreading each other's
-// messages. It must match the protocol package (peoplesync.connector.v1).
-const ProtocolVersion = 1
+// messages. It must match the protocol package (peoplesync.connector.v2).
+//
+// Version 2 carries each batch of records as one encoded bytes field (see batch.go)
+// instead of nested protobuf messages.
+const ProtocolVersion = 2
 
 // PluginName is the name under which a connector is dispensed from its plugin process.
 const PluginName = "connector"

@@ -34,19 +34,20 @@ type ProtocolVersion int32
 
 const (
 	ProtocolVersion_PROTOCOL_VERSION_UNSPECIFIED ProtocolVersion = 0
-	// PROTOCOL_VERSION_CURRENT is the major carried in the go-plugin handshake.
-	ProtocolVersion_PROTOCOL_VERSION_CURRENT ProtocolVersion = 1
+	// PROTOCOL_VERSION_CURRENT is the major carried in the go-plugin handshake. Major 1
+	// sent records as nested messages; 2 sends each batch as one encoded bytes field.
+	ProtocolVersion_PROTOCOL_VERSION_CURRENT ProtocolVersion = 2
 )
 
 // Enum value maps for ProtocolVersion.
 var (
 	ProtocolVersion_name = map[int32]string{
 		0: "PROTOCOL_VERSION_UNSPECIFIED",
-		1: "PROTOCOL_VERSION_CURRENT",
+		2: "PROTOCOL_VERSION_CURRENT",
 	}
 	ProtocolVersion_value = map[string]int32{
 		"PROTOCOL_VERSION_UNSPECIFIED": 0,
-		"PROTOCOL_VERSION_CURRENT":     1,
+		"PROTOCOL_VERSION_CURRENT":     2,
 	}
 )
 
@@ -167,52 +168,6 @@ func (x ReadRequest_Mode) Number() protoreflect.EnumNumber {
 // Deprecated: Use ReadRequest_Mode.Descriptor instead.
 func (ReadRequest_Mode) EnumDescriptor() ([]byte, []int) {
 	return file_connector_proto_rawDescGZIP(), []int{10, 0}
-}
-
-type Record_Kind int32
-
-const (
-	Record_UPSERT Record_Kind = 0
-	Record_DELETE Record_Kind = 1
-)
-
-// Enum value maps for Record_Kind.
-var (
-	Record_Kind_name = map[int32]string{
-		0: "UPSERT",
-		1: "DELETE",
-	}
-	Record_Kind_value = map[string]int32{
-		"UPSERT": 0,
-		"DELETE": 1,
-	}
-)
-
-func (x Record_Kind) Enum() *Record_Kind {
-	p := new(Record_Kind)
-	*p = x
-	return p
-}
-
-func (x Record_Kind) String() string {
-	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
-}
-
-func (Record_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_connector_proto_enumTypes[3].Descriptor()
-}
-
-func (Record_Kind) Type() protoreflect.EnumType {
-	return &file_connector_proto_enumTypes[3]
-}
-
-func (x Record_Kind) Number() protoreflect.EnumNumber {
-	return protoreflect.EnumNumber(x)
-}
-
-// Deprecated: Use Record_Kind.Descriptor instead.
-func (Record_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{14, 0}
 }
 
 type DescribeRequest struct {
@@ -567,7 +522,7 @@ func (x *ConfigureResponse) GetDiagnostics() []*Diagnostic {
 
 type Diagnostic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Severity      Diagnostic_Severity    `protobuf:"varint,1,opt,name=severity,proto3,enum=peoplesync.connector.v1.Diagnostic_Severity" json:"severity,omitempty"`
+	Severity      Diagnostic_Severity    `protobuf:"varint,1,opt,name=severity,proto3,enum=peoplesync.connector.v2.Diagnostic_Severity" json:"severity,omitempty"`
 	Summary       string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
 	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	Attribute     string                 `protobuf:"bytes,4,opt,name=attribute,proto3" json:"attribute,omitempty"`
@@ -707,7 +662,7 @@ func (*CheckResponse) Descriptor() ([]byte, []int) {
 
 type ReadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Mode          ReadRequest_Mode       `protobuf:"varint,1,opt,name=mode,proto3,enum=peoplesync.connector.v1.ReadRequest_Mode" json:"mode,omitempty"`
+	Mode          ReadRequest_Mode       `protobuf:"varint,1,opt,name=mode,proto3,enum=peoplesync.connector.v2.ReadRequest_Mode" json:"mode,omitempty"`
 	Cursor        string                 `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -839,9 +794,13 @@ func (*ReadResponse_Batch) isReadResponse_Msg() {}
 
 func (*ReadResponse_End) isReadResponse_Msg() {}
 
+// RecordBatch carries up to 500 records, or about 1 MiB of them, in order.
 type RecordBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Records       []*Record              `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// records holds the batch in the record encoding of package connector (see
+	// sdk/connector/batch.go): a count, then each record with its length, attribute
+	// names sent once per batch. Nested messages cost more CPU than the connector's read.
+	Records       []byte `protobuf:"bytes,1,opt,name=records,proto3" json:"records,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -876,7 +835,7 @@ func (*RecordBatch) Descriptor() ([]byte, []int) {
 	return file_connector_proto_rawDescGZIP(), []int{12}
 }
 
-func (x *RecordBatch) GetRecords() []*Record {
+func (x *RecordBatch) GetRecords() []byte {
 	if x != nil {
 		return x.Records
 	}
@@ -936,199 +895,19 @@ func (x *End) GetCursor() string {
 	return ""
 }
 
-type Record struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Dn            string                 `protobuf:"bytes,2,opt,name=dn,proto3" json:"dn,omitempty"`
-	Kind          Record_Kind            `protobuf:"varint,3,opt,name=kind,proto3,enum=peoplesync.connector.v1.Record_Kind" json:"kind,omitempty"`
-	Attributes    []*Attribute           `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty"`
-	Binary        []*BinaryAttribute     `protobuf:"bytes,5,rep,name=binary,proto3" json:"binary,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Record) Reset() {
-	*x = Record{}
-	mi := &file_connector_proto_msgTypes[14]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Record) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Record) ProtoMessage() {}
-
-func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[14]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Record.ProtoReflect.Descriptor instead.
-func (*Record) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{14}
-}
-
-func (x *Record) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *Record) GetDn() string {
-	if x != nil {
-		return x.Dn
-	}
-	return ""
-}
-
-func (x *Record) GetKind() Record_Kind {
-	if x != nil {
-		return x.Kind
-	}
-	return Record_UPSERT
-}
-
-func (x *Record) GetAttributes() []*Attribute {
-	if x != nil {
-		return x.Attributes
-	}
-	return nil
-}
-
-func (x *Record) GetBinary() []*BinaryAttribute {
-	if x != nil {
-		return x.Binary
-	}
-	return nil
-}
-
-type Attribute struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Attribute) Reset() {
-	*x = Attribute{}
-	mi := &file_connector_proto_msgTypes[15]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Attribute) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Attribute) ProtoMessage() {}
-
-func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[15]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
-func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{15}
-}
-
-func (x *Attribute) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *Attribute) GetValues() []string {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
-type BinaryAttribute struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Values        [][]byte               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *BinaryAttribute) Reset() {
-	*x = BinaryAttribute{}
-	mi := &file_connector_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *BinaryAttribute) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*BinaryAttribute) ProtoMessage() {}
-
-func (x *BinaryAttribute) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use BinaryAttribute.ProtoReflect.Descriptor instead.
-func (*BinaryAttribute) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *BinaryAttribute) GetName() string {
-	if x != nil {
-		return x.Name
-	}
-	return ""
-}
-
-func (x *BinaryAttribute) GetValues() [][]byte {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
 var File_connector_proto protoreflect.FileDescriptor
 
 const file_connector_proto_rawDesc = "" +
 	"\n" +
-	"\x0fconnector.proto\x12\x17peoplesync.connector.v1\"\x11\n" +
+	"\x0fconnector.proto\x12\x17peoplesync.connector.v2\"\x11\n" +
 	"\x0fDescribeRequest\"\xaa\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
-	"\x06schema\x18\x02 \x01(\v2\x1f.peoplesync.connector.v1.SchemaR\x06schema\x12I\n" +
-	"\fcapabilities\x18\x03 \x01(\v2%.peoplesync.connector.v1.CapabilitiesR\fcapabilities\"R\n" +
+	"\x06schema\x18\x02 \x01(\v2\x1f.peoplesync.connector.v2.SchemaR\x06schema\x12I\n" +
+	"\fcapabilities\x18\x03 \x01(\v2%.peoplesync.connector.v2.CapabilitiesR\fcapabilities\"R\n" +
 	"\x06Schema\x12H\n" +
 	"\n" +
-	"attributes\x18\x01 \x03(\v2(.peoplesync.connector.v1.AttributeSchemaR\n" +
+	"attributes\x18\x01 \x03(\v2(.peoplesync.connector.v2.AttributeSchemaR\n" +
 	"attributes\"\x95\x01\n" +
 	"\x0fAttributeSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -1142,10 +921,10 @@ const file_connector_proto_rawDesc = "" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"Z\n" +
 	"\x11ConfigureResponse\x12E\n" +
-	"\vdiagnostics\x18\x01 \x03(\v2#.peoplesync.connector.v1.DiagnosticR\vdiagnostics\"\xca\x01\n" +
+	"\vdiagnostics\x18\x01 \x03(\v2#.peoplesync.connector.v2.DiagnosticR\vdiagnostics\"\xca\x01\n" +
 	"\n" +
 	"Diagnostic\x12H\n" +
-	"\bseverity\x18\x01 \x01(\x0e2,.peoplesync.connector.v1.Diagnostic.SeverityR\bseverity\x12\x18\n" +
+	"\bseverity\x18\x01 \x01(\x0e2,.peoplesync.connector.v2.Diagnostic.SeverityR\bseverity\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x1c\n" +
 	"\tattribute\x18\x04 \x01(\tR\tattribute\"\"\n" +
@@ -1155,47 +934,28 @@ const file_connector_proto_rawDesc = "" +
 	"\fCheckRequest\"\x0f\n" +
 	"\rCheckResponse\"\x81\x01\n" +
 	"\vReadRequest\x12=\n" +
-	"\x04mode\x18\x01 \x01(\x0e2).peoplesync.connector.v1.ReadRequest.ModeR\x04mode\x12\x16\n" +
+	"\x04mode\x18\x01 \x01(\x0e2).peoplesync.connector.v2.ReadRequest.ModeR\x04mode\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"\x1b\n" +
 	"\x04Mode\x12\b\n" +
 	"\x04FULL\x10\x00\x12\t\n" +
 	"\x05DELTA\x10\x01\"\x85\x01\n" +
 	"\fReadResponse\x12<\n" +
-	"\x05batch\x18\x01 \x01(\v2$.peoplesync.connector.v1.RecordBatchH\x00R\x05batch\x120\n" +
-	"\x03end\x18\x02 \x01(\v2\x1c.peoplesync.connector.v1.EndH\x00R\x03endB\x05\n" +
-	"\x03msg\"H\n" +
-	"\vRecordBatch\x129\n" +
-	"\arecords\x18\x01 \x03(\v2\x1f.peoplesync.connector.v1.RecordR\arecords\"3\n" +
+	"\x05batch\x18\x01 \x01(\v2$.peoplesync.connector.v2.RecordBatchH\x00R\x05batch\x120\n" +
+	"\x03end\x18\x02 \x01(\v2\x1c.peoplesync.connector.v2.EndH\x00R\x03endB\x05\n" +
+	"\x03msg\"'\n" +
+	"\vRecordBatch\x12\x18\n" +
+	"\arecords\x18\x01 \x01(\fR\arecords\"3\n" +
 	"\x03End\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x03R\x05count\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"\x88\x02\n" +
-	"\x06Record\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
-	"\x02dn\x18\x02 \x01(\tR\x02dn\x128\n" +
-	"\x04kind\x18\x03 \x01(\x0e2$.peoplesync.connector.v1.Record.KindR\x04kind\x12B\n" +
-	"\n" +
-	"attributes\x18\x04 \x03(\v2\".peoplesync.connector.v1.AttributeR\n" +
-	"attributes\x12@\n" +
-	"\x06binary\x18\x05 \x03(\v2(.peoplesync.connector.v1.BinaryAttributeR\x06binary\"\x1e\n" +
-	"\x04Kind\x12\n" +
-	"\n" +
-	"\x06UPSERT\x10\x00\x12\n" +
-	"\n" +
-	"\x06DELETE\x10\x01\"7\n" +
-	"\tAttribute\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"=\n" +
-	"\x0fBinaryAttribute\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\fR\x06values*Q\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor*Q\n" +
 	"\x0fProtocolVersion\x12 \n" +
 	"\x1cPROTOCOL_VERSION_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18PROTOCOL_VERSION_CURRENT\x10\x012\xff\x02\n" +
+	"\x18PROTOCOL_VERSION_CURRENT\x10\x022\xff\x02\n" +
 	"\tConnector\x12_\n" +
-	"\bDescribe\x12(.peoplesync.connector.v1.DescribeRequest\x1a).peoplesync.connector.v1.DescribeResponse\x12b\n" +
-	"\tConfigure\x12).peoplesync.connector.v1.ConfigureRequest\x1a*.peoplesync.connector.v1.ConfigureResponse\x12V\n" +
-	"\x05Check\x12%.peoplesync.connector.v1.CheckRequest\x1a&.peoplesync.connector.v1.CheckResponse\x12U\n" +
-	"\x04Read\x12$.peoplesync.connector.v1.ReadRequest\x1a%.peoplesync.connector.v1.ReadResponse0\x01B;Z9github.com/peoplesync/peoplesync/sdk/internal/connectorpbb\x06proto3"
+	"\bDescribe\x12(.peoplesync.connector.v2.DescribeRequest\x1a).peoplesync.connector.v2.DescribeResponse\x12b\n" +
+	"\tConfigure\x12).peoplesync.connector.v2.ConfigureRequest\x1a*.peoplesync.connector.v2.ConfigureResponse\x12V\n" +
+	"\x05Check\x12%.peoplesync.connector.v2.CheckRequest\x1a&.peoplesync.connector.v2.CheckResponse\x12U\n" +
+	"\x04Read\x12$.peoplesync.connector.v2.ReadRequest\x1a%.peoplesync.connector.v2.ReadResponse0\x01B;Z9github.com/peoplesync/peoplesync/sdk/internal/connectorpbb\x06proto3"
 
 var (
 	file_connector_proto_rawDescOnce sync.Once
@@ -1209,57 +969,49 @@ func file_connector_proto_rawDescGZIP() []byte {
 	return file_connector_proto_rawDescData
 }
 
-var file_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_connector_proto_goTypes = []any{
-	(ProtocolVersion)(0),      // 0: peoplesync.connector.v1.ProtocolVersion
-	(Diagnostic_Severity)(0),  // 1: peoplesync.connector.v1.Diagnostic.Severity
-	(ReadRequest_Mode)(0),     // 2: peoplesync.connector.v1.ReadRequest.Mode
-	(Record_Kind)(0),          // 3: peoplesync.connector.v1.Record.Kind
-	(*DescribeRequest)(nil),   // 4: peoplesync.connector.v1.DescribeRequest
-	(*DescribeResponse)(nil),  // 5: peoplesync.connector.v1.DescribeResponse
-	(*Schema)(nil),            // 6: peoplesync.connector.v1.Schema
-	(*AttributeSchema)(nil),   // 7: peoplesync.connector.v1.AttributeSchema
-	(*Capabilities)(nil),      // 8: peoplesync.connector.v1.Capabilities
-	(*ConfigureRequest)(nil),  // 9: peoplesync.connector.v1.ConfigureRequest
-	(*ConfigureResponse)(nil), // 10: peoplesync.connector.v1.ConfigureResponse
-	(*Diagnostic)(nil),        // 11: peoplesync.connector.v1.Diagnostic
-	(*CheckRequest)(nil),      // 12: peoplesync.connector.v1.CheckRequest
-	(*CheckResponse)(nil),     // 13: peoplesync.connector.v1.CheckResponse
-	(*ReadRequest)(nil),       // 14: peoplesync.connector.v1.ReadRequest
-	(*ReadResponse)(nil),      // 15: peoplesync.connector.v1.ReadResponse
-	(*RecordBatch)(nil),       // 16: peoplesync.connector.v1.RecordBatch
-	(*End)(nil),               // 17: peoplesync.connector.v1.End
-	(*Record)(nil),            // 18: peoplesync.connector.v1.Record
-	(*Attribute)(nil),         // 19: peoplesync.connector.v1.Attribute
-	(*BinaryAttribute)(nil),   // 20: peoplesync.connector.v1.BinaryAttribute
+	(ProtocolVersion)(0),      // 0: peoplesync.connector.v2.ProtocolVersion
+	(Diagnostic_Severity)(0),  // 1: peoplesync.connector.v2.Diagnostic.Severity
+	(ReadRequest_Mode)(0),     // 2: peoplesync.connector.v2.ReadRequest.Mode
+	(*DescribeRequest)(nil),   // 3: peoplesync.connector.v2.DescribeRequest
+	(*DescribeResponse)(nil),  // 4: peoplesync.connector.v2.DescribeResponse
+	(*Schema)(nil),            // 5: peoplesync.connector.v2.Schema
+	(*AttributeSchema)(nil),   // 6: peoplesync.connector.v2.AttributeSchema
+	(*Capabilities)(nil),      // 7: peoplesync.connector.v2.Capabilities
+	(*ConfigureRequest)(nil),  // 8: peoplesync.connector.v2.ConfigureRequest
+	(*ConfigureResponse)(nil), // 9: peoplesync.connector.v2.ConfigureResponse
+	(*Diagnostic)(nil),        // 10: peoplesync.connector.v2.Diagnostic
+	(*CheckRequest)(nil),      // 11: peoplesync.connector.v2.CheckRequest
+	(*CheckResponse)(nil),     // 12: peoplesync.connector.v2.CheckResponse
+	(*ReadRequest)(nil),       // 13: peoplesync.connector.v2.ReadRequest
+	(*ReadResponse)(nil),      // 14: peoplesync.connector.v2.ReadResponse
+	(*RecordBatch)(nil),       // 15: peoplesync.connector.v2.RecordBatch
+	(*End)(nil),               // 16: peoplesync.connector.v2.End
 }
 var file_connector_proto_depIdxs = []int32{
-	6,  // 0: peoplesync.connector.v1.DescribeResponse.schema:type_name -> peoplesync.connector.v1.Schema
-	8,  // 1: peoplesync.connector.v1.DescribeResponse.capabilities:type_name -> peoplesync.connector.v1.Capabilities
-	7,  // 2: peoplesync.connector.v1.Schema.attributes:type_name -> peoplesync.connector.v1.AttributeSchema
-	11, // 3: peoplesync.connector.v1.ConfigureResponse.diagnostics:type_name -> peoplesync.connector.v1.Diagnostic
-	1,  // 4: peoplesync.connector.v1.Diagnostic.severity:type_name -> peoplesync.connector.v1.Diagnostic.Severity
-	2,  // 5: peoplesync.connector.v1.ReadRequest.mode:type_name -> peoplesync.connector.v1.ReadRequest.Mode
-	16, // 6: peoplesync.connector.v1.ReadResponse.batch:type_name -> peoplesync.connector.v1.RecordBatch
-	17, // 7: peoplesync.connector.v1.ReadResponse.end:type_name -> peoplesync.connector.v1.End
-	18, // 8: peoplesync.connector.v1.RecordBatch.records:type_name -> peoplesync.connector.v1.Record
-	3,  // 9: peoplesync.connector.v1.Record.kind:type_name -> peoplesync.connector.v1.Record.Kind
-	19, // 10: peoplesync.connector.v1.Record.attributes:type_name -> peoplesync.connector.v1.Attribute
-	20, // 11: peoplesync.connector.v1.Record.binary:type_name -> peoplesync.connector.v1.BinaryAttribute
-	4,  // 12: peoplesync.connector.v1.Connector.Describe:input_type -> peoplesync.connector.v1.DescribeRequest
-	9,  // 13: peoplesync.connector.v1.Connector.Configure:input_type -> peoplesync.connector.v1.ConfigureRequest
-	12, // 14: peoplesync.connector.v1.Connector.Check:input_type -> peoplesync.connector.v1.CheckRequest
-	14, // 15: peoplesync.connector.v1.Connector.Read:input_type -> peoplesync.connector.v1.ReadRequest
-	5,  // 16: peoplesync.connector.v1.Connector.Describe:output_type -> peoplesync.connector.v1.DescribeResponse
-	10, // 17: peoplesync.connector.v1.Connector.Configure:output_type -> peoplesync.connector.v1.ConfigureResponse
-	13, // 18: peoplesync.connector.v1.Connector.Check:output_type -> peoplesync.connector.v1.CheckResponse
-	15, // 19: peoplesync.connector.v1.Connector.Read:output_type -> peoplesync.connector.v1.ReadResponse
-	16, // [16:20] is the sub-list for method output_type
-	12, // [12:16] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	5,  // 0: peoplesync.connector.v2.DescribeResponse.schema:type_name -> peoplesync.connector.v2.Schema
+	7,  // 1: peoplesync.connector.v2.DescribeResponse.capabilities:type_name -> peoplesync.connector.v2.Capabilities
+	6,  // 2: peoplesync.connector.v2.Schema.attributes:type_name -> peoplesync.connector.v2.AttributeSchema
+	10, // 3: peoplesync.connector.v2.ConfigureResponse.diagnostics:type_name -> peoplesync.connector.v2.Diagnostic
+	1,  // 4: peoplesync.connector.v2.Diagnostic.severity:type_name -> peoplesync.connector.v2.Diagnostic.Severity
+	2,  // 5: peoplesync.connector.v2.ReadRequest.mode:type_name -> peoplesync.connector.v2.ReadRequest.Mode
+	15, // 6: peoplesync.connector.v2.ReadResponse.batch:type_name -> peoplesync.connector.v2.RecordBatch
+	16, // 7: peoplesync.connector.v2.ReadResponse.end:type_name -> peoplesync.connector.v2.End
+	3,  // 8: peoplesync.connector.v2.Connector.Describe:input_type -> peoplesync.connector.v2.DescribeRequest
+	8,  // 9: peoplesync.connector.v2.Connector.Configure:input_type -> peoplesync.connector.v2.ConfigureRequest
+	11, // 10: peoplesync.connector.v2.Connector.Check:input_type -> peoplesync.connector.v2.CheckRequest
+	13, // 11: peoplesync.connector.v2.Connector.Read:input_type -> peoplesync.connector.v2.ReadRequest
+	4,  // 12: peoplesync.connector.v2.Connector.Describe:output_type -> peoplesync.connector.v2.DescribeResponse
+	9,  // 13: peoplesync.connector.v2.Connector.Configure:output_type -> peoplesync.connector.v2.ConfigureResponse
+	12, // 14: peoplesync.connector.v2.Connector.Check:output_type -> peoplesync.connector.v2.CheckResponse
+	14, // 15: peoplesync.connector.v2.Connector.Read:output_type -> peoplesync.connector.v2.ReadResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_connector_proto_init() }
@@ -1276,8 +1028,8 @@ func file_connector_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_connector_proto_rawDesc), len(file_connector_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   17,
+			NumEnums:      3,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,10 +27,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Connector_Describe_FullMethodName  = "/peoplesync.connector.v1.Connector/Describe"
-	Connector_Configure_FullMethodName = "/peoplesync.connector.v1.Connector/Configure"
-	Connector_Check_FullMethodName     = "/peoplesync.connector.v1.Connector/Check"
-	Connector_Read_FullMethodName      = "/peoplesync.connector.v1.Connector/Read"
+	Connector_Describe_FullMethodName  = "/peoplesync.connector.v2.Connector/Describe"
+	Connector_Configure_FullMethodName = "/peoplesync.connector.v2.Connector/Configure"
+	Connector_Check_FullMethodName     = "/peoplesync.connector.v2.Connector/Check"
+	Connector_Read_FullMethodName      = "/peoplesync.connector.v2.Connector/Read"
 )
 
 // ConnectorClient is the client API for Connector service.
@@ -234,7 +234,7 @@ type Connector_ReadServer = grpc.ServerStreamingServer[ReadResponse]
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var Connector_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "peoplesync.connector.v1.Connector",
+	ServiceName: "peoplesync.connector.v2.Connector",
 	HandlerType: (*ConnectorServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
