@@ -190,6 +190,13 @@ func (r *run) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) 
 	if isIdleTimeout(err) {
 		err = fmt.Errorf("sync %q, term %d: the transaction stalled past the lease: %w", r.sync, r.term, store.ErrLockLost)
 	}
+	if err != nil && !errors.Is(err, store.ErrLockLost) && ctx.Err() == nil && r.leaseGone(ctx) {
+		// The server may end a stalled transaction by closing its connection, which
+		// reads as a broken connection rather than the idle timeout: when the lease is
+		// gone, that is what the failure means.
+		err = fmt.Errorf("sync %q, term %d: the lease is no longer this run's (the write failed with: %v): %w",
+			r.sync, r.term, err, store.ErrLockLost)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrLockLost) {
 			r.lost.Store(true)
@@ -197,6 +204,17 @@ func (r *run) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) 
 		return fmt.Errorf("%s: %w", what, translate(err))
 	}
 	return nil
+}
+
+// leaseGone reports whether the run's lease has expired or been taken over (false when
+// that cannot be told).
+func (r *run) leaseGone(ctx context.Context) bool {
+	var one int
+	err := r.s.pool.QueryRow(ctx, `
+		SELECT 1 FROM sync_locks
+		 WHERE sync_name = $1 AND holder = $2 AND term = $3 AND expires_at > now()`,
+		r.sync, r.holder, r.term).Scan(&one)
+	return errors.Is(err, pgx.ErrNoRows)
 }
 
 // fence locks the run's lease row, or returns store.ErrLockLost if the lease is no
