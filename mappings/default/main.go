@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/peoplesync/peoplesync/sdk/mapping"
 	"github.com/peoplesync/peoplesync/sdk/profile"
@@ -75,11 +76,16 @@ var inactiveStatus = map[string]bool{
 	"suspended": true,
 }
 
-// personClasses are the object classes of entries that are people. A record whose
-// objectClass lists none of them (a group, a device, an organizational unit) is not one.
-var personClasses = map[string]bool{
-	"person": true, "organizationalperson": true, "inetorgperson": true, "user": true,
-	"posixaccount": true, "shadowaccount": true, "account": true, "residentialperson": true,
+// personClass reports whether a lower-cased object class is one of entries that are
+// people. A record whose objectClass lists none of them (a group, a device, an
+// organizational unit) is not one. (A switch, not a map: no hashing per record.)
+func personClass(lc string) bool {
+	switch lc {
+	case "person", "organizationalperson", "inetorgperson", "user",
+		"posixaccount", "shadowaccount", "account", "residentialperson":
+		return true
+	}
+	return false
 }
 
 // notAPerson says why a record with these object classes is not a person, or "" if it
@@ -89,12 +95,25 @@ func notAPerson(classes []string) string {
 		return ""
 	}
 	person := false
+	var buf [32]byte
 	for _, class := range classes {
-		lc := strings.ToLower(class)
-		if lc == "computer" {
+		if len(class) > len(buf) {
+			continue // longer than any class we know
+		}
+		// Lower-case into buf: string(lc) passed to a function that inlines does not
+		// allocate.
+		lc := buf[:len(class)]
+		for i := 0; i < len(class); i++ {
+			c := class[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lc[i] = c
+		}
+		if string(lc) == "computer" {
 			return "computer account"
 		}
-		person = person || personClasses[lc]
+		person = person || personClass(string(lc))
 	}
 	if !person {
 		return "not a person (objectClass " + strings.Join(classes, ", ") + ")"
@@ -116,7 +135,13 @@ func Map(r *mapping.Record, s *mapping.Settings) (*profile.Profile, error) {
 		return nil, mapping.Skip("machine account " + sam)
 	}
 
-	p := &profile.Profile{Active: true, Seeded: cfg.seeded[:len(cfg.seeded):len(cfg.seeded)]}
+	// The profile and its photo in one allocation.
+	pp := &struct {
+		profile profile.Profile
+		photo   profile.Photo
+	}{}
+	p := &pp.profile
+	p.Active, p.Seeded = true, cfg.seeded[:len(cfg.seeded):len(cfg.seeded)]
 	c := &p.Core
 	set := func(field int, attrs []string) { c[field] = first(r, attrs) }
 
@@ -131,38 +156,57 @@ func Map(r *mapping.Record, s *mapping.Settings) (*profile.Profile, error) {
 		return nil, mapping.Skip("no name")
 	}
 
-	c[idx.email] = mapping.Lower(first(r, emailAttrs))
-	if c[idx.email] == "" {
-		if upn := mapping.Trim(r.First("userPrincipalName")); strings.Contains(upn, "@") {
-			c[idx.email] = mapping.Lower(upn)
-		}
-	}
-	if c[idx.email] == "" && cfg.synthesize && c[idx.userName] != "" {
+	// The values the mapping computes (rather than copies from the record) are built in one
+	// buffer and become one string: one allocation per record instead of one per value.
+	var stack [128]byte
+	b := stack[:0]
+	var email, work, mobile span
+	if v := first(r, emailAttrs); v != "" {
+		email.start, b = len(b), appendLower(b, v)
+	} else if upn := mapping.Trim(r.First("userPrincipalName")); strings.Contains(upn, "@") {
+		email.start, b = len(b), appendLower(b, upn)
+	} else if cfg.synthesize && c[idx.userName] != "" {
 		local := c[idx.userName]
 		if at := strings.IndexByte(local, '@'); at >= 0 {
 			local = local[:at]
 		}
-		c[idx.email] = mapping.Lower(local) + "@" + cfg.emailDomain
+		email.start, b = len(b), appendLower(b, local)
+		b = append(append(b, '@'), cfg.emailDomain...)
 	}
+	email.end = len(b)
+	rawWork, rawMobile := first(r, phoneWorkAttrs), first(r, phoneMobileAttrs)
+	work.start, b = len(b), appendPhone(b, rawWork, cfg.countryCode)
+	work.end = len(b)
+	mobile.start, b = len(b), appendPhone(b, rawMobile, cfg.countryCode)
+	mobile.end = len(b)
+	built := string(b)
+	c[idx.email] = built[email.start:email.end]
+	c[idx.phoneWork] = orRaw(built[work.start:work.end], rawWork)
+	c[idx.phoneMobile] = orRaw(built[mobile.start:mobile.end], rawMobile)
 
 	set(idx.title, titleAttrs)
 	set(idx.department, departmentAttrs)
 	set(idx.organization, organizationAttrs)
 	set(idx.employeeNumber, employeeNumAttrs)
-	c[idx.phoneWork] = phone(first(r, phoneWorkAttrs), cfg.countryCode)
-	c[idx.phoneMobile] = phone(first(r, phoneMobileAttrs), cfg.countryCode)
 	set(idx.locale, localeAttrs)
 	set(idx.timezone, timezoneAttrs)
 	set(idx.location, locationAttrs)
 	p.Manager = first(r, managerAttrs)
 	p.Active = active(r)
-	p.Photo = photo(r)
+	if ct, data := photo(r); ct != "" {
+		pp.photo = profile.Photo{ContentType: ct, Data: data}
+		p.Photo = &pp.photo
+	}
 
 	for _, e := range extraAttributes {
-		addAttribute(p, e.key, r.First(e.source))
+		if v := r.First(e.source); v != "" { // most records lack most: spare the call
+			addAttribute(p, e.key, v)
+		}
 	}
 	for source, key := range cfg.extra {
-		addAttribute(p, key, r.First(source))
+		if v := r.First(source); v != "" {
+			addAttribute(p, key, v)
+		}
 	}
 	return p, nil
 }
@@ -185,6 +229,9 @@ var idx = struct {
 func first(r *mapping.Record, attrs []string) string {
 	for _, a := range attrs {
 		for _, v := range r.All(a) {
+			if trimmed(v) {
+				return v
+			}
 			if v = mapping.Trim(v); v != "" {
 				return v
 			}
@@ -193,10 +240,21 @@ func first(r *mapping.Record, attrs []string) string {
 	return ""
 }
 
+// trimmed reports, without a call (calls are costly in a WASM guest), that v is not empty
+// and has nothing to trim: it starts and ends with ASCII characters above the space
+// (0x21…0x7f), none of which is white space.
+func trimmed(v string) bool {
+	return len(v) > 0 && v[0]-0x21 < 0x5f && v[len(v)-1]-0x21 < 0x5f
+}
+
 func addAttribute(p *profile.Profile, key, value string) {
-	value = mapping.Trim(value)
 	if value == "" {
 		return
+	}
+	if !trimmed(value) {
+		if value = mapping.Trim(value); value == "" {
+			return
+		}
 	}
 	if p.Attributes == nil {
 		p.Attributes = make(map[string]string, 4)
@@ -204,50 +262,81 @@ func addAttribute(p *profile.Profile, key, value string) {
 	p.Attributes[key] = value
 }
 
-// phone normalises a number to E.164, keeping the raw value when that fails.
-func phone(raw, countryCode string) string {
+// span is the place of one value in the buffer Map builds values in.
+type span struct{ start, end int }
+
+// appendLower appends s lower-cased, as mapping.Lower does.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(b, mapping.Lower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// appendPhone appends a number normalised to E.164, or nothing when that fails (see
+// orRaw).
+func appendPhone(b []byte, raw, countryCode string) []byte {
 	if raw == "" {
-		return ""
+		return b
 	}
-	if n, ok := mapping.E164(raw, countryCode); ok {
-		return n
+	b, _ = mapping.AppendE164(b, raw, countryCode)
+	return b
+}
+
+// orRaw returns a normalised phone number, or the raw one that did not normalise.
+func orRaw(normalised, raw string) string {
+	if normalised == "" {
+		return raw
 	}
-	return raw
+	return normalised
 }
 
 // active reads the source's ways of saying a person is disabled: AD's
 // userAccountControl ACCOUNTDISABLE bit, 389-ds/OpenLDAP's nsAccountLock, and HR exports'
 // status or active columns.
 func active(r *mapping.Record) bool {
-	if uac := mapping.Trim(r.First("userAccountControl")); uac != "" {
-		if v, err := strconv.ParseUint(uac, 10, 32); err == nil && v&0x2 != 0 {
+	// Most records have none of these attributes: only a value found costs a trim.
+	if uac := r.First("userAccountControl"); uac != "" {
+		if v, err := strconv.ParseUint(mapping.Trim(uac), 10, 32); err == nil && v&0x2 != 0 {
 			return false
 		}
 	}
-	if lock := mapping.Trim(r.First("nsAccountLock")); strings.EqualFold(lock, "true") {
+	if lock := r.First("nsAccountLock"); lock != "" && strings.EqualFold(mapping.Trim(lock), "true") {
 		return false
 	}
-	if status := mapping.Trim(r.First("status")); status != "" && inactiveStatus[mapping.Lower(status)] {
-		return false
+	if status := r.First("status"); status != "" {
+		if status = mapping.Trim(status); status != "" && inactiveStatus[mapping.Lower(status)] {
+			return false
+		}
 	}
-	if a := mapping.Trim(r.First("active")); a != "" {
-		if v, err := strconv.ParseBool(a); err == nil && !v {
+	if a := r.First("active"); a != "" {
+		if v, err := strconv.ParseBool(mapping.Trim(a)); err == nil && !v {
 			return false
 		}
 	}
 	return true
 }
 
-// photo returns the first picture in a format the People Service serves.
-func photo(r *mapping.Record) *profile.Photo {
+// photo returns the first picture in a format the People Service serves, and its content
+// type, or "" and nil.
+func photo(r *mapping.Record) (contentType string, data []byte) {
 	for _, a := range photoAttrs {
 		for _, data := range r.AllBytes(a) {
 			if ct := sniffImage(data); ct != "" {
-				return &profile.Photo{ContentType: ct, Data: data}
+				return ct, data
 			}
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // sniffImage returns the content type of a JPEG, PNG or GIF image by its magic bytes, or

@@ -56,23 +56,41 @@ func isHex(c byte) bool {
 // as is an extension ("x12", "ext. 12"). It returns false if phone has other characters,
 // is national without a default country code, or has too few or too many digits.
 func E164(phone, defaultCountryCode string) (string, bool) {
-	s := strings.TrimSpace(phone)
-	if i := extension(s); i >= 0 {
-		s = strings.TrimSpace(s[:i])
+	var buf [40]byte
+	out, ok := AppendE164(buf[:0], phone, defaultCountryCode)
+	if !ok {
+		return "", false
 	}
-	if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "00") {
-		// "+49 (0)30 …": the trunk prefix in parentheses is dialled only nationally.
-		s = strings.Replace(s, "(0)", "", 1)
+	return string(out), true
+}
+
+// AppendE164 is E164 appending the number to dst, so that a mapping can build several
+// values in one buffer (one allocation instead of one per value). It returns dst
+// unchanged and false where E164 returns false.
+func AppendE164(dst []byte, phone, defaultCountryCode string) ([]byte, bool) {
+	s := Trim(phone)
+	if i := extension(s); i >= 0 {
+		s = Trim(s[:i])
+	}
+	// "+49 (0)30 …": the trunk prefix in parentheses is dialled only nationally.
+	international := strings.HasPrefix(s, "+") || strings.HasPrefix(s, "00")
+	trunk := -1
+	if international {
+		trunk = strings.Index(s, "(0)")
 	}
 	var digits [32]byte
 	n := 0
 	plus := false
 	for i := 0; i < len(s); i++ {
+		if i == trunk {
+			i += len("(0)") - 1
+			continue
+		}
 		c := s[i]
 		switch {
 		case '0' <= c && c <= '9':
 			if n == len(digits) {
-				return "", false
+				return dst, false
 			}
 			digits[n] = c
 			n++
@@ -80,12 +98,12 @@ func E164(phone, defaultCountryCode string) (string, bool) {
 			plus = true
 		case c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')' || c == '\t':
 		default:
-			return "", false
+			return dst, false
 		}
 	}
 	d := digits[:n]
-	var buf [40]byte
-	out := buf[:0]
+	start := len(dst)
+	out := dst
 	switch {
 	case plus:
 		out = append(out, '+')
@@ -96,7 +114,7 @@ func E164(phone, defaultCountryCode string) (string, bool) {
 	default:
 		cc := strings.TrimPrefix(strings.TrimSpace(defaultCountryCode), "+")
 		if !validCountryCode(cc) {
-			return "", false
+			return dst, false
 		}
 		national := d
 		switch {
@@ -111,10 +129,10 @@ func E164(phone, defaultCountryCode string) (string, bool) {
 		out = append(out, national...)
 	}
 	// E.164 allows at most 15 digits; fewer than 7 is no subscriber number.
-	if digitsLen := len(out) - 1; digitsLen < 7 || digitsLen > 15 || out[1] == '0' {
-		return "", false
+	if digitsLen := len(out) - start - 1; digitsLen < 7 || digitsLen > 15 || out[start+1] == '0' {
+		return dst, false
 	}
-	return string(out), true
+	return out, true
 }
 
 func validCountryCode(cc string) bool {
@@ -135,13 +153,24 @@ func extension(s string) int {
 	if !strings.ContainsAny(s, "xX#") {
 		return -1
 	}
-	l := strings.ToLower(s)
-	for _, marker := range []string{"ext", "x", "#"} {
-		if i := strings.LastIndex(l, marker); i > 0 {
-			rest := strings.TrimLeft(l[i+len(marker):], ". :")
+	for _, marker := range [...]string{"ext", "x", "#"} {
+		if i := lastIndexFold(s, marker); i > 0 {
+			rest := strings.TrimLeft(s[i+len(marker):], ". :")
 			if rest != "" && strings.Trim(rest, "0123456789") == "" {
 				return i
 			}
+		}
+	}
+	return -1
+}
+
+// lastIndexFold is strings.LastIndex(strings.ToLower(s), marker) for an ASCII,
+// lower-case marker, without allocating.
+func lastIndexFold(s, marker string) int {
+	for i := len(s) - len(marker); i >= 0; i-- {
+		// s[i]|0x20 lower-cases a letter: a cheap test before the call.
+		if s[i]|0x20 == marker[0] && strings.EqualFold(s[i:i+len(marker)], marker) {
+			return i
 		}
 	}
 	return -1

@@ -108,14 +108,19 @@ func (t *nameTable) slotOf(name string) int32 {
 	return id
 }
 
-// lookup returns the slot of a name a mapping asks for.
+// lookup returns the slot of a name a mapping asks for (text has its own copy of the fast
+// path: calls are costly in a WASM guest).
 func (t *nameTable) lookup(name string) int32 {
 	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(name)))) + uint64(len(name))
-	h := (p * 0x9E3779B97F4A7C15) >> (64 - 10)
-	e := &t.quick[h]
-	if len(name) > 0 && len(e.name) == len(name) && unsafe.StringData(e.name) == unsafe.StringData(name) {
+	e := &t.quick[(p*0x9E3779B97F4A7C15)>>(64-10)]
+	if len(e.name) == len(name) && unsafe.StringData(e.name) == unsafe.StringData(name) && len(name) > 0 {
 		return e.slot
 	}
+	return t.lookupSlow(name, e)
+}
+
+// lookupSlow resolves a name the quick cache missed and caches it in e.
+func (t *nameTable) lookupSlow(name string, e *quickEntry) int32 {
 	id := t.slotOf(name)
 	*e = quickEntry{name: name, slot: id}
 	return id
@@ -123,6 +128,14 @@ func (t *nameTable) lookup(name string) int32 {
 
 // batchSlot returns the slot of the batch's name number i.
 func (t *nameTable) batchSlot(dec *wire.RecordDecoder, i int) int32 {
+	if i < len(t.batch) && t.batch[i] >= 0 {
+		return t.batch[i]
+	}
+	return t.newBatchSlot(dec, i)
+}
+
+// newBatchSlot resolves the batch's name number i the first time a record has it.
+func (t *nameTable) newBatchSlot(dec *wire.RecordDecoder, i int) int32 {
 	for len(t.batch) <= i {
 		t.batch = append(t.batch, -1)
 	}
@@ -153,7 +166,7 @@ func (t *nameTable) setBinary(id int32, values [][]byte) {
 
 // First returns the first value of the text attribute name, or "".
 func (r *Record) First(name string) string {
-	if v := r.All(name); len(v) > 0 {
+	if v := r.tab.text(name); len(v) > 0 {
 		return v[0]
 	}
 	return ""
@@ -161,14 +174,25 @@ func (r *Record) First(name string) string {
 
 // All returns the values of the text attribute name, or nil. Do not modify them.
 func (r *Record) All(name string) []string {
-	if r.tab == nil {
+	return r.tab.text(name)
+}
+
+// text returns the current record's values of the text attribute name, or nil; a nil
+// table has none. It is All and First in one call.
+func (t *nameTable) text(name string) []string {
+	if t == nil {
 		return nil
 	}
-	s := &r.tab.slots[r.tab.lookup(name)]
-	if s.textGen != r.tab.gen {
-		return nil
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(name)))) + uint64(len(name))
+	e := &t.quick[(p*0x9E3779B97F4A7C15)>>(64-10)]
+	id := e.slot
+	if len(e.name) != len(name) || unsafe.StringData(e.name) != unsafe.StringData(name) || len(name) == 0 {
+		id = t.lookupSlow(name, e)
 	}
-	return s.text
+	if s := &t.slots[id]; s.textGen == t.gen {
+		return s.text
+	}
+	return nil
 }
 
 // Bytes returns the first value of the binary attribute name, or nil.

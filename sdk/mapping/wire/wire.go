@@ -94,6 +94,9 @@ func checkCount(n uint64, remaining int) error {
 
 // appendString appends s as a length-prefixed string.
 func appendString(dst []byte, s string) []byte {
+	if len(s) < 0x80 { // a one-byte length
+		return append(append(dst, byte(len(s))), s...)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
@@ -296,10 +299,7 @@ func (r *reader) byte1(what string) byte {
 
 func (r *reader) span(what string) (int, int) {
 	n := r.uvarint(what)
-	if r.err != nil {
-		return 0, 0
-	}
-	if n > uint64(len(r.data)-r.off) {
+	if r.err != nil || n > uint64(len(r.data)-r.off) {
 		r.fail(what)
 		return 0, 0
 	}
@@ -311,6 +311,33 @@ func (r *reader) span(what string) (int, int) {
 func (r *reader) str(what string) string {
 	s, e := r.span(what)
 	return r.text[s:e]
+}
+
+// shortStr reads a string shorter than 128 bytes, or returns false without reading: the
+// fast path of str, small enough to inline into a decoding loop (calls are costly in a
+// WASM guest). It ignores r.err; callers check it after the loop.
+func (r *reader) shortStr() (string, bool) {
+	off := r.off
+	if off >= len(r.data) {
+		return "", false
+	}
+	n := int(r.data[off])
+	if n >= 0x80 || n >= len(r.text)-off {
+		return "", false
+	}
+	r.off = off + 1 + n
+	return r.text[off+1 : r.off], true
+}
+
+// smallUvarint reads a varint below 128, or returns false without reading: the fast path
+// of uvarint, as shortStr is of str.
+func (r *reader) smallUvarint() (uint64, bool) {
+	off := r.off
+	if off >= len(r.data) || r.data[off] >= 0x80 {
+		return 0, false
+	}
+	r.off = off + 1
+	return uint64(r.data[off]), true
 }
 
 func (r *reader) bytes(what string) []byte {
@@ -382,23 +409,46 @@ func (d *RecordDecoder) Visit(v Visitor) (id, dn string, kind uint8, err error) 
 		return "", "", 0, fmt.Errorf("%w: no more records", ErrCorrupt)
 	}
 	d.left--
-	id = r.str("record id")
-	dn = r.str("record dn")
+	var ok bool
+	if id, ok = r.shortStr(); !ok {
+		id = r.str("record id")
+	}
+	if dn, ok = r.shortStr(); !ok {
+		dn = r.str("record dn")
+	}
 	kind = r.byte1("record kind")
 	n := r.count("attribute count")
 	for range n {
-		name := d.name()
-		m := r.count("value count")
+		// A reference to a name seen before, inline; anything else in name.
+		var name int
+		if ref, ok := r.smallUvarint(); ok && ref != 0 && ref <= uint64(len(d.names)) {
+			name = int(ref - 1)
+		} else {
+			if ok {
+				r.off-- // unread the one byte
+			}
+			name = d.name()
+		}
+		m, ok := r.smallUvarint()
+		if !ok {
+			m = uint64(r.count("value count"))
+		} else if int(m) > len(r.data)-r.off {
+			r.fail("value count")
+		}
 		if r.err != nil {
 			break
 		}
-		d.nStrs += m
-		if cap(d.strs)-len(d.strs) < m {
-			d.strs = make([]string, 0, max(m, 256))
+		d.nStrs += int(m)
+		if cap(d.strs)-len(d.strs) < int(m) {
+			d.strs = make([]string, 0, max(int(m), 256))
 		}
 		start := len(d.strs)
 		for range m {
-			d.strs = append(d.strs, r.str("attribute value"))
+			v, ok := r.shortStr()
+			if !ok {
+				v = r.str("attribute value")
+			}
+			d.strs = append(d.strs, v)
 		}
 		if r.err != nil {
 			break

@@ -3,7 +3,9 @@ package wire_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
@@ -65,6 +67,44 @@ func TestRecordsRoundTrip(t *testing.T) {
 	// Names repeat across records and are sent once per batch.
 	if n := bytes.Count(data, []byte("jpegPhoto")); n != 1 {
 		t.Errorf("the name jpegPhoto appears %d times in the encoding, want once", n)
+	}
+}
+
+// TestRecordsRoundTripLong covers what the decoder's inline fast path leaves to its
+// general one: strings of 128 bytes and more, 128 values and more, and name numbers that
+// take two bytes.
+func TestRecordsRoundTripLong(t *testing.T) {
+	many := make([]string, 300)
+	for i := range many {
+		many[i] = strings.Repeat("v", i)
+	}
+	names := map[string][]string{}
+	for i := range 300 {
+		names[fmt.Sprintf("attr%d", i)] = []string{fmt.Sprint(i)}
+	}
+	for _, tc := range []struct {
+		name  string
+		attrs map[string][]string
+	}{
+		{"long value", map[string][]string{"description": {strings.Repeat("x", 127), strings.Repeat("y", 128), strings.Repeat("z", 70000)}}},
+		{"many values", map[string][]string{"member": many, "uid": {"a"}}},
+		{"many names", names},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Three records, so that later ones refer to the names the first introduced.
+			recs := []wire.Record{
+				{ID: "1", Attributes: tc.attrs},
+				{ID: "2", DN: strings.Repeat("d", 200), Attributes: tc.attrs},
+				{ID: "3", Attributes: tc.attrs},
+			}
+			got, err := wire.DecodeRecords(wire.AppendRecords(nil, recs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(normalize(got), normalize(recs)) {
+				t.Errorf("round trip changed the records")
+			}
+		})
 	}
 }
 
