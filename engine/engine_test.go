@@ -460,3 +460,27 @@ func TestUnchangedRecordsAreNotMapped(t *testing.T) {
 		t.Fatalf("after a settings change: mapped %d, want 200", n)
 	}
 }
+
+// A person who gets another manager, or whose manager moves (a new DN), is resolved to
+// the right profile on a run that otherwise changed nothing.
+func TestManagerChangesAreResolved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 100)
+	cfg := e.syncConfig("file", "default", "", "")
+	e.mustRun(cfg, engine.Options{})
+
+	e.people[50].ManagerIndex = 3 // was (50-1)/8 = 6
+	e.people[2].UID = "moved.person" // a new DN: the reports of 2 (17..24) follow it
+	e.writeDirectory()
+	res := e.mustRun(cfg, engine.Options{})
+	if res.Updated < 2 {
+		t.Fatalf("run: %+v, want the re-managed person, the mover and its reports updated", res)
+	}
+	stored := e.profiles(e.ids())
+	for _, i := range []int{50, 17, 24} {
+		p := e.people[i]
+		if got, want := stored[p.UUID].ManagerID, stored[e.people[p.ManagerIndex].UUID].ProfileID; got != want {
+			t.Errorf("%s: manager %q, want %q", p.UID, got, want)
+		}
+	}
+}

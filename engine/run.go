@@ -210,9 +210,9 @@ func (p *pass) noteChanged(ids ...string) {
 }
 
 // managersNeedResolving reports whether manager references may have changed since they
-// were last resolved: this run wrote something, or the sync's previous run did not get
-// as far as resolving them (it failed or was interrupted). Resolving is a pass over the
-// whole sync, which an unchanged directory should not pay for.
+// were last resolved: this run created, restored, moved, re-managed or deleted someone,
+// or the sync's previous run did not get as far as resolving them (it failed or was
+// interrupted). A run that only changed titles and phones has nothing to resolve.
 func (p *pass) managersNeedResolving(ctx context.Context) bool {
 	p.previousRunClean = false
 	runs, err := p.engine.Store.Runs(ctx, p.sync.Name, 3)
@@ -227,7 +227,7 @@ func (p *pass) managersNeedResolving(ctx context.Context) bool {
 		p.previousRunClean = r.Status == store.StatusSucceeded || r.Status == store.StatusGuarded
 		break
 	}
-	return p.created+p.updated+p.deleted > 0 || !p.previousRunClean
+	return len(p.changedIDs) > 0 || p.tooManyChanged || !p.previousRunClean
 }
 
 // mappedBatch is a batch of records with, index by index, their mapping results (a
@@ -334,9 +334,6 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 			}
 			if len(changes) == 0 {
 				continue
-			}
-			for _, c := range changes {
-				p.noteChanged(c.ExternalID)
 			}
 			select {
 			case applies <- changes:
@@ -479,6 +476,11 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 				ExternalID: r.ID, DN: r.DN, ProfileID: st.ProfileID,
 				Profile: *res.Profile, Hash: hash[:], SourceHash: mb.sources[i][:],
 			})
+			// Manager references can change only around people who are new, return,
+			// move (DN) or get another manager.
+			if !linked || st.Deleted || st.DN != r.DN || st.ManagerRef != res.Profile.Manager {
+				p.noteChanged(r.ID)
+			}
 		}
 	}
 	if err := p.maybeFlushErrors(ctx); err != nil {

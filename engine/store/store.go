@@ -45,6 +45,10 @@ type Stored struct {
 	// SourceHash is the hash of the source record the profile was last mapped from
 	// (nil if unknown): an equal hash means the mapping need not run again.
 	SourceHash []byte
+	// DN and ManagerRef are the link's last DN and manager reference: when neither
+	// changes, no manager reference can have changed around the profile.
+	DN         string
+	ManagerRef string
 	// Deleted is true if the profile was soft-deleted; a returning person is restored.
 	Deleted bool
 }

@@ -24,7 +24,7 @@ func (s *Store) Lookup(ctx context.Context, syncName string, externalIDs []strin
 		return out, nil
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT l.external_id, l.profile_id::text, l.content_hash, l.source_hash,
+		SELECT l.external_id, l.profile_id::text, l.content_hash, l.source_hash, l.dn, l.manager_ref,
 		       (SELECT p.deleted_at IS NOT NULL FROM profiles p WHERE p.id = l.profile_id)
 		  FROM profile_links l
 		 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])`, syncName, externalIDs)
@@ -35,7 +35,7 @@ func (s *Store) Lookup(ctx context.Context, syncName string, externalIDs []strin
 		ext string
 		st  store.Stored
 	)
-	_, err = pgx.ForEachRow(rows, []any{&ext, &st.ProfileID, &st.Hash, &st.SourceHash, &st.Deleted}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&ext, &st.ProfileID, &st.Hash, &st.SourceHash, &st.DN, &st.ManagerRef, &st.Deleted}, func() error {
 		out[ext] = st
 		st.Hash, st.SourceHash = nil, nil // the next row scans into fresh slices
 		return nil
