@@ -469,7 +469,7 @@ func TestManagerChangesAreResolved(t *testing.T) {
 	cfg := e.syncConfig("file", "default", "", "")
 	e.mustRun(cfg, engine.Options{})
 
-	e.people[50].ManagerIndex = 3 // was (50-1)/8 = 6
+	e.people[50].ManagerIndex = 3    // was (50-1)/8 = 6
 	e.people[2].UID = "moved.person" // a new DN: the reports of 2 (17..24) follow it
 	e.writeDirectory()
 	res := e.mustRun(cfg, engine.Options{})
