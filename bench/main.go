@@ -133,6 +133,11 @@ func run(ctx context.Context, n, runs int, keep bool) error {
 		return err
 	}
 	log.Printf("loaded in %s", time.Since(start).Round(time.Millisecond))
+	// A first search after slapd starts reads its database from disk; neither the limit
+	// nor peoplesync should be measured against a cold server.
+	if _, _, err := w.ldapsearchDump(ctx); err != nil {
+		return fmt.Errorf("warm-up dump: %w", err)
+	}
 	if err := w.writeCSV(filepath.Join(dir, "profiles.csv")); err != nil {
 		return err
 	}
