@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
@@ -54,6 +55,8 @@ type app struct {
 	configPath string
 	logFormat  string
 	logLevel   string
+	cpuProfile string
+	profile    *os.File // the open --cpu-profile file
 	stdout     io.Writer
 	stderr     io.Writer
 	logger     *slog.Logger
@@ -101,12 +104,15 @@ func (a *app) rootCommand() *cobra.Command {
 			}
 			a.logger = l
 			slog.SetDefault(l)
-			return nil
+			return a.startCPUProfile()
 		},
+		PersistentPostRun: func(*cobra.Command, []string) { a.stopCPUProfile() },
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "sync.hcl", "configuration file")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text or json")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&a.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file")
+	_ = root.PersistentFlags().MarkHidden("cpu-profile")
 	root.AddCommand(
 		a.validateCommand(),
 		a.planCommand(),
@@ -120,6 +126,36 @@ func (a *app) rootCommand() *cobra.Command {
 		a.serveCommand(),
 	)
 	return root
+}
+
+// startCPUProfile starts the CPU profile that --cpu-profile asks for (a developer's tool
+// for a slow sync: `go tool pprof bin/peoplesync FILE`); PersistentPostRun stops it.
+func (a *app) startCPUProfile() error {
+	if a.cpuProfile == "" {
+		return nil
+	}
+	f, err := os.Create(a.cpuProfile)
+	if err != nil {
+		return fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--cpu-profile: %w", err)
+	}
+	a.profile = f
+	return nil
+}
+
+// stopCPUProfile ends the profile that startCPUProfile began, if any.
+func (a *app) stopCPUProfile() {
+	if a.profile == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	if err := a.profile.Close(); err != nil {
+		fmt.Fprintln(a.stderr, "peoplesync: --cpu-profile:", err)
+	}
+	a.profile = nil
 }
 
 // newLogger builds the process logger: text on a terminal, JSON otherwise.
