@@ -127,7 +127,11 @@ type pass struct {
 	// deletion: mapped records and records whose mapping failed (never concluded gone).
 	seen         *seenSet
 	deltaDeletes []string
-	errs         []store.RecordError
+	// index is what a full read loaded up front about the sync's links (see
+	// storedIndex); nil for a delta read. indexReady is closed once it is loaded.
+	index      *storedIndex
+	indexReady chan struct{}
+	errs       []store.RecordError
 
 	// changedIDs are the external IDs this run wrote (nil once there are too many:
 	// tooManyChanged), and previousRunClean says whether the sync's previous run got as
@@ -256,6 +260,22 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 	read := make(chan []connector.Record, 1)
 	mapped := make(chan mappedBatch, 1)
 
+	if req.Mode == connector.Full {
+		// Loaded while the connector starts and sends its first batch.
+		p.indexReady = make(chan struct{})
+		g.Go(func() error {
+			start := time.Now()
+			idx, err := loadStoredIndex(gctx, p.engine.Store, p.sync.Name, p.seen)
+			if err != nil {
+				return fmt.Errorf("load the sync's links: %w", err)
+			}
+			p.index = idx
+			close(p.indexReady)
+			p.log.Debug("links loaded", "links", len(idx.entries), "took", time.Since(start).Round(time.Millisecond))
+			return nil
+		})
+	}
+
 	g.Go(func() error {
 		defer close(read)
 		batch := make([]connector.Record, 0, batchSize)
@@ -294,6 +314,13 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		workers.Add(1)
 		g.Go(func() error {
 			defer workers.Done()
+			if p.indexReady != nil {
+				select {
+				case <-p.indexReady:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
 			for batch := range read {
 				mb, err := p.prepare(gctx, batch)
 				if err != nil {
@@ -371,7 +398,8 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 // prepare looks up what the store holds for a batch and maps the records that changed
 // at the source, hashing their profiles: the work that can run for several batches at
 // once, ahead of the one writer. A record whose source hash is the stored one is marked
-// unchanged and not mapped at all.
+// unchanged and not mapped at all. In a full read the stored index settles most records
+// (unchanged, or new) without a lookup; only the rest are looked up.
 func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBatch, error) {
 	n := len(batch)
 	mb := mappedBatch{
@@ -386,6 +414,13 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 			continue
 		}
 		mb.sources[i], buf, names = sourceHash(p.salt, &batch[i], buf, names)
+		switch p.index.state(p.seen.key(batch[i].ID), &mb.sources[i]) {
+		case linkUnchanged:
+			mb.unchanged[i] = true
+			continue
+		case linkNew:
+			continue
+		}
 		ids = append(ids, batch[i].ID)
 	}
 	if len(ids) > 0 {
@@ -399,7 +434,7 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 	at := make([]int, 0, n)
 	for i := range batch {
 		r := &batch[i]
-		if r.Kind != connector.Upsert {
+		if r.Kind != connector.Upsert || mb.unchanged[i] {
 			continue
 		}
 		if st, ok := mb.stored[r.ID]; ok && r.ID != "" && !st.Deleted && bytes.Equal(st.SourceHash, mb.sources[i][:]) {
@@ -530,6 +565,9 @@ func (p *pass) flushErrors(ctx context.Context) error {
 func (p *pass) deletions(ctx context.Context) error {
 	if p.opts.Mode == connector.Delta && len(p.deltaDeletes) == 0 {
 		return nil // a delta read concludes nothing from absence
+	}
+	if p.opts.Mode == connector.Full && p.index.unseenLive(p.seen) == 0 {
+		return nil // the read returned every live profile: nothing to delete or to list
 	}
 	var gone []string
 	live := 0

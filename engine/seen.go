@@ -29,6 +29,11 @@ func (s *seenSet) key(id string) [2]uint64 {
 	return [2]uint64{maphash.String(s.seed1, id), maphash.String(s.seed2, id)}
 }
 
+// keyBytes is key for an ID held in bytes (maphash hashes both forms alike).
+func (s *seenSet) keyBytes(id []byte) [2]uint64 {
+	return [2]uint64{maphash.Bytes(s.seed1, id), maphash.Bytes(s.seed2, id)}
+}
+
 func compareKeys(a, b [2]uint64) int {
 	switch {
 	case a[0] < b[0]:

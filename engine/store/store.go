@@ -156,6 +156,12 @@ type Store interface {
 	// LiveExternalIDs calls fn with every external ID of the sync whose profile is not
 	// soft-deleted.
 	LiveExternalIDs(ctx context.Context, sync string, fn func(externalID string) error) error
+	// LinkSources calls fn with every link of the sync: its external ID, its source hash
+	// (nil if none is recorded) and whether its profile is soft-deleted. It is what a full
+	// read loads up front so that it need not look up the records that did not change.
+	// The slices are valid only during the call; an error from fn stops the stream and is
+	// returned (wrapped).
+	LinkSources(ctx context.Context, sync string, fn func(externalID, sourceHash []byte, deleted bool) error) error
 	// ListProfiles returns up to limit profiles of the sync, by display name.
 	ListProfiles(ctx context.Context, sync string, limit int) ([]StoredProfile, error)
 	// Runs returns the latest runs, newest first; sync "" means all syncs.

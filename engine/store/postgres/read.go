@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/peoplesync/peoplesync/engine/store"
 	"github.com/peoplesync/peoplesync/sdk/profile"
@@ -179,6 +180,36 @@ func (s *Store) LiveExternalIDs(ctx context.Context, syncName string, fn func(ex
 	var ext string
 	if _, err := pgx.ForEachRow(rows, []any{&ext}, func() error { return fn(ext) }); err != nil {
 		return fmt.Errorf("live external IDs: %w", translate(err))
+	}
+	return nil
+}
+
+// LinkSources streams every link of the sync with its source hash and deleted flag. The
+// slices alias the driver's buffer (pgtype.DriverBytes): at a million links, a copy of
+// each would be most of the work.
+func (s *Store) LinkSources(ctx context.Context, syncName string, fn func(externalID, sourceHash []byte, deleted bool) error) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT l.external_id, l.source_hash, p.deleted_at IS NOT NULL
+		  FROM profile_links l JOIN profiles p ON p.id = l.profile_id
+		 WHERE l.sync_name = $1`, syncName)
+	if err != nil {
+		return fmt.Errorf("link sources: %w", translate(err))
+	}
+	defer rows.Close()
+	var (
+		ext, src pgtype.DriverBytes
+		deleted  bool
+	)
+	for rows.Next() {
+		if err := rows.Scan(&ext, &src, &deleted); err != nil {
+			return fmt.Errorf("link sources: %w", translate(err))
+		}
+		if err := fn(ext, src, deleted); err != nil {
+			return fmt.Errorf("link sources: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("link sources: %w", translate(err))
 	}
 	return nil
 }

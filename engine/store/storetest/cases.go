@@ -753,3 +753,52 @@ func testSourceHash(t *testing.T, h *harness) {
 	}
 	h.finish(r)
 }
+
+func testLinkSources(t *testing.T, h *harness) {
+	r := h.begin("hr")
+	a, b, c := change("a", "", person(1)), change("b", "", person(2)), change("c", "", person(3))
+	a.SourceHash, c.SourceHash = []byte("source-a"), []byte("source-c")
+	h.apply(r, a, b, c)
+	if _, err := r.SoftDelete(h.ctx, []string{"c"}); err != nil {
+		t.Fatal(err)
+	}
+	h.finish(r)
+	other := h.begin("crm")
+	h.apply(other, change("x", "", person(4)))
+	h.finish(other)
+
+	type link struct {
+		source  string
+		hasHash bool
+		deleted bool
+	}
+	got := map[string]link{}
+	err := h.s.LinkSources(h.ctx, "hr", func(ext, src []byte, deleted bool) error {
+		// The slices are only valid during the call: copy them.
+		got[string(ext)] = link{string(src), len(src) > 0, deleted}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]link{
+		"a": {"source-a", true, false},
+		"b": {"", false, false},
+		"c": {"source-c", true, true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("LinkSources streamed %v, want %v", got, want)
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("LinkSources %s = %+v, want %+v", id, got[id], w)
+		}
+	}
+
+	stop := errors.New("stop")
+	calls := 0
+	err = h.s.LinkSources(h.ctx, "hr", func([]byte, []byte, bool) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("LinkSources after fn failed: err %v after %d calls, want the error after 1", err, calls)
+	}
+}

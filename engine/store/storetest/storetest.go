@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ResolveManagers", testResolveManagers},
 		{"ResolveSomeManagers", testResolveSomeManagers},
 		{"SourceHash", testSourceHash},
+		{"LinkSources", testLinkSources},
 		{"LockExcludesSecondRun", testLockExcludes},
 		{"LeaseRenewedThenTakenOver", testLeaseTakeover},
 		{"FinishRecordsRun", testFinishRecordsRun},

@@ -1,0 +1,80 @@
+package engine_test
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/peoplesync/peoplesync/engine"
+	"github.com/peoplesync/peoplesync/engine/setup"
+	"github.com/peoplesync/peoplesync/engine/store"
+)
+
+// countingStore counts the store reads that a full read's index of links saves.
+type countingStore struct {
+	store.Store
+	lookedUp, liveLists atomic.Int64
+}
+
+func (c *countingStore) Lookup(ctx context.Context, sync string, ids []string) (map[string]store.Stored, error) {
+	c.lookedUp.Add(int64(len(ids)))
+	return c.Store.Lookup(ctx, sync, ids)
+}
+
+func (c *countingStore) LiveExternalIDs(ctx context.Context, sync string, fn func(string) error) error {
+	c.liveLists.Add(1)
+	return c.Store.LiveExternalIDs(ctx, sync, fn)
+}
+
+// A full read loads the sync's links once and looks up only the records that changed at
+// the source: none in a first run (everyone is new) or an unchanged one, which also need
+// not list the live profiles to find deletions. Removed and returning people are still
+// deleted and restored.
+func TestFullReadLooksUpOnlyChangedRecords(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 300)
+	cfg := e.syncConfig("file", "default", "", "")
+	cs := &countingStore{Store: e.store}
+	run := func(what string, want counts, lookups, lists int64) {
+		t.Helper()
+		ctx := context.Background()
+		prep, diags := setup.Sync(ctx, cfg, "people", setup.Options{Executable: os.Args[0]})
+		if diags.HasErrors() {
+			t.Fatalf("setup: %s", diags.Error())
+		}
+		defer prep.Close(ctx)
+		cs.lookedUp.Store(0)
+		cs.liveLists.Store(0)
+		res, err := (&engine.Engine{Store: cs, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		checkCounts(t, what, res, want)
+		if got := cs.lookedUp.Load(); got != lookups {
+			t.Errorf("%s: looked up %d external IDs, want %d", what, got, lookups)
+		}
+		if got := cs.liveLists.Load(); got != lists {
+			t.Errorf("%s: listed the live profiles %d times, want %d", what, got, lists)
+		}
+	}
+	run("first run", counts{processed: 300, created: 300}, 0, 0)
+	run("unchanged run", counts{processed: 300, skipped: 300}, 0, 0)
+
+	e.people[7].Title = "Chief Cartographer"
+	removed := append(e.people[:0:0], e.people[290:]...)
+	e.people = e.people[:290]
+	e.writeDirectory()
+	run("one changed, ten removed", counts{processed: 290, updated: 1, skipped: 289, deleted: 10}, 1, 1)
+
+	e.people = append(e.people, removed...)
+	e.writeDirectory()
+	// The ten return: their links are known but their profiles deleted, so they are looked
+	// up (and restored).
+	run("ten returned", counts{processed: 300, updated: 10, skipped: 290}, 10, 0)
+	stored := e.profiles([]string{removed[0].UUID})
+	if sp := stored[removed[0].UUID]; sp.DeletedAt != nil {
+		t.Fatalf("%s not restored", removed[0].UID)
+	}
+	run("unchanged again", counts{processed: 300, skipped: 300}, 0, 0)
+}
