@@ -261,6 +261,9 @@ func (r *reader) page(ctx context.Context, w *wireConn, page int) ([]byte, error
 // attrName is an attribute name as the record keys it, and its lower case.
 type attrName struct {
 	name, lower string
+	// What record asks of every attribute of every entry, worked out once per name:
+	// whether it is range-retrieved, binary by its name, or stripped from records.
+	ranged, binary, strip bool
 }
 
 // maxNames bounds the reader's cache of attribute names.
@@ -273,6 +276,9 @@ func (r *reader) nameOf(b []byte) attrName {
 	}
 	n := attrName{name: string(b)}
 	n.lower = strings.ToLower(n.name)
+	n.ranged = strings.Contains(n.lower, ";range=")
+	n.binary = binaryName(n.lower)
+	n.strip = r.strip[n.lower]
 	if r.names == nil {
 		r.names = map[string]attrName{}
 	}
@@ -292,12 +298,14 @@ func (r *reader) record(ctx context.Context, e *wireEntry) (connector.Record, er
 	textBytes, textValues := 0, 0
 	for _, a := range e.attrs {
 		n, values := r.nameOf(a.name), a.values
-		if base, lo, hi, ok := parseRange(n.name); ok {
-			more, err := r.rangeRest(ctx, dn, base, lo, hi, len(values))
-			if err != nil {
-				return rec, err
+		if n.ranged {
+			if base, lo, hi, ok := parseRange(n.name); ok {
+				more, err := r.rangeRest(ctx, dn, base, lo, hi, len(values))
+				if err != nil {
+					return rec, err
+				}
+				n, values = r.nameOf([]byte(base)), append(slices.Clip(values), more...)
 			}
-			n, values = attrName{name: base, lower: strings.ToLower(base)}, append(slices.Clip(values), more...)
 		}
 		switch n.lower {
 		case r.idLower:
@@ -313,10 +321,10 @@ func (r *reader) record(ctx context.Context, e *wireEntry) (connector.Record, er
 				}
 			}
 		}
-		if r.strip[n.lower] {
+		if n.strip {
 			continue
 		}
-		if isBinary(n.lower, values) {
+		if n.binary || !allUTF8(values) {
 			if rec.Binary == nil {
 				rec.Binary = map[string][][]byte{}
 			}
@@ -386,16 +394,19 @@ func formatGUID(b []byte) (string, error) {
 		b[8:10], b[10:16]), nil
 }
 
-func isBinary(lowerName string, values [][]byte) bool {
-	if slices.Contains(binaryAttributes, lowerName) || strings.Contains(lowerName, ";binary") {
-		return true
-	}
+// binaryName reports whether a lower-cased attribute name is one of binary values.
+func binaryName(lowerName string) bool {
+	return slices.Contains(binaryAttributes, lowerName) || strings.Contains(lowerName, ";binary")
+}
+
+// allUTF8 reports whether every value is valid UTF-8 (text).
+func allUTF8(values [][]byte) bool {
 	for _, v := range values {
 		if !utf8.Valid(v) {
-			return true
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // parseRange splits "member;range=0-1499" into ("member", 0, 1499); hi is -1 for "*".
