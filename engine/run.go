@@ -243,6 +243,7 @@ type mappedBatch struct {
 	results   []mapper.Result
 	hashes    [][32]byte
 	sources   [][32]byte
+	keys      [][2]uint64 // seen-set keys of the records' external IDs
 	unchanged []bool
 	stored    map[string]store.Stored
 }
@@ -405,16 +406,19 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 	mb := mappedBatch{
 		records: batch, results: make([]mapper.Result, n),
 		hashes: make([][32]byte, n), sources: make([][32]byte, n), unchanged: make([]bool, n),
+		keys: make([][2]uint64, n),
 	}
 	ids := make([]string, 0, n)
-	var buf []byte
-	var names []string
+	var hasher sourceHasher
 	for i := range batch {
+		if batch[i].ID != "" {
+			mb.keys[i] = p.seen.key(batch[i].ID) // for the writer, hashed here in parallel
+		}
 		if batch[i].Kind != connector.Upsert || batch[i].ID == "" {
 			continue
 		}
-		mb.sources[i], buf, names = sourceHash(p.salt, &batch[i], buf, names)
-		switch p.index.state(p.seen.key(batch[i].ID), &mb.sources[i]) {
+		mb.sources[i] = hasher.sum(p.salt, &batch[i])
+		switch p.index.state(mb.keys[i], &mb.sources[i]) {
 		case linkUnchanged:
 			mb.unchanged[i] = true
 			continue
@@ -471,7 +475,8 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 			p.recordError("", "record without an external ID (DN "+r.DN+")")
 			continue
 		}
-		if p.seen.has(r.ID) {
+		key := mb.keys[i]
+		if p.seen.contains(key) {
 			p.recordError(r.ID, "duplicate external ID in one read: the later record was ignored")
 			continue
 		}
@@ -480,21 +485,21 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 			continue
 		}
 		if mb.unchanged[i] {
-			p.seen.add(r.ID)
+			p.seen.insert(key)
 			p.skipped++
 			continue
 		}
 		switch {
 		case res.Err != nil:
-			p.seen.add(r.ID)
+			p.seen.insert(key)
 			p.recordError(r.ID, res.Err.Error())
 		case res.SkipReason != "":
 			p.skipped++
 		case res.Profile == nil:
-			p.seen.add(r.ID)
+			p.seen.insert(key)
 			p.recordError(r.ID, "mapping returned neither a profile nor a skip")
 		default:
-			p.seen.add(r.ID)
+			p.seen.insert(key)
 			hash := mb.hashes[i]
 			st, linked := mb.stored[r.ID]
 			if linked && !st.Deleted && bytes.Equal(st.Hash, hash[:]) {

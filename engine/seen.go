@@ -58,15 +58,24 @@ func (s *seenSet) contains(k [2]uint64) bool {
 
 // add records id and reports whether it was new.
 func (s *seenSet) add(id string) bool {
-	k := s.key(id)
+	return s.addKey(s.key(id))
+}
+
+// addKey records the ID whose key is k and reports whether it was new.
+func (s *seenSet) addKey(k [2]uint64) bool {
 	if s.contains(k) {
 		return false
 	}
+	s.insert(k)
+	return true
+}
+
+// insert records a key known to be absent (the caller just checked with contains).
+func (s *seenSet) insert(k [2]uint64) {
 	s.recent[k] = struct{}{}
 	if len(s.recent) >= seenMergeAt {
 		s.merge()
 	}
-	return true
 }
 
 // merge moves the recent entries into the sorted array.

@@ -8,26 +8,29 @@ import (
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
-// sourceHash hashes a record as the connector returned it, salted with the mapping's
+// sourceHasher hashes records as the connector returned them, salted with the mapping's
 // identity. Two records with equal source hashes map to equal profiles: a mapping module
 // sees nothing but the record and its settings (no clock, randomness, files or network).
 // So a record whose source hash is the stored one is skipped without running the mapping,
 // which is most of the work of a sync over an unchanged directory.
 //
-// The record is laid out in buf (length-prefixed, attributes in name order) and hashed
-// at once; buf is returned for reuse by the next call.
-func sourceHash(salt []byte, r *connector.Record, buf []byte, names []string) ([32]byte, []byte, []string) {
-	buf = appendField(buf[:0], salt)
+// A record is laid out in buf (length-prefixed, attributes in name order) and hashed at
+// once. The zero value is ready; it keeps its buffers from record to record, and since the
+// records of a directory mostly have the same attribute names, it sorts names only when
+// they differ from the previous record's.
+type sourceHasher struct {
+	buf          []byte
+	text, binary []string // the previous record's names, sorted
+}
+
+func (h *sourceHasher) sum(salt []byte, r *connector.Record) [32]byte {
+	buf := appendField(h.buf[:0], salt)
 	buf = appendField(buf, []byte(r.ID))
 	buf = appendField(buf, []byte(r.DN))
 
-	names = names[:0]
-	for name := range r.Attributes {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(names)))
-	for _, name := range names {
+	h.text = sortedNames(r.Attributes, h.text)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(h.text)))
+	for _, name := range h.text {
 		vs := r.Attributes[name]
 		buf = appendString(buf, name)
 		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(vs)))
@@ -36,13 +39,9 @@ func sourceHash(salt []byte, r *connector.Record, buf []byte, names []string) ([
 		}
 	}
 
-	names = names[:0]
-	for name := range r.Binary {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(names)))
-	for _, name := range names {
+	h.binary = sortedNames(r.Binary, h.binary)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(len(h.binary)))
+	for _, name := range h.binary {
 		vs := r.Binary[name]
 		buf = appendString(buf, name)
 		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(vs)))
@@ -50,7 +49,32 @@ func sourceHash(salt []byte, r *connector.Record, buf []byte, names []string) ([
 			buf = appendField(buf, v)
 		}
 	}
-	return sha256.Sum256(buf), buf, names
+	h.buf = buf
+	return sha256.Sum256(buf)
+}
+
+// sortedNames returns m's keys in order: prev itself if it holds exactly those keys (it
+// is sorted and its names distinct, so equal length and every name in m means the same
+// set), else prev's memory refilled and sorted.
+func sortedNames[V any](m map[string]V, prev []string) []string {
+	if len(prev) == len(m) {
+		same := true
+		for _, name := range prev {
+			if _, ok := m[name]; !ok {
+				same = false
+				break
+			}
+		}
+		if same {
+			return prev
+		}
+	}
+	prev = prev[:0]
+	for name := range m {
+		prev = append(prev, name)
+	}
+	slices.Sort(prev)
+	return prev
 }
 
 func appendField(buf, b []byte) []byte {

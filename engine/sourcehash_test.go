@@ -15,8 +15,8 @@ func TestSourceHash(t *testing.T) {
 		}
 	}
 	hash := func(salt string, r connector.Record) [32]byte {
-		h, _, _ := sourceHash([]byte(salt), &r, nil, nil)
-		return h
+		var h sourceHasher
+		return h.sum([]byte(salt), &r)
 	}
 	want := hash("m1", base())
 	// Map order does not matter: the same record built again hashes the same.
@@ -45,5 +45,26 @@ func TestSourceHash(t *testing.T) {
 	}
 	if hash("m2", base()) == want {
 		t.Error("another mapping identity gave the same hash")
+	}
+}
+
+// A hasher that reuses the previous record's sorted names hashes every record as a
+// fresh one does, whether the next record's names are the same, fewer, more or others.
+func TestSourceHasherReusesNames(t *testing.T) {
+	recs := []connector.Record{
+		{ID: "1", Attributes: map[string][]string{"cn": {"A"}, "sn": {"B"}, "mail": {"m"}}},
+		{ID: "2", Attributes: map[string][]string{"mail": {"m"}, "cn": {"A"}, "sn": {"B"}}},
+		{ID: "3", Attributes: map[string][]string{"cn": {"A"}, "sn": {"B"}}},
+		{ID: "4", Attributes: map[string][]string{"cn": {"A"}, "sn": {"B"}, "title": {"T"}}},
+		{ID: "5", Attributes: map[string][]string{"cn": {"A"}, "uid": {"B"}, "title": {"T"}}},
+		{ID: "6", Attributes: map[string][]string{"cn": {"A"}, "uid": {"B"}, "title": {"T"}}, Binary: map[string][][]byte{"photo": {{1}}}},
+		{ID: "7"},
+	}
+	var shared sourceHasher
+	for _, r := range recs {
+		var fresh sourceHasher
+		if got, want := shared.sum([]byte("m"), &r), fresh.sum([]byte("m"), &r); got != want {
+			t.Errorf("record %s: reused names hashed %x, a fresh hasher %x", r.ID, got[:4], want[:4])
+		}
 	}
 }
