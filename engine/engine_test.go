@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -480,6 +481,32 @@ func TestManagerChangesAreResolved(t *testing.T) {
 	for _, i := range []int{50, 17, 24} {
 		p := e.people[i]
 		if got, want := stored[p.UUID].ManagerID, stored[e.people[p.ManagerIndex].UUID].ProfileID; got != want {
+			t.Errorf("%s: manager %q, want %q", p.UID, got, want)
+		}
+	}
+}
+
+// People listed before their managers, in many small batches: Apply cannot set those
+// managers when it creates the people, so the run's final (scoped) resolution must.
+func TestManagersResolvedWhenReportsComeFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 400)
+	slices.Reverse(e.people) // managers have lower indexes than their reports
+	for i := range e.people {
+		if m := e.people[i].ManagerIndex; m >= 0 {
+			e.people[i].ManagerIndex = len(e.people) - 1 - m
+		}
+	}
+	e.writeDirectory()
+	res := e.mustRun(e.syncConfig("file", "default", "", "batch_size = 25"), engine.Options{})
+	checkCounts(t, "first run", res, counts{processed: 400, created: 400})
+	stored := e.profiles(e.ids())
+	for _, p := range e.people {
+		want := ""
+		if p.ManagerIndex >= 0 {
+			want = stored[e.people[p.ManagerIndex].UUID].ProfileID
+		}
+		if got := stored[p.UUID].ManagerID; got != want {
 			t.Errorf("%s: manager %q, want %q", p.UID, got, want)
 		}
 	}

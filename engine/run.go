@@ -139,6 +139,9 @@ type pass struct {
 	changedIDs       []string
 	tooManyChanged   bool
 	previousRunClean bool
+	// createdAny says the run created profiles. Apply set the manager of each it could;
+	// ResolveManagers, even scoped to changedIDs, sets the rest (unresolved references).
+	createdAny bool
 
 	// countMu guards created and updated, which the appliers add to.
 	countMu                                                            sync.Mutex
@@ -191,8 +194,11 @@ func (p *pass) execute(ctx context.Context) error {
 // or nil (the whole sync) when it changed many or the previous run may have left
 // references unresolved.
 func (p *pass) resolveScope() []string {
-	if p.changedIDs == nil || !p.previousRunClean {
+	if p.tooManyChanged || !p.previousRunClean {
 		return nil
+	}
+	if p.changedIDs == nil {
+		return []string{} // only created profiles: resolve what is unresolved
 	}
 	return p.changedIDs
 }
@@ -218,10 +224,11 @@ func (p *pass) noteChanged(ids ...string) {
 // or the sync's previous run did not get as far as resolving them (it failed or was
 // interrupted). A run that only changed titles and phones has nothing to resolve.
 func (p *pass) managersNeedResolving(ctx context.Context) bool {
-	p.previousRunClean = false
+	p.previousRunClean = true // the sync's first run: nothing was left unresolved before
 	runs, err := p.engine.Store.Runs(ctx, p.sync.Name, 3)
 	if err != nil {
 		p.log.Warn("cannot read the previous run; resolving managers anyway", "err", err)
+		p.previousRunClean = false
 		return true
 	}
 	for _, r := range runs {
@@ -231,7 +238,7 @@ func (p *pass) managersNeedResolving(ctx context.Context) bool {
 		p.previousRunClean = r.Status == store.StatusSucceeded || r.Status == store.StatusGuarded
 		break
 	}
-	return len(p.changedIDs) > 0 || p.tooManyChanged || !p.previousRunClean
+	return len(p.changedIDs) > 0 || p.tooManyChanged || p.createdAny || !p.previousRunClean
 }
 
 // mappedBatch is a batch of records with, index by index, their mapping results (a
@@ -517,8 +524,13 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 				Profile: *res.Profile, Hash: hash[:], SourceHash: mb.sources[i][:],
 			})
 			// Manager references can change only around people who are new, return,
-			// move (DN) or get another manager.
-			if !linked || st.Deleted || st.DN != r.DN || st.ManagerRef != res.Profile.Manager {
+			// move (DN) or get another manager. New people need no scope of their own:
+			// Apply sets their managers where it can see them, and a scoped resolution
+			// covers every reference still unresolved (theirs, and older ones to them).
+			switch {
+			case !linked:
+				p.createdAny = true
+			case st.Deleted || st.DN != r.DN || st.ManagerRef != res.Profile.Manager:
 				p.noteChanged(r.ID)
 			}
 		}

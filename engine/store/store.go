@@ -192,10 +192,12 @@ type Run interface {
 	// ResolveManagers sets manager_id of the sync's profiles from their manager reference
 	// (an external ID or DN of the same sync) and returns how many rows changed. With
 	// externalIDs nil it resolves every profile of the sync; otherwise only the profiles
-	// of those external IDs and the profiles whose reference names one of them (by
-	// external ID or current DN), which is all that a run that changed only those can
-	// have changed. Apply may set the manager of a profile it creates when it can;
-	// ResolveManagers is the authority that makes every reference right.
+	// of those external IDs, the profiles whose reference names one of them (by external
+	// ID or current DN), and the profiles whose reference is not resolved yet (a manager
+	// but no manager_id): all that a run can have changed if it changed only those and
+	// created profiles. Apply sets the manager of each profile it creates when the
+	// reference names a profile it can see; ResolveManagers is the authority that makes
+	// every reference right.
 	ResolveManagers(ctx context.Context, externalIDs []string) (int, error)
 	// RecordErrors stores per-record errors of the run.
 	RecordErrors(ctx context.Context, errs []RecordError) error

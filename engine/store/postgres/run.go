@@ -316,8 +316,10 @@ const (
 		  FROM wanted w
 		 WHERE p.id = w.profile_id AND p.manager_id IS DISTINCT FROM w.manager_id`
 
-	// resolveSomeManagers resolves the links of the given external IDs and the links that
-	// refer to them, each with an index lookup: for a run that changed a few people.
+	// resolveSomeManagers resolves the links of the given external IDs, the links that
+	// refer to them and the links whose reference is unresolved, each with an index
+	// lookup: for a run that changed a few people, or created many whose managers Apply
+	// mostly set already.
 	resolveSomeManagers = `
 		WITH changed AS (
 			SELECT external_id, lower(dn) AS ldn FROM profile_links
@@ -331,6 +333,10 @@ const (
 			UNION
 			SELECT l.profile_id, l.manager_ref FROM profile_links l
 			 WHERE l.sync_name = $1 AND lower(l.manager_ref) IN (SELECT ldn FROM changed WHERE ldn <> '')
+			UNION
+			SELECT l.profile_id, l.manager_ref FROM profile_links l
+			  JOIN profiles p ON p.id = l.profile_id AND p.manager_id IS NULL
+			 WHERE l.sync_name = $1 AND l.manager_ref <> ''
 		), wanted AS (
 			SELECT t.profile_id,
 			       CASE WHEN t.manager_ref = '' THEN NULL ELSE coalesce(

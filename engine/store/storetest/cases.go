@@ -397,6 +397,25 @@ func testResolveSomeManagers(t *testing.T, h *harness) {
 	if n, err := r.ResolveManagers(h.ctx, []string{"a", "ghost"}); err != nil || n != 0 {
 		t.Fatalf("second ResolveManagers(a, ghost) = %d, %v; want 0", n, err)
 	}
+
+	// Created in two batches, the first referring to the second: Apply could not set the
+	// early one's manager. Resolving around nothing but the unresolved still sets it.
+	h.apply(r, change("early", "", withManager(5, "cn=newboss,ou=people")))
+	newBoss := change("newboss", "", person(6))
+	newBoss.DN = "cn=newboss,ou=people"
+	h.apply(r, newBoss, change("later", "", withManager(7, "newboss")))
+	if got := h.profile("hr", "early").ManagerID; got != "" {
+		t.Fatalf("early: manager %q before resolving, want none (a test of nothing)", got)
+	}
+	if n, err := r.ResolveManagers(h.ctx, []string{}); err != nil || n != 1 {
+		t.Fatalf("ResolveManagers() = %d, %v; want 1 (early)", n, err)
+	}
+	nb := h.lookup("hr", "newboss")["newboss"].ProfileID
+	for _, ext := range []string{"early", "later"} {
+		if got := h.profile("hr", ext).ManagerID; got != nb {
+			t.Errorf("%s: manager %q, want newboss %q", ext, got, nb)
+		}
+	}
 	h.finish(r)
 }
 
