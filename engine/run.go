@@ -127,8 +127,9 @@ type pass struct {
 	// deletion: mapped records and records whose mapping failed (never concluded gone).
 	seen         *seenSet
 	deltaDeletes []string
-	// index is what a full read loaded up front about the sync's links (see
-	// storedIndex); nil for a delta read. indexReady is closed once it is loaded.
+	// index is what a full read loads about the sync's links (see storedIndex) while the
+	// connector starts; nil for a delta read. indexReady is closed once it is loaded:
+	// batches that come before look their records up.
 	index      *storedIndex
 	indexReady chan struct{}
 	errs       []store.RecordError
@@ -322,13 +323,6 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		workers.Add(1)
 		g.Go(func() error {
 			defer workers.Done()
-			if p.indexReady != nil {
-				select {
-				case <-p.indexReady:
-				case <-gctx.Done():
-					return gctx.Err()
-				}
-			}
 			for batch := range read {
 				mb, err := p.prepare(gctx, batch)
 				if err != nil {
@@ -416,6 +410,7 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 		keys: make([][2]uint64, n),
 	}
 	ids := make([]string, 0, n)
+	index := p.loadedIndex()
 	var hasher sourceHasher
 	for i := range batch {
 		if batch[i].ID != "" {
@@ -425,7 +420,7 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 			continue
 		}
 		mb.sources[i] = hasher.sum(p.salt, &batch[i])
-		switch p.index.state(mb.keys[i], &mb.sources[i]) {
+		switch index.state(mb.keys[i], &mb.sources[i]) {
 		case linkUnchanged:
 			mb.unchanged[i] = true
 			continue
@@ -466,6 +461,19 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 		}
 	}
 	return mb, nil
+}
+
+// loadedIndex returns the index of the sync's links if it is loaded yet, else nil.
+func (p *pass) loadedIndex() *storedIndex {
+	if p.indexReady == nil {
+		return nil
+	}
+	select {
+	case <-p.indexReady:
+		return p.index
+	default:
+		return nil
+	}
 }
 
 // write compares one prepared batch with the store and returns the changes to apply (a
