@@ -266,7 +266,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 	var readErr error
 	// Channels hold one batch each: every batch in flight is memory, and the workers
 	// already give each stage its slack.
-	read := make(chan []connector.Record, 1)
+	read := make(chan []pending, 1)
 	mapped := make(chan mappedBatch, 1)
 
 	if req.Mode == connector.Full {
@@ -287,23 +287,41 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 
 	g.Go(func() error {
 		defer close(read)
-		batch := make([]connector.Record, 0, batchSize)
+		batch := make([]pending, 0, batchSize)
 		send := func() error {
 			select {
 			case read <- batch:
-				batch = make([]connector.Record, 0, batchSize)
+				batch = make([]pending, 0, batchSize)
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
 			}
 		}
-		end, err := p.sync.Connector.Read(gctx, req, func(r connector.Record) error {
+		add := func(r pending) error {
 			batch = append(batch, r)
 			if len(batch) < batchSize {
 				return nil
 			}
 			return send()
-		})
+		}
+		var end connector.ReadResult
+		var err error
+		if rr, ok := p.sync.Connector.(connector.RawReader); ok {
+			// Records stay in the batches they arrived in until prepare knows which
+			// it needs decoded: most, in an unchanged directory, it does not.
+			end, err = rr.ReadRaw(gctx, req, func(b *connector.RawBatch) error {
+				for i := range b.Len() {
+					if err := add(pending{raw: b, i: i}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		} else {
+			end, err = p.sync.Connector.Read(gctx, req, func(r connector.Record) error {
+				return add(pending{rec: r})
+			})
+		}
 		if err != nil {
 			// The records that arrived before the failure are still mapped and written
 			// (whole batches, so the next run has less to do); the run then fails and
@@ -402,8 +420,9 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 // once, ahead of the one writer. A record whose source hash is the stored one is marked
 // unchanged and not mapped at all. In a full read the stored index settles most records
 // (unchanged, or new) without a lookup; only the rest are looked up.
-func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBatch, error) {
-	n := len(batch)
+func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error) {
+	n := len(items)
+	batch := make([]connector.Record, n)
 	mb := mappedBatch{
 		records: batch, results: make([]mapper.Result, n),
 		hashes: make([][32]byte, n), sources: make([][32]byte, n), unchanged: make([]bool, n),
@@ -412,22 +431,42 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 	ids := make([]string, 0, n)
 	index := p.loadedIndex()
 	var hasher sourceHasher
-	for i := range batch {
-		if batch[i].ID != "" {
-			mb.keys[i] = p.seen.key(batch[i].ID) // for the writer, hashed here in parallel
+	for i := range items {
+		it := &items[i]
+		id, kind := it.rec.ID, it.rec.Kind
+		if it.raw != nil {
+			id, kind = it.raw.ID(it.i), it.raw.Kind(it.i)
 		}
-		if batch[i].Kind != connector.Upsert || batch[i].ID == "" {
-			continue
+		if id != "" {
+			mb.keys[i] = p.seen.key(id) // for the writer, hashed here in parallel
 		}
-		mb.sources[i] = hasher.sum(p.salt, &batch[i])
-		switch index.state(mb.keys[i], &mb.sources[i]) {
-		case linkUnchanged:
+		state := linkUnknown
+		if kind == connector.Upsert && id != "" {
+			if it.raw != nil {
+				mb.sources[i] = hasher.sumRaw(p.salt, it.raw, it.i)
+			} else {
+				mb.sources[i] = hasher.sum(p.salt, &it.rec)
+			}
+			state = index.state(mb.keys[i], &mb.sources[i])
+		}
+		if state == linkUnchanged {
+			// The writer needs no more of it than this.
+			batch[i] = connector.Record{ID: id, Kind: kind}
 			mb.unchanged[i] = true
 			continue
-		case linkNew:
-			continue
 		}
-		ids = append(ids, batch[i].ID)
+		if it.raw != nil {
+			rec, err := it.raw.Record(it.i)
+			if err != nil {
+				return mb, fmt.Errorf("decode record %q: %w", id, err)
+			}
+			batch[i] = rec
+		} else {
+			batch[i] = it.rec
+		}
+		if kind == connector.Upsert && id != "" && state == linkUnknown {
+			ids = append(ids, id)
+		}
 	}
 	if len(ids) > 0 {
 		stored, err := p.engine.Store.Lookup(ctx, p.sync.Name, ids)
@@ -461,6 +500,14 @@ func (p *pass) prepare(ctx context.Context, batch []connector.Record) (mappedBat
 		}
 	}
 	return mb, nil
+}
+
+// pending is one record of a read on its way to prepare: decoded already (rec), or
+// still in the batch it arrived in (raw, i).
+type pending struct {
+	raw *connector.RawBatch
+	i   int
+	rec connector.Record
 }
 
 // loadedIndex returns the index of the sync's links if it is loaded yet, else nil.

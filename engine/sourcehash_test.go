@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/hex"
 	"testing"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
@@ -66,5 +67,18 @@ func TestSourceHasherReusesNames(t *testing.T) {
 		if got, want := shared.sum([]byte("m"), &r), fresh.sum([]byte("m"), &r); got != want {
 			t.Errorf("record %s: reused names hashed %x, a fresh hasher %x", r.ID, got[:4], want[:4])
 		}
+	}
+}
+
+// The source hash stays what earlier versions stored, or every sync would map every
+// record again after an upgrade (the value is the one the first implementation gave).
+func TestSourceHashIsStable(t *testing.T) {
+	r := connector.Record{ID: "5f1c9c52", DN: "uid=jdoe,ou=People,dc=example,dc=com",
+		Attributes: map[string][]string{"cn": {"Jane Doe"}, "mail": {"jane@example.com", "j@example.com"}, "sn": {"Doe"}, "empty": {}},
+		Binary:     map[string][][]byte{"jpegPhoto": {{0xff, 0xd8, 0xff}}}}
+	var h sourceHasher
+	got := h.sum([]byte("mapping-identity"), &r)
+	if want := "8df6c419263d26c7682a756a32ad84a1084ce47df38f99cc755986b5cc59c7e1"; hex.EncodeToString(got[:]) != want {
+		t.Fatalf("source hash %x, want %s", got, want)
 	}
 }

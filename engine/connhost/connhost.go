@@ -287,6 +287,23 @@ func (p *Process) Read(ctx context.Context, req connector.ReadRequest, emit conn
 	return res, err
 }
 
+// ReadRaw reads from the plugin as Read does, handing over each batch undecoded (see
+// connector.RawBatch).
+func (p *Process) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
+	if p.Exited() {
+		return connector.ReadResult{}, fmt.Errorf("%w: %w", connector.ErrIncompleteRead, p.exitedErr())
+	}
+	rr, ok := p.conn.(connector.RawReader)
+	if !ok {
+		return connector.ReadResult{}, fmt.Errorf("connector %q: the plugin client cannot hand over raw batches", p.name)
+	}
+	res, err := rr.ReadRaw(ctx, req, fn)
+	if err != nil && errors.Is(err, connector.ErrIncompleteRead) {
+		return res, fmt.Errorf("connector %q: %w", p.name, err)
+	}
+	return res, err
+}
+
 // tail keeps the end of what a plugin wrote to stderr, for start-up errors.
 type tail struct {
 	mu  sync.Mutex

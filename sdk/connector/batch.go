@@ -129,12 +129,13 @@ type batchDecoder struct {
 	off      int
 	left     int               // records of the batch not decoded yet
 	names    []string          // the batch's names, by number
+	nextName int               // the number of the next name new to the batch
 	interned map[string]string // every name seen in the read
 }
 
 // reset starts decoding the batch data and returns its number of records.
 func (d *batchDecoder) reset(data []byte) (int, error) {
-	d.data, d.off, d.left, d.names = data, 0, 0, d.names[:0]
+	d.data, d.off, d.left, d.names, d.nextName = data, 0, 0, d.names[:0], 0
 	n, err := d.count("record count")
 	if err != nil {
 		return 0, err
@@ -247,32 +248,51 @@ func (d *batchDecoder) record(r *recordReader, nValues int) (Record, error) {
 
 // name reads a name reference and returns the name, one string per name for the read.
 func (d *batchDecoder) name(r *recordReader) string {
-	ref := r.uvarint("attribute name")
+	k := d.nameNumber(r)
 	if r.err != nil {
 		return ""
+	}
+	return d.names[k]
+}
+
+// nameNumber reads a name reference and returns the name's number in the batch. A name
+// new to the batch gets the next number; decoding in order, the decoder also learns it.
+// (A RawBatch decodes a record out of order with every name known already.)
+func (d *batchDecoder) nameNumber(r *recordReader) int {
+	ref := r.uvarint("attribute name")
+	if r.err != nil {
+		return 0
 	}
 	if ref == 0 {
 		s, e := r.span("attribute name")
 		if r.err != nil {
-			return ""
+			return 0
 		}
-		raw := r.data[s:e]
-		name, ok := d.interned[string(raw)]
-		if !ok {
-			if d.interned == nil {
-				d.interned = make(map[string]string)
-			}
-			name = string(raw)
-			d.interned[name] = name
+		k := d.nextName
+		d.nextName++
+		if k == len(d.names) {
+			d.names = append(d.names, d.intern(r.data[s:e]))
 		}
-		d.names = append(d.names, name)
-		return name
+		return k
 	}
-	if ref > uint64(len(d.names)) {
+	if ref > uint64(d.nextName) {
 		r.fail("attribute name reference")
-		return ""
+		return 0
 	}
-	return d.names[ref-1]
+	return int(ref - 1)
+}
+
+// intern returns the read's one string for the name raw.
+func (d *batchDecoder) intern(raw []byte) string {
+	name, ok := d.interned[string(raw)]
+	if !ok {
+		if d.interned == nil {
+			d.interned = make(map[string]string)
+		}
+		name = string(raw)
+		d.interned[name] = name
+	}
+	return name
 }
 
 // count reads a count of items that each take at least one byte of the batch.

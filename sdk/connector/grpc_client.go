@@ -23,7 +23,10 @@ type grpcClient struct {
 	client connectorpb.ConnectorClient
 }
 
-var _ Connector = (*grpcClient)(nil)
+var (
+	_ Connector = (*grpcClient)(nil)
+	_ RawReader = (*grpcClient)(nil)
+)
 
 func (c *grpcClient) Describe(ctx context.Context) (Description, error) {
 	resp, err := c.client.Describe(ctx, &connectorpb.DescribeRequest{})
@@ -53,14 +56,58 @@ func (c *grpcClient) Check(ctx context.Context) error {
 // an error from emit (returned as is) and the cancellation of ctx (wrapping ctx's error).
 // Returning cancels the stream, which cancels the Read inside the plugin process.
 func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (ReadResult, error) {
+	var dec batchDecoder
+	return c.stream(ctx, req, func(data []byte, n *int64) error {
+		count, err := dec.reset(data)
+		if err != nil {
+			return corruptBatchError(err, *n)
+		}
+		for range count {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("read stopped after %d records: %w", *n, err)
+			}
+			r, err := dec.next()
+			if err != nil {
+				return corruptBatchError(err, *n)
+			}
+			if err := emit(r); err != nil {
+				return err
+			}
+			*n++
+		}
+		return nil
+	})
+}
+
+// ReadRaw is Read handing over each batch checked but undecoded (see RawBatch), with the
+// same guarantees.
+func (c *grpcClient) ReadRaw(ctx context.Context, req ReadRequest, fn func(*RawBatch) error) (ReadResult, error) {
+	interned := make(map[string]string)
+	return c.stream(ctx, req, func(data []byte, n *int64) error {
+		b, err := parseRawBatch(data, interned)
+		if err != nil {
+			return corruptBatchError(err, *n)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("read stopped after %d records: %w", *n, err)
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+		*n += int64(b.Len())
+		return nil
+	})
+}
+
+// stream runs a Read stream, passing each batch's bytes to batch with the count of
+// records so far (which batch advances), and checks the stream's end.
+func (c *grpcClient) stream(ctx context.Context, req ReadRequest, batch func(data []byte, n *int64) error) (ReadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.client.Read(ctx, toPBReadRequest(req), grpc.MaxCallRecvMsgSize(maxRecvBytes))
 	if err != nil {
 		return ReadResult{}, readError(ctx, err, 0)
 	}
-	done := ctx.Done()
-	var dec batchDecoder
 	var n int64
 	for {
 		msg, err := stream.Recv()
@@ -72,24 +119,8 @@ func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (
 		}
 		switch m := msg.GetMsg().(type) {
 		case *connectorpb.ReadResponse_Batch:
-			count, err := dec.reset(m.Batch.GetRecords())
-			if err != nil {
-				return ReadResult{}, corruptBatchError(err, n)
-			}
-			for range count {
-				select {
-				case <-done:
-					return ReadResult{}, fmt.Errorf("read stopped after %d records: %w", n, ctx.Err())
-				default:
-				}
-				r, err := dec.next()
-				if err != nil {
-					return ReadResult{}, corruptBatchError(err, n)
-				}
-				if err := emit(r); err != nil {
-					return ReadResult{}, err
-				}
-				n++
+			if err := batch(m.Batch.GetRecords(), &n); err != nil {
+				return ReadResult{}, err
 			}
 		case *connectorpb.ReadResponse_End:
 			if got := m.End.GetCount(); got != n {

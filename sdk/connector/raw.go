@@ -1,0 +1,276 @@
+package connector
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// RawBatch is one batch of a read as it crossed the plugin boundary: checked, but not
+// decoded. A host reads each record's ID, kind and canonical form (see Canonicalizer)
+// from it and decodes only the records it needs with Record: a sync that finds most
+// records unchanged since its last run spares itself building them. A RawBatch is safe
+// for concurrent use; it holds the batch's bytes until the last reference to it goes.
+type RawBatch struct {
+	data  []byte
+	names []string // the batch's attribute names, by number
+	rank  []int    // each name's place among the batch's names in byte order
+	recs  []rawRecord
+}
+
+// rawRecord is where one record lies in its batch.
+type rawRecord struct {
+	body, end   int // the body's span in data
+	values      int // its text values
+	namesBefore int // names the batch defined before this record
+	kind        ChangeKind
+	idStart     int // the ID's span in data
+	idEnd       int
+}
+
+// RawReader is a Connector that can hand over whole batches undecoded: the host side of
+// the plugin protocol is one.
+type RawReader interface {
+	// ReadRaw is Read with one call of fn per batch instead of one emit per record. The
+	// batches' records count towards ReadResult.Count as Read's do.
+	ReadRaw(ctx context.Context, req ReadRequest, fn func(*RawBatch) error) (ReadResult, error)
+}
+
+// Len returns the number of records in the batch.
+func (b *RawBatch) Len() int { return len(b.recs) }
+
+// ID returns the external ID of record i (a fresh string).
+func (b *RawBatch) ID(i int) string {
+	r := &b.recs[i]
+	return string(b.data[r.idStart:r.idEnd])
+}
+
+// Kind returns the change kind of record i.
+func (b *RawBatch) Kind(i int) ChangeKind { return b.recs[i].kind }
+
+// Record decodes record i into a Record that shares no memory with the batch.
+func (b *RawBatch) Record(i int) (Record, error) {
+	r := &b.recs[i]
+	body := b.data[r.body:r.end]
+	d := batchDecoder{names: b.names, nextName: r.namesBefore}
+	rr := recordReader{data: body, text: string(body), base: r.body}
+	rec, err := d.record(&rr, r.values)
+	if err == nil && rr.off != len(body) {
+		err = fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, r.body, len(body)-rr.off)
+	}
+	return rec, err
+}
+
+// parseRawBatch checks a batch as thoroughly as decoding it would and notes where each
+// record lies; interned keeps one string per attribute name for the whole read.
+func parseRawBatch(data []byte, interned map[string]string) (*RawBatch, error) {
+	d := batchDecoder{interned: interned}
+	n, err := d.reset(data)
+	if err != nil {
+		return nil, err
+	}
+	b := &RawBatch{data: data, recs: make([]rawRecord, n)}
+	// lastUse[k] is 1 + the index of the last record that named name k: a record that
+	// names one twice is corrupt, as Record would find.
+	var lastUse []int
+	for i := range b.recs {
+		size, err := d.count("record length")
+		if err != nil {
+			return nil, err
+		}
+		values, err := d.count("value count")
+		if err != nil {
+			return nil, err
+		}
+		if size > len(data)-d.off || values > size {
+			return nil, fmt.Errorf("%w: record of %d bytes at byte %d, %d left", errCorruptBatch, size, d.off, len(data)-d.off)
+		}
+		rec := rawRecord{body: d.off, end: d.off + size, values: values, namesBefore: len(d.names)}
+		r := recordReader{data: data[:rec.end], off: rec.body, base: 0}
+		rec.idStart, rec.idEnd = r.span("record id")
+		r.span("record dn")
+		switch k := ChangeKind(r.byte1("record kind")); k {
+		case Upsert, Delete:
+			rec.kind = k
+		default:
+			r.fail("record kind")
+		}
+		total := d.skipAttrs(&r, &lastUse, 2*i+1)
+		if r.err == nil && total != values {
+			r.fail("value count")
+		}
+		d.skipAttrs(&r, &lastUse, 2*i+2)
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.off != rec.end {
+			return nil, fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, rec.body, rec.end-r.off)
+		}
+		d.off = rec.end
+		b.recs[i] = rec
+	}
+	if d.off != len(data) {
+		return nil, fmt.Errorf("%w: %d bytes after the last record", errCorruptBatch, len(data)-d.off)
+	}
+	b.names = d.names
+	order := make([]int, len(b.names))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(x, y int) int { return strings.Compare(b.names[x], b.names[y]) })
+	b.rank = make([]int, len(b.names))
+	for place, k := range order {
+		b.rank[k] = place
+	}
+	return b, nil
+}
+
+// skipAttrs reads past one record's text or binary attributes, checking that no name
+// repeats (lastUse[k] is the mark of the last part that named name k), and returns their
+// number of values.
+func (d *batchDecoder) skipAttrs(r *recordReader, lastUse *[]int, mark int) int {
+	attrs := r.count("attribute count")
+	total := 0
+	for range attrs {
+		k := d.nameNumber(r)
+		if r.err != nil {
+			return total
+		}
+		for len(*lastUse) <= k {
+			*lastUse = append(*lastUse, 0)
+		}
+		if (*lastUse)[k] == mark {
+			r.fail("attribute names (a name repeats)")
+			return total
+		}
+		(*lastUse)[k] = mark
+		m := r.count("value count")
+		total += m
+		for range m {
+			r.span("attribute value")
+		}
+	}
+	return total
+}
+
+// Canonicalizer lays records out in one canonical form: the same bytes for the same
+// record however its attributes were ordered, in a Record or in a RawBatch. A host hashes
+// it to tell whether a record changed since it last saw it. The form, all lengths and
+// counts as 8-byte little-endian integers:
+//
+//	len(id) id len(dn) dn n, n × (len(name) name m, m × (len(value) value)),
+//	n, n × (len(name) name m, m × (len(value) value))
+//
+// with text attributes and then binary ones, each in byte order of their names. The
+// zero value is ready to use; a Canonicalizer is not safe for concurrent use. For a
+// Record it keeps the previous record's sorted names and sorts again only when the next
+// record's names differ (a directory's records mostly have the same); in a RawBatch it
+// orders attributes by their names' ranks, worked out once per batch.
+type Canonicalizer struct {
+	text, binary []string // the previous Record's names, sorted
+	attrs        []rawAttr
+}
+
+// rawAttr is one attribute of a record in a RawBatch: its name's number and rank, and
+// its values' span.
+type rawAttr struct {
+	name, rank int
+	start, end int // the values (m, then m × value) in the batch
+}
+
+// AppendRecord appends r's canonical form to dst.
+func (c *Canonicalizer) AppendRecord(dst []byte, r *Record) []byte {
+	dst = appendField(dst, r.ID)
+	dst = appendField(dst, r.DN)
+	c.text = sortedKeys(r.Attributes, c.text)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(c.text)))
+	for _, name := range c.text {
+		vs := r.Attributes[name]
+		dst = appendField(dst, name)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(vs)))
+		for _, v := range vs {
+			dst = appendField(dst, v)
+		}
+	}
+	c.binary = sortedKeys(r.Binary, c.binary)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(c.binary)))
+	for _, name := range c.binary {
+		vs := r.Binary[name]
+		dst = appendField(dst, name)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(vs)))
+		for _, v := range vs {
+			dst = appendField(dst, v)
+		}
+	}
+	return dst
+}
+
+// AppendRaw appends the canonical form of record i of b to dst: the bytes AppendRecord
+// appends for b.Record(i).
+func (c *Canonicalizer) AppendRaw(dst []byte, b *RawBatch, i int) []byte {
+	rec := &b.recs[i]
+	r := recordReader{data: b.data[:rec.end], off: rec.body}
+	d := batchDecoder{names: b.names, nextName: rec.namesBefore}
+	id, dn := r.span("record id")
+	dst = appendField(dst, b.data[id:dn])
+	s, e := r.span("record dn")
+	dst = appendField(dst, b.data[s:e])
+	r.byte1("record kind")
+	// The batch was checked when it arrived: reading it again cannot fail.
+	for range 2 { // text attributes, then binary ones
+		n := r.count("attribute count")
+		c.attrs = c.attrs[:0]
+		for range n {
+			k := d.nameNumber(&r)
+			start := r.off
+			for range r.count("value count") {
+				r.span("value")
+			}
+			c.attrs = append(c.attrs, rawAttr{name: k, rank: b.rank[k], start: start, end: r.off})
+		}
+		slices.SortFunc(c.attrs, func(x, y rawAttr) int { return x.rank - y.rank })
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(c.attrs)))
+		for _, a := range c.attrs {
+			dst = appendField(dst, b.names[a.name])
+			vr := recordReader{data: b.data[:a.end], off: a.start}
+			m := vr.count("value count")
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(m))
+			for range m {
+				s, e := vr.span("value")
+				dst = appendField(dst, b.data[s:e])
+			}
+		}
+	}
+	return dst
+}
+
+// sortedKeys returns m's keys in order: prev itself if it holds exactly those keys (it is
+// sorted and its names distinct, so equal length and every name in m means the same set),
+// else prev's memory refilled and sorted.
+func sortedKeys[V any](m map[string]V, prev []string) []string {
+	if len(prev) == len(m) {
+		same := true
+		for _, name := range prev {
+			if _, ok := m[name]; !ok {
+				same = false
+				break
+			}
+		}
+		if same {
+			return prev
+		}
+	}
+	prev = prev[:0]
+	for name := range m {
+		prev = append(prev, name)
+	}
+	slices.Sort(prev)
+	return prev
+}
+
+func appendField[T string | []byte](dst []byte, v T) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(v)))
+	return append(dst, v...)
+}

@@ -1,0 +1,190 @@
+package connector
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// rawTestBatches are batches whose records repeat, reorder, add and drop names, in text
+// and binary, so that later records refer to names an earlier one defined.
+func rawTestBatches() [][]Record {
+	odd := Record{ID: "odd", DN: "cn=odd", Attributes: map[string][]string{"zeta": {"z"}, "cn": {"Odd"}, "empty": {}},
+		Binary: map[string][][]byte{"jpegPhoto": {{0xff, 0xd8}, {}}, "cn": {{1}}}}
+	return [][]Record{
+		nil,
+		{{ID: "1"}},
+		{{ID: "gone", DN: "uid=gone", Kind: Delete}},
+		{person(1), person(2), odd, person(3), {ID: "bare"}, person(4)},
+		{odd, {ID: "\xff\xfe", Attributes: map[string][]string{"cn": {"\xc3"}}}},
+	}
+}
+
+// A RawBatch yields exactly the records the decoder does, and their canonical forms from
+// the raw bytes equal those of the decoded records.
+func TestRawBatchMatchesDecoder(t *testing.T) {
+	for bi, recs := range rawTestBatches() {
+		data := encodeBatch(recs...)
+		var dec batchDecoder
+		want := decodeBatch(t, &dec, data)
+		b, err := parseRawBatch(data, map[string]string{})
+		if err != nil {
+			t.Fatalf("batch %d: %v", bi, err)
+		}
+		if b.Len() != len(want) {
+			t.Fatalf("batch %d: %d records, want %d", bi, b.Len(), len(want))
+		}
+		var fromRaw, fromRecord Canonicalizer
+		// Out of order, as map workers may: every record stands alone.
+		for _, i := range order(b.Len()) {
+			got, err := b.Record(i)
+			if err != nil {
+				t.Fatalf("batch %d record %d: %v", bi, i, err)
+			}
+			if !sameRecord(got, want[i]) || b.ID(i) != want[i].ID || b.Kind(i) != want[i].Kind {
+				t.Errorf("batch %d record %d:\n got %#v\nwant %#v", bi, i, got, want[i])
+			}
+			raw := fromRaw.AppendRaw(nil, b, i)
+			rec := fromRecord.AppendRecord(nil, &want[i])
+			if !bytes.Equal(raw, rec) {
+				t.Errorf("batch %d record %d: canonical forms differ:\n raw %q\n rec %q", bi, i, raw, rec)
+			}
+		}
+	}
+}
+
+// order is 0..n-1 with the odd indexes first, reversed.
+func order(n int) []int {
+	var out []int
+	for i := n - 1; i >= 0; i-- {
+		if i%2 == 1 {
+			out = append(out, i)
+		}
+	}
+	for i := 0; i < n; i += 2 {
+		out = append(out, i)
+	}
+	return out
+}
+
+// The canonical form does not depend on attribute order, and does change with anything
+// that makes records differ.
+func TestCanonicalForm(t *testing.T) {
+	base := func() Record {
+		return Record{ID: "1", DN: "uid=a,dc=x",
+			Attributes: map[string][]string{"cn": {"A"}, "mail": {"a@x", "b@x"}, "sn": {"B"}},
+			Binary:     map[string][][]byte{"jpegPhoto": {{1, 2, 3}}},
+		}
+	}
+	var c Canonicalizer
+	want := string(c.AppendRecord(nil, ptr(base())))
+	for range 20 { // map order differs from build to build
+		if got := string(c.AppendRecord(nil, ptr(base()))); got != want {
+			t.Fatal("the same record laid out differently")
+		}
+	}
+	changes := map[string]func(*Record){
+		"id":           func(r *Record) { r.ID = "2" },
+		"dn":           func(r *Record) { r.DN = "uid=b,dc=x" },
+		"value":        func(r *Record) { r.Attributes["cn"] = []string{"C"} },
+		"value order":  func(r *Record) { r.Attributes["mail"] = []string{"b@x", "a@x"} },
+		"split value":  func(r *Record) { r.Attributes["mail"] = []string{"a@xb@x"} },
+		"new attr":     func(r *Record) { r.Attributes["title"] = nil },
+		"binary":       func(r *Record) { r.Binary["jpegPhoto"] = [][]byte{{1, 2, 4}} },
+		"text→binary":  func(r *Record) { delete(r.Attributes, "cn"); r.Binary["cn"] = [][]byte{[]byte("A")} },
+		"renamed attr": func(r *Record) { r.Attributes["sn2"] = r.Attributes["sn"]; delete(r.Attributes, "sn") },
+	}
+	for name, change := range changes {
+		r := base()
+		change(&r)
+		if string(c.AppendRecord(nil, &r)) == want {
+			t.Errorf("%s: canonical form unchanged", name)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRawBatchCorrupt(t *testing.T) {
+	valid := encodeBatch(person(1), Record{ID: "p", Binary: map[string][][]byte{"jpegPhoto": {{1, 2}}}})
+	for n := range len(valid) {
+		if _, err := parseRawBatch(valid[:n], map[string]string{}); !errors.Is(err, errCorruptBatch) {
+			t.Fatalf("batch cut to %d of %d bytes: %v, want errCorruptBatch", n, len(valid), err)
+		}
+	}
+}
+
+// FuzzRawBatch: the raw parser accepts exactly the batches the decoder accepts, and what
+// it accepts decodes and lays out as the decoder's records do.
+func FuzzRawBatch(f *testing.F) {
+	for _, recs := range rawTestBatches() {
+		f.Add(encodeBatch(recs...))
+	}
+	f.Add([]byte{1, 7, 1, 0, 0, 0, 1, 3, 1, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		decErr := decodeAll(data)
+		b, err := parseRawBatch(data, map[string]string{})
+		if (err == nil) != (decErr == nil) {
+			t.Fatalf("raw parse: %v; decoder: %v", err, decErr)
+		}
+		if err != nil {
+			if !errors.Is(err, errCorruptBatch) {
+				t.Fatalf("error %v does not wrap errCorruptBatch", err)
+			}
+			return
+		}
+		var dec batchDecoder
+		want := decodeBatch(t, &dec, data)
+		var c1, c2 Canonicalizer
+		for i := range want {
+			got, err := b.Record(i)
+			if err != nil || !sameRecord(got, want[i]) {
+				t.Fatalf("record %d: %v\n got %#v\nwant %#v", i, err, got, want[i])
+			}
+			if !bytes.Equal(c1.AppendRaw(nil, b, i), c2.AppendRecord(nil, &want[i])) {
+				t.Fatalf("record %d: canonical forms differ", i)
+			}
+		}
+	})
+}
+
+func BenchmarkRawBatch(b *testing.B) {
+	recs := make([]Record, maxBatchRecords)
+	for i := range recs {
+		recs[i] = person(i)
+	}
+	data := encodeBatch(recs...)
+	b.Run("decode every record", func(b *testing.B) {
+		var dec batchDecoder
+		for b.Loop() {
+			decodeBatch(b, &dec, data)
+		}
+		b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("parse and canonical form", func(b *testing.B) {
+		interned := map[string]string{}
+		var c Canonicalizer
+		var buf []byte
+		for b.Loop() {
+			rb, err := parseRawBatch(data, interned)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range rb.Len() {
+				buf = c.AppendRaw(buf[:0], rb, i)
+			}
+		}
+		b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("decode and canonical form", func(b *testing.B) {
+		var dec batchDecoder
+		var c Canonicalizer
+		var buf []byte
+		for b.Loop() {
+			for _, r := range decodeBatch(b, &dec, data) {
+				buf = c.AppendRecord(buf[:0], &r)
+			}
+		}
+		b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+	})
+}
