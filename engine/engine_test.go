@@ -511,3 +511,36 @@ func TestManagersResolvedWhenReportsComeFirst(t *testing.T) {
 		}
 	}
 }
+
+// The mapping module loads while the run starts reading. Settings the module rejects
+// fail the run, with the message and place that validate would give, and write nothing.
+func TestRejectedMappingSettingsFailTheRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 50)
+	e.syncConfig("file", "default", "", "")
+	path := filepath.Join(e.dir, "sync.hcl")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = bytes.Replace(src, []byte(`default_country_code = "49"`), []byte(`default_country_code = "x9"`), 1)
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := config.Load(path)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	res, err := e.run(cfg, engine.Options{})
+	if err == nil || res.Status != store.StatusFailed {
+		t.Fatalf("run = %+v, %v; want a failed run", res, err)
+	}
+	for _, want := range []string{"sync.hcl:", "Mapping rejects its settings", "default_country_code"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if res.Created != 0 || len(e.profiles(e.ids())) != 0 {
+		t.Errorf("created %d profiles, want none", res.Created)
+	}
+}

@@ -492,6 +492,11 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 	if len(toMap) == 0 {
 		return mb, nil
 	}
+	if r, ok := p.sync.Mapper.(readier); ok {
+		if err := r.Ready(ctx); err != nil {
+			return mb, fmt.Errorf("mapping: %w", err)
+		}
+	}
 	for j, res := range p.sync.Mapper.Map(ctx, toMap) {
 		i := at[j]
 		mb.results[i] = res
@@ -500,6 +505,12 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 		}
 	}
 	return mb, nil
+}
+
+// readier is a Mapper that may still be loading: Ready waits for it and says why it
+// cannot map at all, which fails the run instead of every record.
+type readier interface {
+	Ready(ctx context.Context) error
 }
 
 // pending is one record of a read on its way to prepare: decoded already (rec), or

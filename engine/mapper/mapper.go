@@ -350,15 +350,10 @@ type Mapper struct {
 // object; empty means no settings). The module checks the settings here, so a mistake in
 // them fails NewMapper.
 func (m *Module) NewMapper(ctx context.Context, settingsJSON []byte) (*Mapper, error) {
-	settings := bytes.TrimSpace(settingsJSON)
-	if len(settings) == 0 {
-		settings = []byte("{}")
+	settings, err := compactSettings(settingsJSON)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m.path, err)
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, settings); err != nil {
-		return nil, fmt.Errorf("%s: mapping settings are not valid JSON: %w", m.path, err)
-	}
-	settings = compact.Bytes()
 	mp := &Mapper{
 		m:        m,
 		settings: settings,
@@ -378,6 +373,34 @@ func (m *Module) NewMapper(ctx context.Context, settingsJSON []byte) (*Mapper, e
 	}
 	mp.put(inst)
 	return mp, nil
+}
+
+// compactSettings is the settings JSON in the one form an identity hashes.
+func compactSettings(settingsJSON []byte) ([]byte, error) {
+	settings := bytes.TrimSpace(settingsJSON)
+	if len(settings) == 0 {
+		settings = []byte("{}")
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, settings); err != nil {
+		return nil, fmt.Errorf("mapping settings are not valid JSON: %w", err)
+	}
+	return compact.Bytes(), nil
+}
+
+// Identity returns the identity (see Mapper.Identity) that the module at path, configured
+// with settingsJSON, will have, without compiling it: a sync can start reading while its
+// module compiles.
+func Identity(path string, settingsJSON []byte, opts Options) ([]byte, error) {
+	code, err := readModule(path, opts.withDefaults().MaxModuleBytes)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := compactSettings(settingsJSON)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return identity(sha256.Sum256(code), settings), nil
 }
 
 // identity is the content-hash salt of a module configured with settings.

@@ -16,6 +16,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/connhost"
 	"github.com/peoplesync/peoplesync/engine/mapper"
+	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
 // Options shape how syncs are set up.
@@ -32,17 +33,14 @@ type Options struct {
 type Prepared struct {
 	Sync    *engine.Sync
 	process *connhost.Process
-	module  *mapper.Module
-	mapper  *mapper.Mapper
+	mapping *asyncMapping
 }
 
-// Close stops the connector subprocess and frees the mapping module.
+// Close stops the connector subprocess and frees the mapping module (once it has
+// loaded).
 func (p *Prepared) Close(ctx context.Context) {
-	if p.mapper != nil {
-		_ = p.mapper.Close(ctx)
-	}
-	if p.module != nil {
-		_ = p.module.Close(ctx)
+	if p.mapping != nil {
+		p.mapping.close(ctx)
 	}
 	if p.process != nil {
 		p.process.Kill()
@@ -69,22 +67,22 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sync refers to a missing connector or mapping", Subject: s.DeclRange.Ptr()}}
 	}
 	p := &Prepared{}
-	proc, diags := startConnector(ctx, cfg, c, opts)
+	mapping, diags := startMapping(ctx, m, opts)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	p.process = proc
-	mod, mp, mdiags := openMapping(ctx, m, opts)
-	diags = append(diags, mdiags...)
-	if mdiags.HasErrors() {
+	p.mapping = mapping
+	proc, cdiags := startConnector(ctx, cfg, c, opts)
+	diags = append(diags, cdiags...)
+	if cdiags.HasErrors() {
 		p.Close(ctx)
 		return nil, diags
 	}
-	p.module, p.mapper = mod, mp
+	p.process = proc
 	p.Sync = &engine.Sync{
 		Name:      s.Name,
 		Connector: proc,
-		Mapper:    mp,
+		Mapper:    mapping,
 		BatchSize: s.BatchSize,
 		Timeout:   s.Timeout,
 		Guard: engine.Guard{
@@ -197,13 +195,91 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	return proc, diags
 }
 
-// openMapping compiles m's module and instantiates it with m's settings.
-func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.Module, *mapper.Mapper, hcl.Diagnostics) {
+// asyncMapping is a mapping whose module compiles and instantiates in the background
+// (tens of milliseconds even from the compilation cache) while the sync starts reading:
+// its identity, all a run needs to skip unchanged records, comes from the module's bytes
+// and the settings. A module that fails to load fails the run at its first Map, through
+// Ready. (A module and settings that load fine once keep their identity; any change to
+// either changes it and makes the next run map every record, so a broken module cannot
+// hide behind a run that maps nothing.)
+type asyncMapping struct {
+	identity []byte
+	done     chan struct{} // closed once loaded, or failed
+	module   *mapper.Module
+	mapper   *mapper.Mapper
+	err      error
+}
+
+// startMapping starts loading m's module and returns at once, unless the module cannot
+// even be read.
+func startMapping(ctx context.Context, m *config.Mapping, opts Options) (*asyncMapping, hcl.Diagnostics) {
+	id, err := mapper.Identity(m.Module, m.SettingsJSON, mappingOptions(m, opts))
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Mapping module does not load",
+			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.ModuleRange.Ptr(),
+		}}
+	}
+	a := &asyncMapping{identity: id, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		var diags hcl.Diagnostics
+		a.module, a.mapper, diags = openMapping(context.WithoutCancel(ctx), m, opts)
+		if diags.HasErrors() {
+			a.err = diags
+		}
+	}()
+	return a, nil
+}
+
+// Identity is the mapping's identity (mapper.Mapper.Identity).
+func (a *asyncMapping) Identity() []byte { return a.identity }
+
+// Ready waits until the module has loaded and returns why it did not, if it did not.
+func (a *asyncMapping) Ready(ctx context.Context) error {
+	select {
+	case <-a.done:
+		return a.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Map maps records once the module has loaded; if it did not, every result carries why.
+func (a *asyncMapping) Map(ctx context.Context, records []connector.Record) []mapper.Result {
+	if err := a.Ready(ctx); err != nil {
+		out := make([]mapper.Result, len(records))
+		for i := range out {
+			out[i].Err = err
+		}
+		return out
+	}
+	return a.mapper.Map(ctx, records)
+}
+
+// close frees the module once it has loaded.
+func (a *asyncMapping) close(ctx context.Context) {
+	<-a.done
+	if a.mapper != nil {
+		_ = a.mapper.Close(ctx)
+	}
+	if a.module != nil {
+		_ = a.module.Close(ctx)
+	}
+}
+
+// mappingOptions are the mapper options for m.
+func mappingOptions(m *config.Mapping, opts Options) mapper.Options {
 	mopts := opts.Mapper
 	if m.CallTimeout > 0 {
 		mopts.CallTimeout = m.CallTimeout
 	}
-	mod, err := mapper.Compile(ctx, m.Module, mopts)
+	return mopts
+}
+
+// openMapping compiles m's module and instantiates it with m's settings.
+func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.Module, *mapper.Mapper, hcl.Diagnostics) {
+	mod, err := mapper.Compile(ctx, m.Module, mappingOptions(m, opts))
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Mapping module does not load",
