@@ -161,13 +161,25 @@ func run(ctx context.Context, n, runs int, keep bool) error {
 		if out, err := exec.Command(w.bin, "--config", cfg, "migrate").CombinedOutput(); err != nil {
 			return fmt.Errorf("migrate: %v\n%s", err, out)
 		}
-		ldapLimit, count, err := w.ldapsearchDump(ctx)
-		if err != nil {
-			return err
-		}
-		psqlLimit, err := w.psqlCopy(ctx, w.pg.DSN(db))
-		if err != nil {
-			return err
+		// A limit is the best the machine does: the fastest of three tries (which makes
+		// every ratio to it stricter than a median would).
+		var ldapLimit, psqlLimit time.Duration
+		var count int
+		for try := range limitTries {
+			d, c, err := w.ldapsearchDump(ctx)
+			if err != nil {
+				return err
+			}
+			if try == 0 || d < ldapLimit {
+				ldapLimit, count = d, c
+			}
+			p, err := w.psqlCopy(ctx, w.pg.DSN(db))
+			if err != nil {
+				return err
+			}
+			if try == 0 || p < psqlLimit {
+				psqlLimit = p
+			}
 		}
 		limitsLDAP, limitsPSQL = append(limitsLDAP, ldapLimit), append(limitsPSQL, psqlLimit)
 		log.Printf("  limits: ldapsearch %d entries in %s, psql \\copy in %s", count, ldapLimit.Round(time.Millisecond), psqlLimit.Round(time.Millisecond))
@@ -340,6 +352,9 @@ func (w *world) writeCSV(path string) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// limitTries is how many times each run measures each limit.
+const limitTries = 3
 
 // settle runs, untimed, the VACUUM ANALYZE that autovacuum would run after a sync that
 // wrote many rows (100k after an initial sync), so that it does not land on the CPU of the
