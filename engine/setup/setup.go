@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -195,15 +196,18 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	return proc, diags
 }
 
-// asyncMapping is a mapping whose module compiles and instantiates in the background
-// (tens of milliseconds even from the compilation cache) while the sync starts reading:
+// asyncMapping is a mapping whose module compiles and instantiates (tens of
+// milliseconds of CPU even from the compilation cache) only once a record needs mapping:
 // its identity, all a run needs to skip unchanged records, comes from the module's bytes
-// and the settings. A module that fails to load fails the run at its first Map, through
-// Ready. (A module and settings that load fine once keep their identity; any change to
-// either changes it and makes the next run map every record, so a broken module cannot
-// hide behind a run that maps nothing.)
+// and the settings, so a run over an unchanged directory never loads it. A module that
+// fails to load fails the run at its first Map, through Ready. (A module and settings
+// that load fine once keep their identity; any change to either changes it and makes the
+// next run map every record, so a broken module cannot hide behind a run that maps
+// nothing.)
 type asyncMapping struct {
 	identity []byte
+	load     func()
+	start    sync.Once
 	done     chan struct{} // closed once loaded, or failed
 	module   *mapper.Module
 	mapper   *mapper.Mapper
@@ -221,22 +225,26 @@ func startMapping(ctx context.Context, m *config.Mapping, opts Options) (*asyncM
 		}}
 	}
 	a := &asyncMapping{identity: id, done: make(chan struct{})}
-	go func() {
-		defer close(a.done)
-		var diags hcl.Diagnostics
-		a.module, a.mapper, diags = openMapping(context.WithoutCancel(ctx), m, opts)
-		if diags.HasErrors() {
-			a.err = diags
-		}
-	}()
+	a.load = func() {
+		go func() {
+			defer close(a.done)
+			var diags hcl.Diagnostics
+			a.module, a.mapper, diags = openMapping(context.WithoutCancel(ctx), m, opts)
+			if diags.HasErrors() {
+				a.err = diags
+			}
+		}()
+	}
 	return a, nil
 }
 
 // Identity is the mapping's identity (mapper.Mapper.Identity).
 func (a *asyncMapping) Identity() []byte { return a.identity }
 
-// Ready waits until the module has loaded and returns why it did not, if it did not.
+// Ready loads the module if nobody has asked for it yet, waits until it has loaded and
+// returns why it did not, if it did not.
 func (a *asyncMapping) Ready(ctx context.Context) error {
+	a.start.Do(a.load)
 	select {
 	case <-a.done:
 		return a.err
@@ -257,8 +265,13 @@ func (a *asyncMapping) Map(ctx context.Context, records []connector.Record) []ma
 	return a.mapper.Map(ctx, records)
 }
 
-// close frees the module once it has loaded.
+// close frees the module, waiting for it if it is loading.
 func (a *asyncMapping) close(ctx context.Context) {
+	loading := true
+	a.start.Do(func() { loading = false }) // never asked for: nothing to wait for
+	if !loading {
+		return
+	}
 	<-a.done
 	if a.mapper != nil {
 		_ = a.mapper.Close(ctx)
