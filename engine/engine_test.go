@@ -129,17 +129,22 @@ sync "people" {
 	return cfg
 }
 
-// run runs the sync once with the given config and options.
-func (e *env) run(cfg *config.Config, opts engine.Options) (engine.Result, error) {
+// prepare sets up the sync "people" of cfg, closed when the test ends.
+func (e *env) prepare(cfg *config.Config) *setup.Prepared {
 	e.t.Helper()
-	ctx := context.Background()
-	prep, diags := setup.Sync(ctx, cfg, "people", setup.Options{Executable: os.Args[0]})
+	prep, diags := setup.Sync(context.Background(), cfg, "people", setup.Options{Executable: os.Args[0]})
 	if diags.HasErrors() {
 		e.t.Fatalf("setup: %s", diags.Error())
 	}
-	defer prep.Close(ctx)
+	e.t.Cleanup(func() { prep.Close(context.Background()) })
+	return prep
+}
+
+// run runs the sync once with the given config and options.
+func (e *env) run(cfg *config.Config, opts engine.Options) (engine.Result, error) {
+	e.t.Helper()
 	eng := &engine.Engine{Store: e.store, Holder: "test"}
-	return eng.Run(ctx, prep.Sync, opts)
+	return eng.Run(context.Background(), e.prepare(cfg).Sync, opts)
 }
 
 func (e *env) mustRun(cfg *config.Config, opts engine.Options) engine.Result {
@@ -420,11 +425,7 @@ func TestUnchangedRecordsAreNotMapped(t *testing.T) {
 	run := func(cfg *config.Config) (engine.Result, int64) {
 		t.Helper()
 		ctx := context.Background()
-		prep, diags := setup.Sync(ctx, cfg, "people", setup.Options{Executable: os.Args[0]})
-		if diags.HasErrors() {
-			t.Fatalf("setup: %s", diags.Error())
-		}
-		defer prep.Close(ctx)
+		prep := e.prepare(cfg)
 		cm := &countingMapper{Mapper: prep.Sync.Mapper}
 		prep.Sync.Mapper = cm
 		res, err := (&engine.Engine{Store: e.store, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})

@@ -2,12 +2,10 @@ package engine_test
 
 import (
 	"context"
-	"os"
 	"sync/atomic"
 	"testing"
 
 	"github.com/peoplesync/peoplesync/engine"
-	"github.com/peoplesync/peoplesync/engine/setup"
 	"github.com/peoplesync/peoplesync/engine/store"
 )
 
@@ -43,11 +41,7 @@ func TestFullReadLooksUpOnlyChangedRecords(t *testing.T) {
 		// lookups is the number the index alone leaves; up to slack more are allowed.
 		t.Helper()
 		ctx := context.Background()
-		prep, diags := setup.Sync(ctx, cfg, "people", setup.Options{Executable: os.Args[0]})
-		if diags.HasErrors() {
-			t.Fatalf("setup: %s", diags.Error())
-		}
-		defer prep.Close(ctx)
+		prep := e.prepare(cfg)
 		cs.lookedUp.Store(0)
 		cs.liveLists.Store(0)
 		res, err := (&engine.Engine{Store: cs, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})

@@ -184,20 +184,17 @@ type rawAttr struct {
 func (c *Canonicalizer) AppendRecord(dst []byte, r *Record) []byte {
 	dst = appendField(dst, r.ID)
 	dst = appendField(dst, r.DN)
-	c.text = sortedKeys(r.Attributes, c.text)
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(c.text)))
-	for _, name := range c.text {
-		vs := r.Attributes[name]
-		dst = appendField(dst, name)
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(vs)))
-		for _, v := range vs {
-			dst = appendField(dst, v)
-		}
-	}
-	c.binary = sortedKeys(r.Binary, c.binary)
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(c.binary)))
-	for _, name := range c.binary {
-		vs := r.Binary[name]
+	dst = appendAttributes(dst, r.Attributes, &c.text)
+	return appendAttributes(dst, r.Binary, &c.binary)
+}
+
+// appendAttributes appends attrs in the canonical form, in name order; *prev holds the
+// previous record's sorted names of this kind (see sortedKeys).
+func appendAttributes[V string | []byte](dst []byte, attrs map[string][]V, prev *[]string) []byte {
+	*prev = sortedKeys(attrs, *prev)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(*prev)))
+	for _, name := range *prev {
+		vs := attrs[name]
 		dst = appendField(dst, name)
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(vs)))
 		for _, v := range vs {
