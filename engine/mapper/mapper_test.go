@@ -1,6 +1,7 @@
 package mapper_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -532,4 +533,22 @@ func TestGuestMemoryStaysSmall(t *testing.T) {
 		t.Fatalf("instance memory after 6000 batches: %d MiB, want at most 16", got>>20)
 	}
 	t.Logf("instance memory after 6000 batches: %d MiB", mp.IdleMemory()>>20)
+}
+
+// Identity, from the file alone, is the identity the compiled module's Mapper has.
+func TestIdentityWithoutCompiling(t *testing.T) {
+	t.Parallel()
+	settings := `{ "default_country_code": "49" }`
+	id, err := mapper.Identity(modules["default"], []byte(settings), mapper.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := newMapper(t, compile(t, "default", mapper.Options{}), settings)
+	if !bytes.Equal(id, mp.Identity()) {
+		t.Fatalf("Identity = %x, the Mapper's = %x", id, mp.Identity())
+	}
+	other, err := mapper.Identity(modules["default"], []byte(`{"default_country_code":"33"}`), mapper.Options{})
+	if err != nil || bytes.Equal(other, id) {
+		t.Fatalf("other settings: %x, %v; want another identity", other, err)
+	}
 }

@@ -5,6 +5,7 @@
 package setup
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -230,8 +231,13 @@ func startMapping(ctx context.Context, m *config.Mapping, opts Options) (*asyncM
 			defer close(a.done)
 			var diags hcl.Diagnostics
 			a.module, a.mapper, diags = openMapping(context.WithoutCancel(ctx), m, opts)
-			if diags.HasErrors() {
+			switch {
+			case diags.HasErrors():
 				a.err = diags
+			case !bytes.Equal(a.mapper.Identity(), a.identity):
+				// The file changed since the run took its identity: mapping with it
+				// would salt profiles with the wrong identity.
+				a.err = fmt.Errorf("mapping %q: %s changed while the sync was starting; run it again", m.Name, m.Module)
 			}
 		}()
 	}
