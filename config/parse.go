@@ -35,11 +35,6 @@ func NewParser() *Parser {
 	return &Parser{files: map[string]*hcl.File{}}
 }
 
-// Files returns the files parsed so far, by name, for WriteDiagnostics.
-func (p *Parser) Files() map[string]*hcl.File {
-	return p.files
-}
-
 // Load reads and parses the configuration file at path with a new Parser. See
 // Parser.Parse for what it returns.
 func Load(path string) (*Config, hcl.Diagnostics) {

@@ -216,9 +216,6 @@ func (s *Server) running(ctx context.Context) (bool, int) {
 // Port is the TCP port the server listens on (on 127.0.0.1).
 func (s *Server) Port() int { return s.port }
 
-// Dir is the server's data directory.
-func (s *Server) Dir() string { return s.dir }
-
 // DSN returns the URL to connect to database db as the superuser.
 func (s *Server) DSN(db string) string {
 	u := url.URL{

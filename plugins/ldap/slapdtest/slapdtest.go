@@ -324,9 +324,6 @@ func (s *Server) AdminDN() string { return s.adminDN }
 // AdminPassword is the rootdn's password.
 func (s *Server) AdminPassword() string { return s.adminPass }
 
-// Dir is the server's directory (config, certificates, database).
-func (s *Server) Dir() string { return s.dir }
-
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
