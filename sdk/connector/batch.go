@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/peoplesync/peoplesync/sdk/internal/cursor"
 )
 
 // This file is the record encoding of the Read stream. A batch of records travels as one
@@ -165,13 +167,13 @@ func (d *batchDecoder) next() (Record, error) {
 	}
 	base := d.off
 	body := d.data[base : base+size]
-	r := recordReader{data: body, text: string(body), base: base}
+	r := newRecordReader(body, string(body), 0, base)
 	rec, err := d.record(&r, nValues)
 	if err != nil {
 		return Record{}, err
 	}
-	if r.off != len(body) {
-		return Record{}, fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, base, len(body)-r.off)
+	if r.Off != len(body) {
+		return Record{}, fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, base, len(body)-r.Off)
 	}
 	d.off += size
 	d.left--
@@ -184,64 +186,64 @@ func (d *batchDecoder) next() (Record, error) {
 // record decodes one record's body; its text values number nValues.
 func (d *batchDecoder) record(r *recordReader, nValues int) (Record, error) {
 	var rec Record
-	rec.ID = r.str("record id")
-	rec.DN = r.str("record dn")
-	switch k := ChangeKind(r.byte1("record kind")); k {
+	rec.ID = r.Str("record id")
+	rec.DN = r.Str("record dn")
+	switch k := ChangeKind(r.Byte("record kind")); k {
 	case Upsert, Delete:
 		rec.Kind = k
 	default:
-		r.fail("record kind")
+		r.Fail("record kind")
 	}
-	if n := r.count("attribute count"); n == 0 && nValues != 0 {
-		r.fail("value count")
+	if n := r.Count("attribute count"); n == 0 && nValues != 0 {
+		r.Fail("value count")
 	} else if n > 0 {
 		values := make([]string, nValues)
 		rec.Attributes = make(map[string][]string, n)
 		used := 0
 		for range n {
 			name := d.name(r)
-			m := r.count("value count")
-			if r.err != nil {
-				return Record{}, r.err
+			m := r.Count("value count")
+			if r.Err != nil {
+				return Record{}, r.Err
 			}
 			if m > nValues-used {
-				r.fail("value count")
-				return Record{}, r.err
+				r.Fail("value count")
+				return Record{}, r.Err
 			}
 			vals := values[used : used+m : used+m]
 			used += m
 			for i := range vals {
-				vals[i] = r.str("attribute value")
+				vals[i] = r.Str("attribute value")
 			}
 			rec.Attributes[name] = vals
 		}
 		if len(rec.Attributes) != n {
-			r.fail("attribute names (a name repeats)")
+			r.Fail("attribute names (a name repeats)")
 		}
 		if used != nValues {
-			r.fail("value count")
+			r.Fail("value count")
 		}
 	}
-	if n := r.count("binary attribute count"); n > 0 {
+	if n := r.Count("binary attribute count"); n > 0 {
 		rec.Binary = make(map[string][][]byte, n)
 		for range n {
 			name := d.name(r)
-			m := r.count("binary value count")
-			if r.err != nil {
-				return Record{}, r.err
+			m := r.Count("binary value count")
+			if r.Err != nil {
+				return Record{}, r.Err
 			}
 			vals := make([][]byte, m)
 			for i := range vals {
-				vals[i] = r.bytes("binary value")
+				vals[i] = copyBytes(r, "binary value")
 			}
 			rec.Binary[name] = vals
 		}
 		if len(rec.Binary) != n {
-			r.fail("binary attribute names (a name repeats)")
+			r.Fail("binary attribute names (a name repeats)")
 		}
 	}
-	if r.err != nil {
-		return Record{}, r.err
+	if r.Err != nil {
+		return Record{}, r.Err
 	}
 	return rec, nil
 }
@@ -249,7 +251,7 @@ func (d *batchDecoder) record(r *recordReader, nValues int) (Record, error) {
 // name reads a name reference and returns the name, one string per name for the read.
 func (d *batchDecoder) name(r *recordReader) string {
 	k := d.nameNumber(r)
-	if r.err != nil {
+	if r.Err != nil {
 		return ""
 	}
 	return d.names[k]
@@ -259,24 +261,24 @@ func (d *batchDecoder) name(r *recordReader) string {
 // new to the batch gets the next number; decoding in order, the decoder also learns it.
 // (A RawBatch decodes a record out of order with every name known already.)
 func (d *batchDecoder) nameNumber(r *recordReader) int {
-	ref := r.uvarint("attribute name")
-	if r.err != nil {
+	ref := r.Uvarint("attribute name")
+	if r.Err != nil {
 		return 0
 	}
 	if ref == 0 {
-		s, e := r.span("attribute name")
-		if r.err != nil {
+		s, e := r.Span("attribute name")
+		if r.Err != nil {
 			return 0
 		}
 		k := d.nextName
 		d.nextName++
 		if k == len(d.names) {
-			d.names = append(d.names, d.intern(r.data[s:e]))
+			d.names = append(d.names, d.intern(r.Data[s:e]))
 		}
 		return k
 	}
 	if ref > uint64(d.nextName) {
-		r.fail("attribute name reference")
+		r.Fail("attribute name reference")
 		return 0
 	}
 	return int(ref - 1)
@@ -305,83 +307,22 @@ func (d *batchDecoder) count(what string) (int, error) {
 	return int(v), nil
 }
 
-// recordReader walks one record's body. Strings are substrings of text, the body's one
-// copy; the first error sticks and stops the reading.
-type recordReader struct {
-	data []byte
-	text string
-	off  int
-	base int // the body's offset in its batch, for error messages
-	err  error
+// recordReader walks one record's body (see package cursor). Strings are substrings of
+// the body's one copy.
+type recordReader = cursor.Reader
+
+// newRecordReader reads data from off, with text its string form ("" when only spans
+// are read); base is data's offset in the batch, for error messages.
+func newRecordReader(data []byte, text string, off, base int) recordReader {
+	return recordReader{Data: data, Text: text, Off: off, Base: base, Corrupt: errCorruptBatch}
 }
 
-func (r *recordReader) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: bad %s at byte %d", errCorruptBatch, what, r.base+r.off)
-	}
-}
-
-func (r *recordReader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.data[r.off:])
-	if n <= 0 {
-		r.fail(what)
-		return 0
-	}
-	r.off += n
-	return v
-}
-
-// count reads a count of items that each take at least one byte.
-func (r *recordReader) count(what string) int {
-	v := r.uvarint(what)
-	if v > uint64(len(r.data)-r.off) {
-		r.fail(what)
-		return 0
-	}
-	return int(v)
-}
-
-func (r *recordReader) byte1(what string) byte {
-	if r.err != nil {
-		return 0
-	}
-	if r.off >= len(r.data) {
-		r.fail(what)
-		return 0
-	}
-	b := r.data[r.off]
-	r.off++
-	return b
-}
-
-func (r *recordReader) span(what string) (int, int) {
-	n := r.uvarint(what)
-	if r.err != nil {
-		return 0, 0
-	}
-	if n > uint64(len(r.data)-r.off) {
-		r.fail(what)
-		return 0, 0
-	}
-	start := r.off
-	r.off += int(n)
-	return start, r.off
-}
-
-func (r *recordReader) str(what string) string {
-	s, e := r.span(what)
-	return r.text[s:e]
-}
-
-// bytes returns a copy of the next byte value, so that it does not pin the record's text
-// and the consumer may change it.
-func (r *recordReader) bytes(what string) []byte {
-	s, e := r.span(what)
-	if r.err != nil {
+// copyBytes reads a byte value into a copy of its own, so that it does not pin the
+// record's text and the consumer may change it.
+func copyBytes(r *recordReader, what string) []byte {
+	b := r.Bytes(what)
+	if r.Err != nil {
 		return nil
 	}
-	return append([]byte(nil), r.data[s:e]...)
+	return append([]byte(nil), b...)
 }

@@ -55,10 +55,10 @@ func (b *RawBatch) Record(i int) (Record, error) {
 	r := &b.recs[i]
 	body := b.data[r.body:r.end]
 	d := batchDecoder{names: b.names, nextName: r.namesBefore}
-	rr := recordReader{data: body, text: string(body), base: r.body}
+	rr := newRecordReader(body, string(body), 0, r.body)
 	rec, err := d.record(&rr, r.values)
-	if err == nil && rr.off != len(body) {
-		err = fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, r.body, len(body)-rr.off)
+	if err == nil && rr.Off != len(body) {
+		err = fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, r.body, len(body)-rr.Off)
 	}
 	return rec, err
 }
@@ -88,25 +88,25 @@ func parseRawBatch(data []byte, interned map[string]string) (*RawBatch, error) {
 			return nil, fmt.Errorf("%w: record of %d bytes at byte %d, %d left", errCorruptBatch, size, d.off, len(data)-d.off)
 		}
 		rec := rawRecord{body: d.off, end: d.off + size, values: values, namesBefore: len(d.names)}
-		r := recordReader{data: data[:rec.end], off: rec.body, base: 0}
-		rec.idStart, rec.idEnd = r.span("record id")
-		r.span("record dn")
-		switch k := ChangeKind(r.byte1("record kind")); k {
+		r := newRecordReader(data[:rec.end], "", rec.body, 0)
+		rec.idStart, rec.idEnd = r.Span("record id")
+		r.Span("record dn")
+		switch k := ChangeKind(r.Byte("record kind")); k {
 		case Upsert, Delete:
 			rec.kind = k
 		default:
-			r.fail("record kind")
+			r.Fail("record kind")
 		}
 		total := d.skipAttrs(&r, &lastUse, 2*i+1)
-		if r.err == nil && total != values {
-			r.fail("value count")
+		if r.Err == nil && total != values {
+			r.Fail("value count")
 		}
 		d.skipAttrs(&r, &lastUse, 2*i+2)
-		if r.err != nil {
-			return nil, r.err
+		if r.Err != nil {
+			return nil, r.Err
 		}
-		if r.off != rec.end {
-			return nil, fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, rec.body, rec.end-r.off)
+		if r.Off != rec.end {
+			return nil, fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, rec.body, rec.end-r.Off)
 		}
 		d.off = rec.end
 		b.recs[i] = rec
@@ -131,25 +131,25 @@ func parseRawBatch(data []byte, interned map[string]string) (*RawBatch, error) {
 // repeats (lastUse[k] is the mark of the last part that named name k), and returns their
 // number of values.
 func (d *batchDecoder) skipAttrs(r *recordReader, lastUse *[]int, mark int) int {
-	attrs := r.count("attribute count")
+	attrs := r.Count("attribute count")
 	total := 0
 	for range attrs {
 		k := d.nameNumber(r)
-		if r.err != nil {
+		if r.Err != nil {
 			return total
 		}
 		for len(*lastUse) <= k {
 			*lastUse = append(*lastUse, 0)
 		}
 		if (*lastUse)[k] == mark {
-			r.fail("attribute names (a name repeats)")
+			r.Fail("attribute names (a name repeats)")
 			return total
 		}
 		(*lastUse)[k] = mark
-		m := r.count("value count")
+		m := r.Count("value count")
 		total += m
 		for range m {
-			r.span("attribute value")
+			r.Span("attribute value")
 		}
 	}
 	return total
@@ -208,34 +208,35 @@ func appendAttributes[V string | []byte](dst []byte, attrs map[string][]V, prev 
 // appends for b.Record(i).
 func (c *Canonicalizer) AppendRaw(dst []byte, b *RawBatch, i int) []byte {
 	rec := &b.recs[i]
-	r := recordReader{data: b.data[:rec.end], off: rec.body}
+	r := newRecordReader(b.data[:rec.end], "", rec.body, 0)
 	d := batchDecoder{names: b.names, nextName: rec.namesBefore}
-	id, dn := r.span("record id")
+	id, dn := r.Span("record id")
 	dst = appendField(dst, b.data[id:dn])
-	s, e := r.span("record dn")
+	s, e := r.Span("record dn")
 	dst = appendField(dst, b.data[s:e])
-	r.byte1("record kind")
+	r.Byte("record kind")
 	// The batch was checked when it arrived: reading it again cannot fail.
-	for range 2 { // text attributes, then binary ones
-		n := r.count("attribute count")
+	vr := newRecordReader(nil, "", 0, 0) // one attribute's values
+	for range 2 {                        // text attributes, then binary ones
+		n := r.Count("attribute count")
 		c.attrs = c.attrs[:0]
 		for range n {
 			k := d.nameNumber(&r)
-			start := r.off
-			for range r.count("value count") {
-				r.span("value")
+			start := r.Off
+			for range r.Count("value count") {
+				r.Span("value")
 			}
-			c.attrs = append(c.attrs, rawAttr{name: k, rank: b.rank[k], start: start, end: r.off})
+			c.attrs = append(c.attrs, rawAttr{name: k, rank: b.rank[k], start: start, end: r.Off})
 		}
 		slices.SortFunc(c.attrs, func(x, y rawAttr) int { return x.rank - y.rank })
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(c.attrs)))
 		for _, a := range c.attrs {
 			dst = appendField(dst, b.names[a.name])
-			vr := recordReader{data: b.data[:a.end], off: a.start}
-			m := vr.count("value count")
+			vr.Data, vr.Off = b.data[:a.end], a.start
+			m := vr.Count("value count")
 			dst = binary.LittleEndian.AppendUint64(dst, uint64(m))
 			for range m {
-				s, e := vr.span("value")
+				s, e := vr.Span("value")
 				dst = appendField(dst, b.data[s:e])
 			}
 		}

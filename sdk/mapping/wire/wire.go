@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/peoplesync/peoplesync/sdk/internal/cursor"
 	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
@@ -80,16 +81,6 @@ type Result struct {
 	Profile *profile.Profile
 	// Message is the skip reason or the error message.
 	Message string
-}
-
-// checkCount bounds every count a decoder accepts before it allocates for it, so that a
-// corrupt length cannot make it allocate gigabytes: each counted item takes at least one
-// byte of input.
-func checkCount(n uint64, remaining int) error {
-	if n > uint64(remaining) {
-		return fmt.Errorf("%w: count %d exceeds the %d bytes left", ErrCorrupt, n, remaining)
-	}
-	return nil
 }
 
 // appendString appends s as a length-prefixed string.
@@ -232,117 +223,20 @@ func appendProfile(dst []byte, p *profile.Profile) []byte {
 	return dst
 }
 
-// reader walks an encoding. Strings are substrings of text, a copy of the whole input made
-// once per batch; bytes are sub-slices of data itself.
-type reader struct {
-	data []byte
-	text string
-	off  int
-	err  error
-}
+// reader walks an encoding (see package cursor). Strings are substrings of a copy of
+// the whole input made once per batch; bytes are sub-slices of the input itself.
+type reader = cursor.Reader
 
-func (r *reader) reset(data []byte, immutable bool) {
-	r.data = data
+// resetReader starts r on data; data that nobody changes ever after is aliased, not
+// copied.
+func resetReader(r *reader, data []byte, immutable bool) {
+	text := ""
 	if immutable && len(data) > 0 {
-		r.text = unsafe.String(&data[0], len(data))
+		text = unsafe.String(&data[0], len(data))
 	} else {
-		r.text = string(data)
+		text = string(data)
 	}
-	r.off = 0
-	r.err = nil
-}
-
-func (r *reader) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: bad %s at byte %d", ErrCorrupt, what, r.off)
-	}
-}
-
-func (r *reader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.data[r.off:])
-	if n <= 0 {
-		r.fail(what)
-		return 0
-	}
-	r.off += n
-	return v
-}
-
-// count reads a count of items that each take at least one byte.
-func (r *reader) count(what string) int {
-	n := r.uvarint(what)
-	if r.err != nil {
-		return 0
-	}
-	if err := checkCount(n, len(r.data)-r.off); err != nil {
-		r.err = fmt.Errorf("%s: %w", what, err)
-		return 0
-	}
-	return int(n)
-}
-
-func (r *reader) byte1(what string) byte {
-	if r.err != nil {
-		return 0
-	}
-	if r.off >= len(r.data) {
-		r.fail(what)
-		return 0
-	}
-	b := r.data[r.off]
-	r.off++
-	return b
-}
-
-func (r *reader) span(what string) (int, int) {
-	n := r.uvarint(what)
-	if r.err != nil || n > uint64(len(r.data)-r.off) {
-		r.fail(what)
-		return 0, 0
-	}
-	start := r.off
-	r.off += int(n)
-	return start, r.off
-}
-
-func (r *reader) str(what string) string {
-	s, e := r.span(what)
-	return r.text[s:e]
-}
-
-// shortStr reads a string shorter than 128 bytes, or returns false without reading: the
-// fast path of str, small enough to inline into a decoding loop (calls are costly in a
-// WASM guest). It ignores r.err; callers check it after the loop.
-func (r *reader) shortStr() (string, bool) {
-	off := r.off
-	if off >= len(r.data) {
-		return "", false
-	}
-	n := int(r.data[off])
-	if n >= 0x80 || n >= len(r.text)-off {
-		return "", false
-	}
-	r.off = off + 1 + n
-	return r.text[off+1 : r.off], true
-}
-
-// smallUvarint reads a varint below 128, or returns false without reading: the fast path
-// of uvarint, as shortStr is of str.
-func (r *reader) smallUvarint() (uint64, bool) {
-	off := r.off
-	if off >= len(r.data) || r.data[off] >= 0x80 {
-		return 0, false
-	}
-	r.off = off + 1
-	return uint64(r.data[off]), true
-}
-
-func (r *reader) bytes(what string) []byte {
-	s, e := r.span(what)
-	return r.data[s:e:e]
+	*r = reader{Data: data, Text: text, Corrupt: ErrCorrupt}
 }
 
 // RecordDecoder decodes a records batch one record at a time, reusing the records it fills
@@ -373,8 +267,8 @@ func (d *RecordDecoder) ResetImmutable(data []byte) (int, error) {
 }
 
 func (d *RecordDecoder) reset(data []byte, immutable bool) (int, error) {
-	d.r.reset(data, immutable)
-	d.left = d.r.count("record count")
+	resetReader(&d.r, data, immutable)
+	d.left = d.r.Count("record count")
 	d.names = d.names[:0]
 	if cap(d.strs) < d.nStrs {
 		d.strs = make([]string, 0, d.nStrs)
@@ -384,7 +278,7 @@ func (d *RecordDecoder) reset(data []byte, immutable bool) (int, error) {
 	}
 	d.strs, d.bins = d.strs[:0], d.bins[:0]
 	d.nStrs, d.nBins = 0, 0
-	return d.left, d.r.err
+	return d.left, d.r.Err
 }
 
 // Visitor receives one record's attributes from RecordDecoder.Visit. A name is the index
@@ -402,40 +296,40 @@ func (d *RecordDecoder) Name(i int) string { return d.names[i] }
 // builds no maps: a guest resolves each name once per batch instead of once per record.
 func (d *RecordDecoder) Visit(v Visitor) (id, dn string, kind uint8, err error) {
 	r := &d.r
-	if r.err != nil {
-		return "", "", 0, r.err
+	if r.Err != nil {
+		return "", "", 0, r.Err
 	}
 	if d.left <= 0 {
 		return "", "", 0, fmt.Errorf("%w: no more records", ErrCorrupt)
 	}
 	d.left--
 	var ok bool
-	if id, ok = r.shortStr(); !ok {
-		id = r.str("record id")
+	if id, ok = r.ShortStr(); !ok {
+		id = r.Str("record id")
 	}
-	if dn, ok = r.shortStr(); !ok {
-		dn = r.str("record dn")
+	if dn, ok = r.ShortStr(); !ok {
+		dn = r.Str("record dn")
 	}
-	kind = r.byte1("record kind")
-	n := r.count("attribute count")
+	kind = r.Byte("record kind")
+	n := r.Count("attribute count")
 	for range n {
 		// A reference to a name seen before, inline; anything else in name.
 		var name int
-		if ref, ok := r.smallUvarint(); ok && ref != 0 && ref <= uint64(len(d.names)) {
+		if ref, ok := r.SmallUvarint(); ok && ref != 0 && ref <= uint64(len(d.names)) {
 			name = int(ref - 1)
 		} else {
 			if ok {
-				r.off-- // unread the one byte
+				r.Off-- // unread the one byte
 			}
 			name = d.name()
 		}
-		m, ok := r.smallUvarint()
+		m, ok := r.SmallUvarint()
 		if !ok {
-			m = uint64(r.count("value count"))
-		} else if int(m) > len(r.data)-r.off {
-			r.fail("value count")
+			m = uint64(r.Count("value count"))
+		} else if int(m) > len(r.Data)-r.Off {
+			r.Fail("value count")
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		d.nStrs += int(m)
@@ -444,22 +338,22 @@ func (d *RecordDecoder) Visit(v Visitor) (id, dn string, kind uint8, err error) 
 		}
 		start := len(d.strs)
 		for range m {
-			v, ok := r.shortStr()
+			v, ok := r.ShortStr()
 			if !ok {
-				v = r.str("attribute value")
+				v = r.Str("attribute value")
 			}
 			d.strs = append(d.strs, v)
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		v.Text(name, d.strs[start:len(d.strs):len(d.strs)])
 	}
-	n = r.count("binary attribute count")
+	n = r.Count("binary attribute count")
 	for range n {
 		name := d.name()
-		m := r.count("binary value count")
-		if r.err != nil {
+		m := r.Count("binary value count")
+		if r.Err != nil {
 			break
 		}
 		d.nBins += m
@@ -468,18 +362,18 @@ func (d *RecordDecoder) Visit(v Visitor) (id, dn string, kind uint8, err error) 
 		}
 		start := len(d.bins)
 		for range m {
-			d.bins = append(d.bins, r.bytes("binary value"))
+			d.bins = append(d.bins, r.Bytes("binary value"))
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			break
 		}
 		v.Binary(name, d.bins[start:len(d.bins):len(d.bins)])
 	}
-	if r.err == nil && d.left == 0 && r.off != len(r.data) {
-		r.err = fmt.Errorf("%w: %d bytes after the last record", ErrCorrupt, len(r.data)-r.off)
+	if r.Err == nil && d.left == 0 && r.Off != len(r.Data) {
+		r.Err = fmt.Errorf("%w: %d bytes after the last record", ErrCorrupt, len(r.Data)-r.Off)
 	}
-	if r.err != nil {
-		return "", "", 0, r.err
+	if r.Err != nil {
+		return "", "", 0, r.Err
 	}
 	return id, dn, kind, nil
 }
@@ -487,16 +381,16 @@ func (d *RecordDecoder) Visit(v Visitor) (id, dn string, kind uint8, err error) 
 // name reads a name reference and returns the name's number in the batch.
 func (d *RecordDecoder) name() int {
 	r := &d.r
-	ref := r.uvarint("attribute name")
-	if r.err != nil {
+	ref := r.Uvarint("attribute name")
+	if r.Err != nil {
 		return 0
 	}
 	if ref == 0 {
-		d.names = append(d.names, r.str("attribute name"))
+		d.names = append(d.names, r.Str("attribute name"))
 		return len(d.names) - 1
 	}
 	if ref > uint64(len(d.names)) {
-		r.fail("attribute name reference")
+		r.Fail("attribute name reference")
 		return 0
 	}
 	return int(ref - 1)
@@ -572,20 +466,20 @@ type ResultDecoder struct {
 // Reset starts decoding data and returns the number of results in it. A batch that failed
 // as a whole returns an error carrying its reason (a *BatchError).
 func (d *ResultDecoder) Reset(data []byte) (int, error) {
-	d.r.reset(data, false)
+	resetReader(&d.r, data, false)
 	d.left = 0
-	switch d.r.byte1("batch status") {
+	switch d.r.Byte("batch status") {
 	case StatusOK:
-		d.left = d.r.count("result count")
+		d.left = d.r.Count("result count")
 	case StatusFailed:
-		reason := d.r.str("batch failure")
-		if d.r.err == nil {
+		reason := d.r.Str("batch failure")
+		if d.r.Err == nil {
 			return 0, &BatchError{Reason: reason}
 		}
 	default:
-		d.r.fail("batch status")
+		d.r.Fail("batch status")
 	}
-	return d.left, d.r.err
+	return d.left, d.r.Err
 }
 
 // BatchError is a guest's report that it could not map a batch at all.
@@ -598,55 +492,55 @@ func (e *BatchError) Error() string { return "mapping rejected the batch: " + e.
 // Next decodes the next result into res.
 func (d *ResultDecoder) Next(res *Result) error {
 	r := &d.r
-	if r.err != nil {
-		return r.err
+	if r.Err != nil {
+		return r.Err
 	}
 	if d.left <= 0 {
 		return fmt.Errorf("%w: no more results", ErrCorrupt)
 	}
 	d.left--
-	*res = Result{Outcome: Outcome(r.byte1("result outcome"))}
+	*res = Result{Outcome: Outcome(r.Byte("result outcome"))}
 	switch res.Outcome {
 	case Mapped:
 		res.Profile = d.profile()
 	case Skipped, Failed:
-		res.Message = r.str("result message")
+		res.Message = r.Str("result message")
 	default:
-		r.fail("result outcome")
+		r.Fail("result outcome")
 	}
-	if r.err == nil && d.left == 0 && r.off != len(r.data) {
-		r.err = fmt.Errorf("%w: %d bytes after the last result", ErrCorrupt, len(r.data)-r.off)
+	if r.Err == nil && d.left == 0 && r.Off != len(r.Data) {
+		r.Err = fmt.Errorf("%w: %d bytes after the last result", ErrCorrupt, len(r.Data)-r.Off)
 	}
-	if r.err != nil {
+	if r.Err != nil {
 		*res = Result{}
 	}
-	return r.err
+	return r.Err
 }
 
 func (d *ResultDecoder) profile() *profile.Profile {
 	r := &d.r
 	p := new(profile.Profile)
 	for i := range p.Core {
-		p.Core[i] = r.str("core field")
+		p.Core[i] = r.Str("core field")
 	}
-	p.Manager = r.str("manager")
-	p.Active = r.byte1("active") != 0
-	if n := r.count("profile attribute count"); n > 0 {
+	p.Manager = r.Str("manager")
+	p.Active = r.Byte("active") != 0
+	if n := r.Count("profile attribute count"); n > 0 {
 		p.Attributes = make(map[string]string, n)
 		for range n {
-			k := r.str("profile attribute key")
-			p.Attributes[k] = r.str("profile attribute value")
+			k := r.Str("profile attribute key")
+			p.Attributes[k] = r.Str("profile attribute value")
 		}
 	}
-	if r.byte1("photo flag") != 0 {
-		ct := r.str("photo content type")
-		data := r.bytes("photo data")
+	if r.Byte("photo flag") != 0 {
+		ct := r.Str("photo content type")
+		data := r.Bytes("photo data")
 		p.Photo = &profile.Photo{ContentType: ct, Data: append([]byte(nil), data...)}
 	}
-	if n := r.count("seeded count"); n > 0 {
+	if n := r.Count("seeded count"); n > 0 {
 		p.Seeded = make([]string, n)
 		for i := range p.Seeded {
-			p.Seeded[i] = r.str("seeded field")
+			p.Seeded[i] = r.Str("seeded field")
 		}
 	}
 	return p
