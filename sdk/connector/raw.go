@@ -216,8 +216,9 @@ func (c *Canonicalizer) AppendRaw(dst []byte, b *RawBatch, i int) []byte {
 	dst = appendField(dst, b.data[s:e])
 	r.Byte("record kind")
 	// The batch was checked when it arrived: reading it again cannot fail.
-	vr := newRecordReader(nil, "", 0, 0) // one attribute's values
-	for range 2 {                        // text attributes, then binary ones
+	vr := newRecordReader(nil, "", 0, 0) // reads one attribute's values
+	// Text attributes, then binary ones.
+	for range 2 {
 		n := r.Count("attribute count")
 		c.attrs = c.attrs[:0]
 		for range n {
