@@ -171,45 +171,58 @@ func (s *Store) ListProfiles(ctx context.Context, syncName string, limit int) ([
 // LiveExternalIDs streams the external IDs of the sync's profiles that are not
 // soft-deleted. An error from fn stops the stream and is returned (wrapped).
 func (s *Store) LiveExternalIDs(ctx context.Context, syncName string, fn func(externalID string) error) error {
-	rows, err := s.pool.Query(ctx, `
+	return s.scan(ctx, "live external IDs", `
 		SELECT l.external_id FROM profile_links l JOIN profiles p ON p.id = l.profile_id
-		 WHERE l.sync_name = $1 AND p.deleted_at IS NULL`, syncName)
-	if err != nil {
-		return fmt.Errorf("live external IDs: %w", translate(err))
-	}
-	var ext string
-	if _, err := pgx.ForEachRow(rows, []any{&ext}, func() error { return fn(ext) }); err != nil {
-		return fmt.Errorf("live external IDs: %w", translate(err))
-	}
-	return nil
+		 WHERE l.sync_name = $1 AND p.deleted_at IS NULL`, []any{syncName}, func(rows pgx.Rows) error {
+		var ext string
+		if err := rows.Scan(&ext); err != nil {
+			return translate(err)
+		}
+		return fn(ext)
+	})
 }
 
 // LinkSources streams every link of the sync with its source hash and deleted flag. The
 // slices alias the driver's buffer (pgtype.DriverBytes): at a million links, a copy of
 // each would be most of the work.
 func (s *Store) LinkSources(ctx context.Context, syncName string, fn func(externalID, sourceHash []byte, deleted bool) error) error {
-	rows, err := s.pool.Query(ctx, `
+	return s.scan(ctx, "link sources", `
 		SELECT l.external_id, l.source_hash, p.deleted_at IS NOT NULL
 		  FROM profile_links l JOIN profiles p ON p.id = l.profile_id
-		 WHERE l.sync_name = $1`, syncName)
-	if err != nil {
-		return fmt.Errorf("link sources: %w", translate(err))
-	}
-	defer rows.Close()
-	var (
-		ext, src pgtype.DriverBytes
-		deleted  bool
-	)
-	for rows.Next() {
+		 WHERE l.sync_name = $1`, []any{syncName}, func(rows pgx.Rows) error {
+		var (
+			ext, src pgtype.DriverBytes
+			deleted  bool
+		)
 		if err := rows.Scan(&ext, &src, &deleted); err != nil {
-			return fmt.Errorf("link sources: %w", translate(err))
+			return translate(err)
 		}
-		if err := fn(ext, src, deleted); err != nil {
-			return fmt.Errorf("link sources: %w", err)
+		return fn(ext, src, deleted)
+	})
+}
+
+// scan runs a query over a whole sync (a join of every link and profile) in a read-only
+// transaction without JIT (see noJIT), calling each for every row. An error from each
+// stops it and is returned (wrapped with what).
+func (s *Store) scan(ctx context.Context, what, query string, args []any, each func(pgx.Rows) error) error {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT `+noJIT); err != nil {
+			return translate(err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("link sources: %w", translate(err))
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows); err != nil {
+				return err
+			}
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
