@@ -52,7 +52,7 @@ func (s *seenSet) contains(k [2]uint64) bool {
 	if _, ok := s.recent[k]; ok {
 		return true
 	}
-	_, ok := slices.BinarySearchFunc(s.sorted, k, compareKeys)
+	_, ok := searchKeys(len(s.sorted), func(i int) [2]uint64 { return s.sorted[i] }, k)
 	return ok
 }
 

@@ -99,7 +99,7 @@ func (x *storedIndex) state(key [2]uint64, source *[32]byte) linkState {
 	if x == nil || x.ambiguous {
 		return linkUnknown
 	}
-	i, found := slices.BinarySearchFunc(x.entries, key, func(e indexEntry, k [2]uint64) int { return compareKeys(e.key, k) })
+	i, found := searchKeys(len(x.entries), func(i int) [2]uint64 { return x.entries[i].key }, key)
 	if !found {
 		return linkNew
 	}
