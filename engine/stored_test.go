@@ -7,12 +7,38 @@ import (
 
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
-// countingStore counts the store reads that a full read's index of links saves.
+// countingStore counts the store reads that a full read's index of links saves, and
+// closes loaded once the links are loaded.
 type countingStore struct {
 	store.Store
 	lookedUp, liveLists atomic.Int64
+	loaded              chan struct{}
+}
+
+func (c *countingStore) LinkSources(ctx context.Context, sync string, fn func(ext, src []byte, deleted bool) error) error {
+	defer close(c.loaded)
+	return c.Store.LinkSources(ctx, sync, fn)
+}
+
+// gatedConnector starts reading only once gate is closed: a test's way to have the
+// links loaded before the first batch, which a local LDIF read under load may beat.
+type gatedConnector struct {
+	connector.Connector
+	gate <-chan struct{}
+}
+
+func (g *gatedConnector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
+	<-g.gate
+	return g.Connector.Read(ctx, req, emit)
+}
+
+// ReadRaw keeps the raw path of the plugin client under test.
+func (g *gatedConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
+	<-g.gate
+	return g.Connector.(connector.RawReader).ReadRaw(ctx, req, fn)
 }
 
 func (c *countingStore) Lookup(ctx context.Context, sync string, ids []string) (map[string]store.Stored, error) {
@@ -28,9 +54,9 @@ func (c *countingStore) LiveExternalIDs(ctx context.Context, sync string, fn fun
 // A full read loads the sync's links once and looks up only the records that changed at
 // the source: none in a first run (everyone is new) or an unchanged one, which also need
 // not list the live profiles to find deletions. Removed and returning people are still
-// deleted and restored. (The batches that arrive before the links are loaded are looked
-// up, so the counts allow two batches of 50 of slack; without the index an unchanged run
-// looks up all 300.)
+// deleted and restored. (The read starts once the links are loaded; the counts still
+// allow two batches of 50 of slack, for the moment between loading and indexing them.
+// Without the index an unchanged run looks up all 300.)
 func TestFullReadLooksUpOnlyChangedRecords(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 300)
@@ -44,6 +70,8 @@ func TestFullReadLooksUpOnlyChangedRecords(t *testing.T) {
 		prep := e.prepare(cfg)
 		cs.lookedUp.Store(0)
 		cs.liveLists.Store(0)
+		cs.loaded = make(chan struct{})
+		prep.Sync.Connector = &gatedConnector{Connector: prep.Sync.Connector, gate: cs.loaded}
 		res, err := (&engine.Engine{Store: cs, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
