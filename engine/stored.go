@@ -21,7 +21,6 @@ import (
 // unchanged verdict needs the 128-bit ID key and the 64-bit source prefix to match.
 type storedIndex struct {
 	entries []indexEntry // by key
-	live    int          // entries whose profile is not deleted
 	// ambiguous is set when two links share a key: the index then answers nothing and
 	// the run looks everything up, as it would without it.
 	ambiguous bool
@@ -44,7 +43,6 @@ func loadStoredIndex(ctx context.Context, s store.Store, sync string, seen *seen
 	err := s.LinkSources(ctx, sync, func(ext, src []byte, deleted bool) error {
 		e := indexEntry{key: seen.keyBytes(ext), source: deletedSource}
 		if !deleted {
-			idx.live++
 			e.source = sourcePrefix(src)
 		}
 		idx.entries = append(idx.entries, e)

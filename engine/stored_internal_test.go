@@ -13,7 +13,7 @@ func TestStoredIndexStates(t *testing.T) {
 		{key: seen.key("a"), source: sourcePrefix(a[:])},
 		{key: seen.key("b"), source: noSourcePrefix},
 		{key: seen.key("c"), source: deletedSource},
-	}, live: 2}
+	}}
 	sortIndex(idx)
 	cases := []struct {
 		id     string
