@@ -35,7 +35,7 @@ type Options struct {
 type Prepared struct {
 	Sync    *engine.Sync
 	process *connhost.Process
-	mapping *asyncMapping
+	mapping *lazyMapping
 }
 
 // Close stops the connector subprocess and frees the mapping module (once it has
@@ -69,7 +69,7 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Sync refers to a missing connector or mapping", Subject: s.DeclRange.Ptr()}}
 	}
 	p := &Prepared{}
-	mapping, diags := startMapping(ctx, m, opts)
+	mapping, diags := newLazyMapping(ctx, m, opts)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -197,7 +197,7 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	return proc, diags
 }
 
-// asyncMapping is a mapping whose module compiles and instantiates (tens of
+// lazyMapping is a mapping whose module compiles and instantiates (tens of
 // milliseconds of CPU even from the compilation cache) only once a record needs mapping:
 // its identity, all a run needs to skip unchanged records, comes from the module's bytes
 // and the settings, so a run over an unchanged directory never loads it. A module that
@@ -205,10 +205,10 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 // that load fine once keep their identity; any change to either changes it and makes the
 // next run map every record, so a broken module cannot hide behind a run that maps
 // nothing.)
-type asyncMapping struct {
+type lazyMapping struct {
 	identity []byte
-	load     func()
 	start    sync.Once
+	load     func()        // starts loading the module; run once, by start
 	done     chan struct{} // closed once loaded, or failed
 	module   *mapper.Module
 	mapper   *mapper.Mapper
@@ -217,7 +217,7 @@ type asyncMapping struct {
 
 // startMapping starts loading m's module and returns at once, unless the module cannot
 // even be read.
-func startMapping(ctx context.Context, m *config.Mapping, opts Options) (*asyncMapping, hcl.Diagnostics) {
+func newLazyMapping(ctx context.Context, m *config.Mapping, opts Options) (*lazyMapping, hcl.Diagnostics) {
 	id, err := mapper.Identity(m.Module, m.SettingsJSON, mappingOptions(m, opts))
 	if err != nil {
 		return nil, hcl.Diagnostics{{
@@ -225,7 +225,7 @@ func startMapping(ctx context.Context, m *config.Mapping, opts Options) (*asyncM
 			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.ModuleRange.Ptr(),
 		}}
 	}
-	a := &asyncMapping{identity: id, done: make(chan struct{})}
+	a := &lazyMapping{identity: id, done: make(chan struct{})}
 	a.load = func() {
 		go func() {
 			defer close(a.done)
@@ -245,11 +245,11 @@ func startMapping(ctx context.Context, m *config.Mapping, opts Options) (*asyncM
 }
 
 // Identity is the mapping's identity (mapper.Mapper.Identity).
-func (a *asyncMapping) Identity() []byte { return a.identity }
+func (a *lazyMapping) Identity() []byte { return a.identity }
 
 // Ready loads the module if nobody has asked for it yet, waits until it has loaded and
 // returns why it did not, if it did not.
-func (a *asyncMapping) Ready(ctx context.Context) error {
+func (a *lazyMapping) Ready(ctx context.Context) error {
 	a.start.Do(a.load)
 	select {
 	case <-a.done:
@@ -260,7 +260,7 @@ func (a *asyncMapping) Ready(ctx context.Context) error {
 }
 
 // Map maps records once the module has loaded; if it did not, every result carries why.
-func (a *asyncMapping) Map(ctx context.Context, records []connector.Record) []mapper.Result {
+func (a *lazyMapping) Map(ctx context.Context, records []connector.Record) []mapper.Result {
 	if err := a.Ready(ctx); err != nil {
 		out := make([]mapper.Result, len(records))
 		for i := range out {
@@ -272,7 +272,7 @@ func (a *asyncMapping) Map(ctx context.Context, records []connector.Record) []ma
 }
 
 // close frees the module, waiting for it if it is loading.
-func (a *asyncMapping) close(ctx context.Context) {
+func (a *lazyMapping) close(ctx context.Context) {
 	loading := true
 	a.start.Do(func() { loading = false }) // never asked for: nothing to wait for
 	if !loading {
