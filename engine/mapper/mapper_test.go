@@ -17,6 +17,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/mapping"
+	"github.com/peoplesync/peoplesync/sdk/mapping/mappingtest"
 	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
@@ -99,32 +100,8 @@ func newMapper(t testing.TB, m *mapper.Module, settings string) *mapper.Mapper {
 
 var jpeg = []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F'}
 
-func ldapRecord() connector.Record {
-	return connector.Record{
-		ID: "5f1c9c52-8f1e-103f-8a6b-4b3a1c2d9e01",
-		DN: "uid=jdoe,ou=People,dc=example,dc=com",
-		Attributes: map[string][]string{
-			"objectClass":       {"top", "person", "organizationalPerson", "inetOrgPerson"},
-			"uid":               {"jdoe"},
-			"cn":                {"Jane Doe"},
-			"givenName":         {"Jane"},
-			"sn":                {"Doe"},
-			"mail":              {"Jane.Doe@Example.com"},
-			"title":             {"Staff Engineer"},
-			"ou":                {"Platform"},
-			"o":                 {"Example GmbH"},
-			"employeeNumber":    {"10042"},
-			"telephoneNumber":   {"030 1234567"},
-			"mobile":            {"+49 (0)170 1234567 x"},
-			"preferredLanguage": {"de-DE"},
-			"l":                 {"Berlin"},
-			"manager":           {"uid=boss,ou=People,dc=example,dc=com"},
-			"employeeType":      {"permanent"},
-			"departmentNumber":  {"4711"},
-		},
-		Binary: map[string][][]byte{"jpegPhoto": {jpeg}},
-	}
-}
+// ldapRecord is the shared LDAP fixture (mappingtest.LDAPPerson).
+func ldapRecord() connector.Record { return mappingtest.LDAPPerson() }
 
 func adRecord() connector.Record {
 	return connector.Record{

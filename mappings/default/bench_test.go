@@ -8,18 +8,20 @@ import (
 	"time"
 
 	"github.com/peoplesync/peoplesync/sdk/mapping"
+	"github.com/peoplesync/peoplesync/sdk/mapping/mappingtest"
 	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
 )
 
 // BenchmarkMapNative runs the default mapping function alone, natively, on the record
-// that engine/mapper's BenchmarkDefaultModule sends through the sandbox, on every core.
+// that engine/mapper's BenchmarkDefaultModule sends through the sandbox
+// (mappingtest.LDAPPerson), on every core.
 func BenchmarkMapNative(b *testing.B) {
 	s, err := mapping.ParseSettings([]byte(`{"default_country_code": "49"}`))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.RunParallel(func(pb *testing.PB) {
-		r := mapping.NewRecord(ldapRecord())
+		r := mapping.NewRecord(mappingtest.LDAPPerson())
 		for pb.Next() {
 			p, err := Map(r, s)
 			if err != nil || p == nil {
@@ -35,7 +37,7 @@ func BenchmarkMapNative(b *testing.B) {
 // BenchmarkMapNativeWire is BenchmarkMapNative plus what a module instance does around the
 // mapping function: decoding a batch of 64 records and encoding the results.
 func BenchmarkMapNativeWire(b *testing.B) {
-	src := ldapRecord()
+	src := mappingtest.LDAPPerson()
 	batch := make([]wire.Record, 64)
 	for i := range batch {
 		batch[i] = wire.Record{ID: src.ID, DN: src.DN, Attributes: src.Attributes, Binary: src.Binary}

@@ -19,31 +19,12 @@ var (
 	gif  = []byte("GIF89a\x01\x00\x01\x00")
 )
 
+// ldapRecord is the shared LDAP fixture with the national mobile number the golden
+// file was written with.
 func ldapRecord() connector.Record {
-	return connector.Record{
-		ID: "5f1c9c52-8f1e-103f-8a6b-4b3a1c2d9e01",
-		DN: "uid=jdoe,ou=People,dc=example,dc=com",
-		Attributes: map[string][]string{
-			"objectClass":       {"top", "person", "organizationalPerson", "inetOrgPerson"},
-			"uid":               {"jdoe"},
-			"cn":                {"Jane Doe"},
-			"givenName":         {"Jane"},
-			"sn":                {"Doe"},
-			"mail":              {"Jane.Doe@Example.com"},
-			"title":             {"Staff Engineer"},
-			"ou":                {"Platform"},
-			"o":                 {"Example GmbH"},
-			"employeeNumber":    {"10042"},
-			"telephoneNumber":   {"030 1234567"},
-			"mobile":            {"0170/1234567"},
-			"preferredLanguage": {"de-DE"},
-			"l":                 {"Berlin"},
-			"manager":           {"uid=boss,ou=People,dc=example,dc=com"},
-			"employeeType":      {"permanent"},
-			"departmentNumber":  {"4711"},
-		},
-		Binary: map[string][][]byte{"jpegPhoto": {jpeg}},
-	}
+	r := mappingtest.LDAPPerson()
+	r.Attributes["mobile"] = []string{"0170/1234567"}
+	return r
 }
 
 // check checks the settings as the module's configure call does.

@@ -123,3 +123,33 @@ func Check(t testing.TB, dir, name string, o Outcome, update bool) {
 		t.Errorf("%s differs from its golden file %s:\n--- got\n%s--- want\n%s", name, path, got, want)
 	}
 }
+
+// LDAPPerson returns a realistic inetOrgPerson record, with a JPEG photo: the record the
+// mapper's sandbox benchmark and the default module's native benchmarks both map, so
+// that their numbers compare like with like. Each call returns a fresh copy.
+func LDAPPerson() connector.Record {
+	return connector.Record{
+		ID: "5f1c9c52-8f1e-103f-8a6b-4b3a1c2d9e01",
+		DN: "uid=jdoe,ou=People,dc=example,dc=com",
+		Attributes: map[string][]string{
+			"objectClass":       {"top", "person", "organizationalPerson", "inetOrgPerson"},
+			"uid":               {"jdoe"},
+			"cn":                {"Jane Doe"},
+			"givenName":         {"Jane"},
+			"sn":                {"Doe"},
+			"mail":              {"Jane.Doe@Example.com"},
+			"title":             {"Staff Engineer"},
+			"ou":                {"Platform"},
+			"o":                 {"Example GmbH"},
+			"employeeNumber":    {"10042"},
+			"telephoneNumber":   {"030 1234567"},
+			"mobile":            {"+49 (0)170 1234567 x"},
+			"preferredLanguage": {"de-DE"},
+			"l":                 {"Berlin"},
+			"manager":           {"uid=boss,ou=People,dc=example,dc=com"},
+			"employeeType":      {"permanent"},
+			"departmentNumber":  {"4711"},
+		},
+		Binary: map[string][][]byte{"jpegPhoto": {{0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F'}}},
+	}
+}
