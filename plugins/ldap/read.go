@@ -142,6 +142,10 @@ type reader struct {
 	entry wireEntry           // the entry being converted, reused
 	kept  []keptAttr          // its text attributes, reused
 	names map[string]attrName // attribute names seen, so that records share their keys
+	// byPosition are the names of the previous entry's attributes, in order. A
+	// directory returns its entries' attributes in much the same order, so comparing
+	// with the name at the same position spares most lookups in names.
+	byPosition []attrName
 
 	// request are the attributes asked for; strip are those asked for only for
 	// bookkeeping, left out of records.
@@ -288,6 +292,22 @@ func (r *reader) nameOf(b []byte) attrName {
 	return n
 }
 
+// nameAt returns the attribute name for b, the name of the entry's attribute at
+// position i.
+func (r *reader) nameAt(i int, b []byte) attrName {
+	if i < len(r.byPosition) && r.byPosition[i].name == string(b) {
+		return r.byPosition[i]
+	}
+	n := r.nameOf(b)
+	switch {
+	case i < len(r.byPosition):
+		r.byPosition[i] = n
+	case i == len(r.byPosition) && i < maxNames:
+		r.byPosition = append(r.byPosition, n)
+	}
+	return n
+}
+
 // record converts an entry into a record, completing range-retrieved attributes. The
 // record shares nothing with the entry, whose bytes the next message overwrites: all
 // the text values of an entry are copied into one string, and sliced from it.
@@ -296,8 +316,8 @@ func (r *reader) record(ctx context.Context, e *wireEntry) (connector.Record, er
 	rec := connector.Record{DN: dn, Kind: connector.Upsert, Attributes: make(map[string][]string, len(e.attrs))}
 	r.kept = r.kept[:0]
 	textBytes, textValues := 0, 0
-	for _, a := range e.attrs {
-		n, values := r.nameOf(a.name), a.values
+	for i, a := range e.attrs {
+		n, values := r.nameAt(i, a.name), a.values
 		if n.ranged {
 			if base, lo, hi, ok := parseRange(n.name); ok {
 				more, err := r.rangeRest(ctx, dn, base, lo, hi, len(values))
