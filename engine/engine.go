@@ -53,6 +53,9 @@ type Engine struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests; nil means time.Now.
 	Now func() time.Time
+
+	// backlogLimit replaces maxBacklogBytes when positive (tests).
+	backlogLimit int
 }
 
 // Options shape one run.

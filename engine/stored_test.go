@@ -2,48 +2,61 @@ package engine_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/store"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
-// countingStore counts the store reads that a full read's index of links saves, and
-// closes loaded once the links are loaded.
+// countingStore counts the store reads that a full read's index of links saves. With
+// loadAfter set, it loads the links only once loadAfter is closed; with loadAfterLookups
+// set too, it closes loadAfter itself once it has looked up that many external IDs.
 type countingStore struct {
 	store.Store
 	lookedUp, liveLists atomic.Int64
-	loaded              chan struct{}
+	loadAfter           chan struct{}
+	loadAfterLookups    int64
+	lookupsDone         sync.Once
 }
 
 func (c *countingStore) LinkSources(ctx context.Context, sync string, fn func(ext, src []byte, deleted bool) error) error {
-	defer close(c.loaded)
+	if c.loadAfter != nil {
+		select {
+		case <-c.loadAfter:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return c.Store.LinkSources(ctx, sync, fn)
 }
 
-// gatedConnector starts reading only once gate is closed: a test's way to have the
-// links loaded before the first batch, which a local LDIF read under load may beat.
-type gatedConnector struct {
+// signallingConnector closes done once its read has returned every record.
+type signallingConnector struct {
 	connector.Connector
-	gate <-chan struct{}
+	done chan struct{}
 }
 
-func (g *gatedConnector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
-	<-g.gate
-	return g.Connector.Read(ctx, req, emit)
+func (s *signallingConnector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
+	defer close(s.done)
+	return s.Connector.Read(ctx, req, emit)
 }
 
 // ReadRaw keeps the raw path of the plugin client under test.
-func (g *gatedConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
-	<-g.gate
-	return g.Connector.(connector.RawReader).ReadRaw(ctx, req, fn)
+func (s *signallingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
+	defer close(s.done)
+	return s.Connector.(connector.RawReader).ReadRaw(ctx, req, fn)
 }
 
 func (c *countingStore) Lookup(ctx context.Context, sync string, ids []string) (map[string]store.Stored, error) {
-	c.lookedUp.Add(int64(len(ids)))
-	return c.Store.Lookup(ctx, sync, ids)
+	stored, err := c.Store.Lookup(ctx, sync, ids)
+	if n := c.lookedUp.Add(int64(len(ids))); c.loadAfterLookups > 0 && n >= c.loadAfterLookups {
+		c.lookupsDone.Do(func() { close(c.loadAfter) })
+	}
+	return stored, err
 }
 
 func (c *countingStore) LiveExternalIDs(ctx context.Context, sync string, fn func(string) error) error {
@@ -54,31 +67,29 @@ func (c *countingStore) LiveExternalIDs(ctx context.Context, sync string, fn fun
 // A full read loads the sync's links once and looks up only the records that changed at
 // the source: none in a first run (everyone is new) or an unchanged one, which also need
 // not list the live profiles to find deletions. Removed and returning people are still
-// deleted and restored. (The read starts once the links are loaded; the counts still
-// allow two batches of 50 of slack, for the moment between loading and indexing them.
-// Without the index an unchanged run looks up all 300.)
+// deleted and restored. The links load only once the connector has returned every
+// record: the batches that come before are held back for the index, not looked up.
+// (Without the index an unchanged run looks up all 300.)
 func TestFullReadLooksUpOnlyChangedRecords(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 300)
 	cfg := e.syncConfig("file", "default", "", "batch_size = 50")
-	const slack = 2 * 50
 	cs := &countingStore{Store: e.store}
 	run := func(what string, want counts, lookups, lists int64) {
-		// lookups is the number the index alone leaves; up to slack more are allowed.
 		t.Helper()
 		ctx := context.Background()
 		prep := e.prepare(cfg)
 		cs.lookedUp.Store(0)
 		cs.liveLists.Store(0)
-		cs.loaded = make(chan struct{})
-		prep.Sync.Connector = &gatedConnector{Connector: prep.Sync.Connector, gate: cs.loaded}
+		cs.loadAfter = make(chan struct{})
+		prep.Sync.Connector = &signallingConnector{Connector: prep.Sync.Connector, done: cs.loadAfter}
 		res, err := (&engine.Engine{Store: cs, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		checkCounts(t, what, res, want)
-		if got := cs.lookedUp.Load(); got < lookups || got > lookups+slack {
-			t.Errorf("%s: looked up %d external IDs, want %d (up to %d)", what, got, lookups, lookups+slack)
+		if got := cs.lookedUp.Load(); got != lookups {
+			t.Errorf("%s: looked up %d external IDs, want %d", what, got, lookups)
 		}
 		if got := cs.liveLists.Load(); got != lists {
 			t.Errorf("%s: listed the live profiles %d times, want %d", what, got, lists)
@@ -103,4 +114,35 @@ func TestFullReadLooksUpOnlyChangedRecords(t *testing.T) {
 		t.Fatalf("%s not restored", removed[0].UID)
 	}
 	run("unchanged again", counts{processed: 300, skipped: 300}, 0, 0)
+}
+
+// A read that outgrows the backlog while the links load stops holding batches back: they
+// are looked up instead, and the run is as right as with the index. (The links load only
+// once every record was looked up: a read that waited for them would time out.)
+func TestFullReadBacklogFull(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 300)
+	cfg := e.syncConfig("file", "default", "", "batch_size = 50")
+	run := func(what string, want counts) {
+		t.Helper()
+		prep := e.prepare(cfg)
+		cs := &countingStore{Store: e.store, loadAfter: make(chan struct{}), loadAfterLookups: 300}
+		eng := &engine.Engine{Store: cs, Holder: "test"}
+		engine.SetBacklogLimit(eng, 1) // no batch fits
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := eng.Run(ctx, prep.Sync, engine.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		checkCounts(t, what, res, want)
+		if got := cs.lookedUp.Load(); got != 300 {
+			t.Errorf("%s: looked up %d external IDs, want 300", what, got)
+		}
+	}
+	run("first run", counts{processed: 300, created: 300})
+	run("unchanged run", counts{processed: 300, skipped: 300})
+	e.people[7].Title = "Chief Cartographer"
+	e.writeDirectory()
+	run("one changed", counts{processed: 300, updated: 1, skipped: 299})
 }

@@ -47,6 +47,9 @@ func (b *RawBatch) ID(i int) string {
 	return string(b.data[r.idStart:r.idEnd])
 }
 
+// Size returns the number of bytes the batch holds.
+func (b *RawBatch) Size() int { return len(b.data) }
+
 // Kind returns the change kind of record i.
 func (b *RawBatch) Kind(i int) ChangeKind { return b.recs[i].kind }
 
