@@ -1,7 +1,6 @@
 package ldap
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -42,6 +41,12 @@ func attrsOf(flavor string) flavorAttrs {
 // Read streams every person in scope (Full) or every person changed since req.Cursor
 // (Delta) as Upsert records, and returns the cursor for the next delta read.
 func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
+	return c.ReadTo(ctx, req, connector.NewRecordWriter(emit))
+}
+
+// ReadTo is Read, writing each entry to w: served as a plugin, straight from the LDAP
+// message into the batch on its way to the engine.
+func (c *Connector) ReadTo(ctx context.Context, req connector.ReadRequest, w *connector.RecordWriter) (connector.ReadResult, error) {
 	cfg, err := c.config()
 	if err != nil {
 		return connector.ReadResult{}, err
@@ -76,7 +81,7 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 		}
 	}
 
-	r := &reader{cfg: cfg, fa: fa, idLower: strings.ToLower(fa.id), emit: emit}
+	r := &reader{cfg: cfg, fa: fa, idLower: strings.ToLower(fa.id), w: w}
 	r.plan()
 	defer r.close()
 	if err := r.search(ctx, filter); err != nil {
@@ -137,7 +142,7 @@ type reader struct {
 	cfg     *config
 	fa      flavorAttrs
 	idLower string
-	emit    connector.EmitFunc
+	w       *connector.RecordWriter
 
 	entry wireEntry           // the entry being converted, reused
 	kept  []keptAttr          // its text attributes, reused
@@ -227,14 +232,10 @@ func (r *reader) page(ctx context.Context, w *wireConn, page int) ([]byte, error
 			if err := decodeEntry(body, &r.entry); err != nil {
 				return nil, searchError(ctx, r.cfg, what, goldap.NewError(goldap.ErrorNetwork, err))
 			}
-			rec, err := r.record(ctx, &r.entry)
-			if err != nil {
-				return nil, err
-			}
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("ldap connector: read: %w", err)
 			}
-			if err := r.emit(rec); err != nil {
+			if err := r.write(ctx, &r.entry); err != nil {
 				return nil, err
 			}
 			r.count++
@@ -308,32 +309,33 @@ func (r *reader) nameAt(i int, b []byte) attrName {
 	return n
 }
 
-// record converts an entry into a record, completing range-retrieved attributes. The
-// record shares nothing with the entry, whose bytes the next message overwrites: all
-// the text values of an entry are copied into one string, and sliced from it.
-func (r *reader) record(ctx context.Context, e *wireEntry) (connector.Record, error) {
-	dn := string(e.dn)
-	rec := connector.Record{DN: dn, Kind: connector.Upsert, Attributes: make(map[string][]string, len(e.attrs))}
+// write hands an entry to the record writer, completing range-retrieved attributes.
+// The writer is done with the entry's bytes when write returns, before the next message
+// overwrites them.
+func (r *reader) write(ctx context.Context, e *wireEntry) error {
+	w := r.w
+	w.Begin(connector.Upsert)
+	w.SetDN(e.dn)
 	r.kept = r.kept[:0]
-	textBytes, textValues := 0, 0
+	id, ranged := "", false
 	for i, a := range e.attrs {
 		n, values := r.nameAt(i, a.name), a.values
 		if n.ranged {
 			if base, lo, hi, ok := parseRange(n.name); ok {
-				more, err := r.rangeRest(ctx, dn, base, lo, hi, len(values))
+				more, err := r.rangeRest(ctx, string(e.dn), base, lo, hi, len(values))
 				if err != nil {
-					return rec, err
+					return err
 				}
 				n, values = r.nameOf([]byte(base)), append(slices.Clip(values), more...)
+				ranged = true
 			}
 		}
 		switch n.lower {
 		case r.idLower:
-			id, err := r.id(values)
-			if err != nil {
-				return rec, fmt.Errorf("ldap connector: entry %q: %w", dn, err)
+			var err error
+			if id, err = r.id(values); err != nil {
+				return fmt.Errorf("ldap connector: entry %q: %w", e.dn, err)
 			}
-			rec.ID = id
 		case "modifytimestamp":
 			if len(values) > 0 && r.fa.change == "modifyTimestamp" {
 				if string(values[0]) > r.maxTimestamp {
@@ -344,52 +346,45 @@ func (r *reader) record(ctx context.Context, e *wireEntry) (connector.Record, er
 		if n.strip {
 			continue
 		}
-		if n.binary || !allUTF8(values) {
-			if rec.Binary == nil {
-				rec.Binary = map[string][][]byte{}
-			}
-			for _, v := range values {
-				rec.Binary[n.name] = append(rec.Binary[n.name], bytes.Clone(v))
-			}
-			continue
-		}
-		r.kept = append(r.kept, keptAttr{attrName: n, values: values})
-		textValues += len(values)
-		for _, v := range values {
-			textBytes += len(v)
-		}
+		r.kept = append(r.kept, keptAttr{attrName: n, values: values, binary: n.binary || !allUTF8(values)})
 	}
-	if rec.ID == "" {
-		return rec, fmt.Errorf("ldap connector: entry %q has no %s (check the bind account may read it): %w", dn, r.fa.id, ErrIncomplete)
+	if id == "" {
+		return fmt.Errorf("ldap connector: entry %q has no %s (check the bind account may read it): %w", e.dn, r.fa.id, ErrIncomplete)
 	}
-	var sb strings.Builder
-	sb.Grow(textBytes)
+	if ranged {
+		r.kept = mergeKept(r.kept)
+	}
 	for _, k := range r.kept {
-		for _, v := range k.values {
-			sb.Write(v)
+		if k.binary {
+			w.Binary(k.name, k.values)
+		} else {
+			w.Text(k.name, k.values)
 		}
 	}
-	text, off := sb.String(), 0
-	all := make([]string, textValues)
-	for _, k := range r.kept {
-		vs := all[:len(k.values):len(k.values)]
-		all = all[len(k.values):]
-		for i, v := range k.values {
-			vs[i] = text[off : off+len(v)]
-			off += len(v)
-		}
-		if prev, ok := rec.Attributes[k.name]; ok {
-			vs = append(prev, vs...)
-		}
-		rec.Attributes[k.name] = vs
-	}
-	return rec, nil
+	w.SetID(id)
+	return w.End()
 }
 
-// keptAttr is a text attribute of the entry being converted.
+// mergeKept merges the values of attributes that came twice (a range-retrieved one and
+// its base name), keeping the first place of each name.
+func mergeKept(kept []keptAttr) []keptAttr {
+	out := kept[:0]
+	for _, k := range kept {
+		j := slices.IndexFunc(out, func(o keptAttr) bool { return o.name == k.name && o.binary == k.binary })
+		if j < 0 {
+			out = append(out, k)
+			continue
+		}
+		out[j].values = append(slices.Clip(out[j].values), k.values...)
+	}
+	return out
+}
+
+// keptAttr is an attribute of the entry being written.
 type keptAttr struct {
 	attrName
 	values [][]byte
+	binary bool
 }
 
 // id turns the ID attribute's value into the external ID.

@@ -163,13 +163,17 @@ func TestRecordOwnsItsValues(t *testing.T) {
 		{"modifyTimestamp", []string{"20260101000000Z"}},
 		{"CN", []string{"Ana B"}},
 	})
-	r := &reader{cfg: &config{}, fa: attrsOf(flavorOpenLDAP), idLower: "entryuuid", strip: map[string]bool{"modifytimestamp": true}}
+	var rec connector.Record
+	w := connector.NewRecordWriter(func(r connector.Record) error {
+		rec = r
+		return nil
+	})
+	r := &reader{cfg: &config{}, fa: attrsOf(flavorOpenLDAP), idLower: "entryuuid", strip: map[string]bool{"modifytimestamp": true}, w: w}
 	if err := decodeEntry(body, &r.entry); err != nil {
 		t.Fatalf("decodeEntry: %v", err)
 	}
-	rec, err := r.record(context.Background(), &r.entry)
-	if err != nil {
-		t.Fatalf("record: %v", err)
+	if err := r.write(context.Background(), &r.entry); err != nil {
+		t.Fatalf("write: %v", err)
 	}
 	for i := range body {
 		body[i] = 'z'

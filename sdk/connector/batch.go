@@ -45,6 +45,11 @@ type batchEncoder struct {
 	count int               // records in buf
 	buf   []byte            // the encoded records, without the batch's count
 	body  []byte            // scratch for one record's body
+
+	// For addParts: a serial number per record, and by name number the serial of the
+	// last record that used the name among its text or its binary attributes.
+	serial             uint64
+	textUse, binaryUse []uint64
 }
 
 // add appends r to the batch.
@@ -82,11 +87,19 @@ func (e *batchEncoder) add(r *Record) {
 }
 
 func (e *batchEncoder) appendName(dst []byte, name string) []byte {
+	dst, _ = e.appendNameNumber(dst, name)
+	return dst
+}
+
+// appendNameNumber appends a reference to name, defining it if it is new to the batch,
+// and returns the name's number.
+func (e *batchEncoder) appendNameNumber(dst []byte, name string) ([]byte, uint64) {
 	if k, ok := e.names[name]; ok {
-		return binary.AppendUvarint(dst, k)
+		return binary.AppendUvarint(dst, k), k
 	}
-	e.names[name] = uint64(len(e.names)) + 1
-	return appendString(append(dst, 0), name)
+	k := uint64(len(e.names)) + 1
+	e.names[name] = k
+	return appendString(append(dst, 0), name), k
 }
 
 // len returns the number of records in the batch.
@@ -118,7 +131,8 @@ func (e *batchEncoder) finish() []byte {
 	return out
 }
 
-func appendString(dst []byte, s string) []byte {
+// appendString appends s, text or bytes, with its length before it.
+func appendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }

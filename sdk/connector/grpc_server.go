@@ -52,7 +52,13 @@ func (s *grpcServer) Check(ctx context.Context, _ *connectorpb.CheckRequest) (*c
 // When the connector fails, the stream ends with its error and without End.
 func (s *grpcServer) Read(req *connectorpb.ReadRequest, stream connectorpb.Connector_ReadServer) error {
 	b := &batcher{stream: stream}
-	res, err := s.impl.Read(stream.Context(), fromPBReadRequest(req), b.emit)
+	var res ReadResult
+	var err error
+	if wr, ok := s.impl.(WriterReader); ok {
+		res, err = wr.ReadTo(stream.Context(), fromPBReadRequest(req), &RecordWriter{b: b})
+	} else {
+		res, err = s.impl.Read(stream.Context(), fromPBReadRequest(req), b.emit)
+	}
 	if err != nil {
 		return toStatus(err)
 	}
@@ -72,6 +78,11 @@ type batcher struct {
 
 func (b *batcher) emit(r Record) error {
 	b.enc.add(&r)
+	return b.sendIfFull()
+}
+
+// sendIfFull sends the batch once it holds enough.
+func (b *batcher) sendIfFull() error {
 	if b.enc.len() >= maxBatchRecords || b.enc.size() >= maxBatchBytes {
 		return b.flush()
 	}

@@ -1,0 +1,190 @@
+package connector
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+)
+
+// WriterReader is a Connector that can also read into a RecordWriter: it hands over
+// each record's parts (ID, DN, attribute names and value bytes) instead of a Record. A
+// connector that decodes a wire format (LDAP's BER) saves the strings and maps of a
+// Record per person that the plugin server would only encode again: served as a plugin,
+// the parts go straight into the batch on its way to the engine. Serve calls ReadTo
+// when the connector has it; Read stays what every other caller uses, and a connector
+// usually implements it as ReadTo with NewRecordWriter(emit).
+type WriterReader interface {
+	Connector
+	// ReadTo is Read, writing each record to w instead of emitting it.
+	ReadTo(ctx context.Context, req ReadRequest, w *RecordWriter) (ReadResult, error)
+}
+
+// RecordWriter takes a read's records in parts: Begin, then the record's ID, DN and
+// attributes in any order, then End. The byte slices given to it (and the slices that
+// hold them) must stay unchanged until End returns; nothing of them is kept after.
+// Within a record an attribute name may appear once among the text attributes and once
+// among the binary ones. A RecordWriter is not safe for concurrent use.
+type RecordWriter struct {
+	emit EmitFunc // End emits a Record built from the parts, or
+	b    *batcher // End encodes the parts into the batch being built
+
+	kind  ChangeKind
+	id    string
+	dn    []byte
+	attrs []writerAttr
+}
+
+// writerAttr is one attribute of the record being written.
+type writerAttr struct {
+	name   string
+	values [][]byte
+	binary bool
+}
+
+// NewRecordWriter returns a RecordWriter that emits each record to emit.
+func NewRecordWriter(emit EmitFunc) *RecordWriter {
+	return &RecordWriter{emit: emit}
+}
+
+// Begin starts the next record, of the given kind.
+func (w *RecordWriter) Begin(kind ChangeKind) {
+	w.kind, w.id, w.dn = kind, "", nil
+	clear(w.attrs) // drop the previous record's values
+	w.attrs = w.attrs[:0]
+}
+
+// SetID sets the record's external ID.
+func (w *RecordWriter) SetID(id string) { w.id = id }
+
+// SetDN sets the record's DN.
+func (w *RecordWriter) SetDN(dn []byte) { w.dn = dn }
+
+// Text adds a text attribute: values are its values, each UTF-8 text.
+func (w *RecordWriter) Text(name string, values [][]byte) {
+	w.attrs = append(w.attrs, writerAttr{name: name, values: values})
+}
+
+// Binary adds a binary attribute (a photo, a GUID).
+func (w *RecordWriter) Binary(name string, values [][]byte) {
+	w.attrs = append(w.attrs, writerAttr{name: name, values: values, binary: true})
+}
+
+// End writes the record. It fails, writing nothing, when an attribute name repeats; an
+// error from the consumer (the emit function, or sending a full batch) comes back too.
+func (w *RecordWriter) End() error {
+	if w.b != nil {
+		if err := w.b.enc.addParts(w.id, w.dn, w.kind, w.attrs); err != nil {
+			return fmt.Errorf("record %q: %w", w.id, err)
+		}
+		return w.b.sendIfFull()
+	}
+	rec := Record{ID: w.id, DN: string(w.dn), Kind: w.kind}
+	for _, a := range w.attrs {
+		if a.binary {
+			if _, dup := rec.Binary[a.name]; dup {
+				return fmt.Errorf("record %q: binary attribute %q written twice", w.id, a.name)
+			}
+			if rec.Binary == nil {
+				rec.Binary = make(map[string][][]byte)
+			}
+			vals := make([][]byte, len(a.values))
+			for i, v := range a.values {
+				vals[i] = append([]byte{}, v...)
+			}
+			rec.Binary[a.name] = vals
+			continue
+		}
+		if _, dup := rec.Attributes[a.name]; dup {
+			return fmt.Errorf("record %q: attribute %q written twice", w.id, a.name)
+		}
+		if rec.Attributes == nil {
+			rec.Attributes = make(map[string][]string, len(w.attrs))
+		}
+		vals := make([]string, len(a.values))
+		for i, v := range a.values {
+			vals[i] = string(v)
+		}
+		rec.Attributes[a.name] = vals
+	}
+	return w.emit(rec)
+}
+
+// addParts appends a record given in parts, text attributes first as the encoding
+// wants. A name repeated within the text or within the binary attributes fails it, and
+// the batch is left as it was.
+func (e *batchEncoder) addParts(id string, dn []byte, kind ChangeKind, attrs []writerAttr) error {
+	if e.names == nil {
+		e.names = make(map[string]uint64)
+	}
+	namesBefore := len(e.names)
+	e.serial++
+	nText, values := 0, 0
+	for _, a := range attrs {
+		if !a.binary {
+			nText++
+			values += len(a.values)
+		}
+	}
+	b := appendString(e.body[:0], id)
+	b = appendString(b, dn)
+	b = append(b, byte(kind))
+	b = binary.AppendUvarint(b, uint64(nText))
+	var err error
+	for _, a := range attrs {
+		if a.binary {
+			continue
+		}
+		if b, err = e.appendNameOnce(b, a.name, &e.textUse); err != nil {
+			break
+		}
+		b = binary.AppendUvarint(b, uint64(len(a.values)))
+		for _, v := range a.values {
+			b = appendString(b, v)
+		}
+	}
+	if err == nil {
+		b = binary.AppendUvarint(b, uint64(len(attrs)-nText))
+		for _, a := range attrs {
+			if !a.binary {
+				continue
+			}
+			if b, err = e.appendNameOnce(b, a.name, &e.binaryUse); err != nil {
+				err = fmt.Errorf("binary %w", err)
+				break
+			}
+			b = binary.AppendUvarint(b, uint64(len(a.values)))
+			for _, v := range a.values {
+				b = appendString(b, v)
+			}
+		}
+	}
+	e.body = b
+	if err != nil {
+		// Forget the names this record brought: the batch never carries them.
+		for name, k := range e.names {
+			if k > uint64(namesBefore) {
+				delete(e.names, name)
+			}
+		}
+		return err
+	}
+	e.buf = binary.AppendUvarint(e.buf, uint64(len(b)))
+	e.buf = binary.AppendUvarint(e.buf, uint64(values))
+	e.buf = append(e.buf, b...)
+	e.count++
+	return nil
+}
+
+// appendNameOnce is appendName that fails for a name the record already used: use
+// holds, by name number, the serial of the last record that used the name.
+func (e *batchEncoder) appendNameOnce(dst []byte, name string, use *[]uint64) ([]byte, error) {
+	dst, k := e.appendNameNumber(dst, name)
+	for uint64(len(*use)) < k {
+		*use = append(*use, 0)
+	}
+	if (*use)[k-1] == e.serial {
+		return dst, fmt.Errorf("attribute %q written twice", name)
+	}
+	(*use)[k-1] = e.serial
+	return dst, nil
+}
