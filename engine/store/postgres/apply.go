@@ -156,10 +156,6 @@ func splitCreates(changes []store.Change) (creates, updates []store.Change) {
 // copyCreates COPYs new profiles, their links and their pictures straight into the
 // tables, with profile IDs made here.
 func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []store.Change) (int, error) {
-	profileCols := append(append([]string{"id"}, profile.CoreFields[:]...), "active", "attributes", "manager_id")
-	profiles := make([][]any, 0, len(creates))
-	links := make([][]any, 0, len(creates))
-	var images [][]any
 	ids := make([][16]byte, len(creates))
 	for i := range creates {
 		id, err := newUUID()
@@ -172,6 +168,7 @@ func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []stor
 	if err != nil {
 		return 0, err
 	}
+	var profiles, links, images copyBuffer
 	for i, c := range creates {
 		id := ids[i]
 		p := &c.Profile
@@ -179,39 +176,59 @@ func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []stor
 		if err != nil {
 			return 0, fmt.Errorf("attributes of %s: %w", c.ExternalID, err)
 		}
-		row := make([]any, 0, len(profileCols))
-		row = append(row, id)
+		profiles.row(len(copyProfileColumns))
+		profiles.uuid(id)
 		for _, v := range p.Core {
-			row = append(row, clean(v))
+			profiles.text(v)
 		}
-		profiles = append(profiles, append(row, p.Active, attrs, managers[i]))
-		links = append(links, []any{syncName, clean(c.ExternalID), id, clean(c.DN), clean(p.Manager), c.Hash, c.SourceHash, seededList(p)})
+		profiles.boolean(p.Active)
+		profiles.jsonb(attrs)
+		manager, ok := managers[i].([16]byte)
+		profiles.uuidOrNull(manager, ok)
+
+		links.row(len(copyLinkColumns))
+		links.text(syncName)
+		links.text(c.ExternalID)
+		links.uuid(id)
+		links.text(c.DN)
+		links.text(p.Manager)
+		links.bytea(c.Hash)
+		links.bytea(c.SourceHash)
+		links.textArray(p.Seeded)
+
 		if p.Photo != nil {
 			sum := sha256.Sum256(p.Photo.Data)
+			images.row(len(copyImageColumns))
+			images.uuid(id)
+			images.text("sync")
+			images.text(p.Photo.ContentType)
+			images.bytea(sum[:])
 			data := p.Photo.Data
 			if data == nil {
-				data = []byte{}
+				data = []byte{} // data is NOT NULL; nil would be
 			}
-			images = append(images, []any{id, "sync", clean(p.Photo.ContentType), sum[:], data})
+			images.bytea(data)
 		}
 	}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"profiles"}, profileCols, pgx.CopyFromRows(profiles))
+	n, err := profiles.copyInto(ctx, tx, "profiles", copyProfileColumns)
 	if err != nil {
 		return 0, fmt.Errorf("copy new profiles: %w", err)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"profile_links"},
-		[]string{"sync_name", "external_id", "profile_id", "dn", "manager_ref", "content_hash", "source_hash", "seeded"},
-		pgx.CopyFromRows(links)); err != nil {
+	if _, err := links.copyInto(ctx, tx, "profile_links", copyLinkColumns); err != nil {
 		return 0, fmt.Errorf("copy new links: %w", err)
 	}
-	if len(images) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"profile_images"},
-			[]string{"profile_id", "source", "content_type", "sha256", "data"}, pgx.CopyFromRows(images)); err != nil {
-			return 0, fmt.Errorf("copy new pictures: %w", err)
-		}
+	if _, err := images.copyInto(ctx, tx, "profile_images", copyImageColumns); err != nil {
+		return 0, fmt.Errorf("copy new pictures: %w", err)
 	}
 	return int(n), nil
 }
+
+// The columns copyCreates fills, in the order it writes them.
+var (
+	copyProfileColumns = append(append([]string{"id"}, profile.CoreFields[:]...), "active", "attributes", "manager_id")
+	copyLinkColumns    = []string{"sync_name", "external_id", "profile_id", "dn", "manager_ref", "content_hash", "source_hash", "seeded"}
+	copyImageColumns   = []string{"profile_id", "source", "content_type", "sha256", "data"}
+)
 
 // resolveNewManagers returns, for each create, the ID of the profile its manager
 // reference names (nil if none is known yet): a profile created in the same batch or one

@@ -1,10 +1,13 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,4 +120,71 @@ func BenchmarkApply(b *testing.B) {
 	}
 	b.ReportMetric(float64(round*batch)/createTime.Seconds(), "create-rows/s")
 	b.ReportMetric(float64(round*batch)/updateTime.Seconds(), "update-rows/s")
+}
+
+// Text PostgreSQL cannot hold (NUL bytes, invalid UTF-8) is stored with those bytes
+// dropped rather than failing the batch, in every column a create writes; a picture
+// without bytes is stored empty; profiles with and without seeded fields, managers and
+// pictures share one batch.
+func TestCreatesDropUnstorableText(t *testing.T) {
+	t.Parallel()
+	s := open(t, testLeaseTTL)
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.BeginRun(ctx, "hr", "full", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad profile.Profile
+	bad.Set(profile.DisplayName, "Zo\x00ë \xffØ")
+	bad.Set(profile.Title, "Chief\xc3")
+	bad.Active = true
+	bad.Manager = "bo\x00ss"
+	bad.Attributes = map[string]string{"nick\x00": "Z\xffo", "plain": "ok"}
+	bad.Seeded = []string{"ti\x00tle", "attributes.nick"}
+	bad.Photo = &profile.Photo{ContentType: "image/\xffjpeg"}
+	var boss profile.Profile
+	boss.Set(profile.DisplayName, "Boss")
+	boss.Photo = &profile.Photo{ContentType: "image/png", Data: []byte{0x89, 'P', 'N', 'G', 0}}
+	changes := []store.Change{
+		{ExternalID: "bad\x00", DN: "uid=bad\xff,ou=people", Profile: bad},
+		{ExternalID: "boss", DN: "uid=boss,ou=people", Profile: boss},
+	}
+	res, err := r.Apply(ctx, changes)
+	if err != nil || res.Created != 2 {
+		t.Fatalf("Apply = %+v, %v; want 2 created", res, err)
+	}
+	if err := r.Finish(ctx, store.Summary{Status: store.StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Profiles(ctx, "hr", []string{"bad", "boss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := got["bad"]
+	if !ok {
+		t.Fatalf("no profile for external ID %q; got %v", "bad", got)
+	}
+	if d, tt := p.Profile.Get(profile.DisplayName), p.Profile.Get(profile.Title); d != "Zoë Ø" || tt != "Chief" {
+		t.Errorf("display name %q, title %q; want %q, %q", d, tt, "Zoë Ø", "Chief")
+	}
+	if p.Profile.Manager != "boss" {
+		t.Errorf("manager %q, want %q", p.Profile.Manager, "boss")
+	}
+	if want := map[string]string{"nick": "Zo", "plain": "ok"}; !maps.Equal(p.Profile.Attributes, want) {
+		t.Errorf("attributes = %q, want %q", p.Profile.Attributes, want)
+	}
+	if want := []string{"title", "attributes.nick"}; !slices.Equal(p.Profile.Seeded, want) {
+		t.Errorf("seeded = %q, want %q", p.Profile.Seeded, want)
+	}
+	if ph := p.Profile.Photo; ph == nil || ph.ContentType != "image/jpeg" || len(ph.Data) != 0 {
+		t.Errorf("photo = %+v, want an empty image/jpeg", ph)
+	}
+	b := got["boss"].Profile
+	if b.Photo == nil || !bytes.Equal(b.Photo.Data, boss.Photo.Data) || len(b.Seeded) != 0 || b.Manager != "" {
+		t.Errorf("boss = photo %+v, seeded %q, manager %q; want its picture, nothing seeded, no manager", b.Photo, b.Seeded, b.Manager)
+	}
 }
