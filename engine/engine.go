@@ -12,8 +12,9 @@ import (
 
 // Mapper turns source records into profiles. *mapper.Mapper implements it.
 type Mapper interface {
-	// Map maps records in order; it is safe for concurrent use.
-	Map(ctx context.Context, records []connector.Record) []mapper.Result
+	// MapInputs maps records, decoded or still in their raw batches, in order; it is
+	// safe for concurrent use.
+	MapInputs(ctx context.Context, records []mapper.Input) []mapper.Result
 	// Identity names the module and settings; it salts every content hash so that a
 	// changed mapping re-maps every profile.
 	Identity() []byte

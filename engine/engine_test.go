@@ -21,7 +21,6 @@ import (
 	"github.com/peoplesync/peoplesync/engine/store/pgtest"
 	"github.com/peoplesync/peoplesync/engine/store/postgres"
 	"github.com/peoplesync/peoplesync/examples/peoplegen"
-	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
@@ -411,9 +410,9 @@ type countingMapper struct {
 	mapped atomic.Int64
 }
 
-func (c *countingMapper) Map(ctx context.Context, records []connector.Record) []mapper.Result {
+func (c *countingMapper) MapInputs(ctx context.Context, records []mapper.Input) []mapper.Result {
 	c.mapped.Add(int64(len(records)))
-	return c.Mapper.Map(ctx, records)
+	return c.Mapper.MapInputs(ctx, records)
 }
 
 // Records unchanged at the source are not mapped again: their source hash is the stored

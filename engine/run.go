@@ -490,11 +490,8 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 			continue
 		}
 		if it.raw != nil {
-			rec, err := it.raw.Record(it.i)
-			if err != nil {
-				return mb, fmt.Errorf("decode record %q: %w", id, err)
-			}
-			batch[i] = rec
+			// Only the mapping needs the attributes; it takes them from the batch.
+			batch[i] = connector.Record{ID: id, DN: it.raw.DN(it.i), Kind: kind}
 		} else {
 			batch[i] = it.rec
 		}
@@ -509,7 +506,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 		}
 		mb.stored = stored
 	}
-	toMap := make([]connector.Record, 0, n)
+	toMap := make([]mapper.Input, 0, n)
 	at := make([]int, 0, n)
 	for i := range batch {
 		r := &batch[i]
@@ -520,7 +517,11 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 			mb.unchanged[i] = true
 			continue
 		}
-		toMap = append(toMap, *r)
+		if it := &items[i]; it.raw != nil {
+			toMap = append(toMap, mapper.Input{Raw: it.raw, I: it.i})
+		} else {
+			toMap = append(toMap, mapper.Input{Record: r})
+		}
 		at = append(at, i)
 	}
 	if len(toMap) == 0 {
@@ -531,7 +532,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 			return mb, fmt.Errorf("mapping: %w", err)
 		}
 	}
-	for j, res := range p.sync.Mapper.Map(ctx, toMap) {
+	for j, res := range p.sync.Mapper.MapInputs(ctx, toMap) {
 		i := at[j]
 		mb.results[i] = res
 		if res.Err == nil && res.SkipReason == "" && res.Profile != nil {

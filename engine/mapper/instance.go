@@ -113,14 +113,22 @@ func (inst *instance) configure(ctx context.Context, m *Module, settings []byte)
 
 // mapInto maps recs and stores the results in out. An error other than a
 // *wire.BatchError means the instance is broken.
-func (inst *instance) mapInto(ctx context.Context, m *Module, recs []connector.Record, out []Result) error {
-	buf := inst.enc.Begin(inst.in[:0], len(recs))
+func (inst *instance) mapInto(ctx context.Context, m *Module, recs []Input, out []Result) error {
+	raw := rawAppender{enc: &inst.enc, buf: inst.enc.Begin(inst.in[:0], len(recs))}
 	var w wire.Record
 	for i := range recs {
-		r := &recs[i]
+		in := &recs[i]
+		if in.Raw != nil {
+			if err := in.Raw.Visit(in.I, &raw); err != nil {
+				return fmt.Errorf("encode record %q: %w", in.Raw.ID(in.I), err)
+			}
+			continue
+		}
+		r := in.Record
 		w = wire.Record{ID: r.ID, DN: r.DN, Kind: uint8(r.Kind), Attributes: r.Attributes, Binary: r.Binary}
-		buf = inst.enc.Append(buf, &w)
+		raw.buf = inst.enc.Append(raw.buf, &w)
 	}
+	buf := raw.buf
 	if cap(buf) <= 4<<20 {
 		inst.in = buf // keep the buffer, unless a batch of photos made it huge
 	}
@@ -158,6 +166,26 @@ func (inst *instance) mapInto(ctx context.Context, m *Module, recs []connector.R
 		}
 	}
 	return nil
+}
+
+// rawAppender encodes records for the module as RawBatch.Visit shows them.
+type rawAppender struct {
+	enc *wire.RecordEncoder
+	buf []byte
+}
+
+func (a *rawAppender) Begin(id, dn []byte, kind connector.ChangeKind, text int) {
+	a.buf = a.enc.AppendHead(a.buf, id, dn, uint8(kind), text)
+}
+
+func (a *rawAppender) Text(name string, values [][]byte) {
+	a.buf = a.enc.AppendAttr(a.buf, name, values)
+}
+
+func (a *rawAppender) BeginBinary(n int) { a.buf = wire.AppendCount(a.buf, n) }
+
+func (a *rawAppender) Binary(name string, values [][]byte) {
+	a.buf = a.enc.AppendAttr(a.buf, name, values)
 }
 
 // RecordError is a mapping's own error for one record. It wraps ErrMapping.

@@ -497,10 +497,35 @@ func (mp *Mapper) Close(ctx context.Context) error {
 	}
 }
 
+// Input is one record to map: Record, or else record I of the raw batch Raw, which is
+// encoded for the module straight from the batch's bytes (no Record is built).
+type Input struct {
+	Record *connector.Record
+	Raw    *connector.RawBatch
+	I      int
+}
+
+// id is the input's external ID, for logs.
+func (in *Input) id() string {
+	if in.Raw != nil {
+		return in.Raw.ID(in.I)
+	}
+	return in.Record.ID
+}
+
 // Map maps records, in order: result i belongs to records[i]. A call maps its batches on
 // as many instances as the pool allows, and several calls may run at once. A record whose
 // mapping traps fails alone.
 func (mp *Mapper) Map(ctx context.Context, records []connector.Record) []Result {
+	inputs := make([]Input, len(records))
+	for i := range records {
+		inputs[i].Record = &records[i]
+	}
+	return mp.MapInputs(ctx, inputs)
+}
+
+// MapInputs is Map for inputs that may still be in their raw batches.
+func (mp *Mapper) MapInputs(ctx context.Context, records []Input) []Result {
 	results := make([]Result, len(records))
 	size := mp.m.opts.BatchSize
 	batches := (len(records) + size - 1) / size
@@ -534,7 +559,7 @@ func (mp *Mapper) Map(ctx context.Context, records []connector.Record) []Result 
 }
 
 // mapBatch maps one batch on one instance; after a trap it maps each record alone.
-func (mp *Mapper) mapBatch(ctx context.Context, recs []connector.Record, out []Result) {
+func (mp *Mapper) mapBatch(ctx context.Context, recs []Input, out []Result) {
 	mp.mu.Lock()
 	closed := mp.closed
 	mp.mu.Unlock()
@@ -570,7 +595,7 @@ func (mp *Mapper) mapBatch(ctx context.Context, recs []connector.Record, out []R
 		return
 	}
 	if len(recs) == 1 {
-		mp.m.log.Warn("mapping trapped", "record", recs[0].ID, "err", err)
+		mp.m.log.Warn("mapping trapped", "record", recs[0].id(), "err", err)
 		out[0] = Result{Err: err}
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -527,5 +528,33 @@ func TestIdentityWithoutCompiling(t *testing.T) {
 	other, err := mapper.Identity(modules["default"], []byte(`{"default_country_code":"33"}`), mapper.Options{})
 	if err != nil || bytes.Equal(other, id) {
 		t.Fatalf("other settings: %x, %v; want another identity", other, err)
+	}
+}
+
+// Records mapped straight from a raw batch map as their decoded selves, mixed in one call
+// with decoded records.
+func TestMapInputsFromRawBatch(t *testing.T) {
+	t.Parallel()
+	mp := newMapper(t, compile(t, "default", mapper.Options{}), `{"default_country_code": "49"}`)
+	recs := []connector.Record{ldapRecord(), adRecord(), ldapRecord()}
+	recs[2].ID, recs[2].DN = "second", "uid=second,ou=People,dc=example,dc=com"
+	raw, err := connector.NewRawBatch(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	want := mp.Map(ctx, recs)
+	inputs := []mapper.Input{{Raw: raw, I: 0}, {Record: &recs[1]}, {Raw: raw, I: 2}}
+	got := mp.MapInputs(ctx, inputs)
+	if len(got) != len(want) {
+		t.Fatalf("%d results, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Err != nil || got[i].Profile == nil {
+			t.Fatalf("input %d: %+v", i, got[i])
+		}
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("input %d:\n got %+v\nwant %+v", i, got[i].Profile, want[i].Profile)
+		}
 	}
 }

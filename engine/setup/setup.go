@@ -18,7 +18,6 @@ import (
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/connhost"
 	"github.com/peoplesync/peoplesync/engine/mapper"
-	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
 // Options shape how syncs are set up.
@@ -259,8 +258,9 @@ func (a *lazyMapping) Ready(ctx context.Context) error {
 	}
 }
 
-// Map maps records once the module has loaded; if it did not, every result carries why.
-func (a *lazyMapping) Map(ctx context.Context, records []connector.Record) []mapper.Result {
+// MapInputs maps records once the module has loaded; if it did not, every result
+// carries why.
+func (a *lazyMapping) MapInputs(ctx context.Context, records []mapper.Input) []mapper.Result {
 	if err := a.Ready(ctx); err != nil {
 		out := make([]mapper.Result, len(records))
 		for i := range out {
@@ -268,7 +268,7 @@ func (a *lazyMapping) Map(ctx context.Context, records []connector.Record) []map
 		}
 		return out
 	}
-	return a.mapper.Map(ctx, records)
+	return a.mapper.MapInputs(ctx, records)
 }
 
 // close frees the module, waiting for it if it is loading.

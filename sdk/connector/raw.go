@@ -53,6 +53,76 @@ func (b *RawBatch) Size() int { return len(b.data) }
 // Kind returns the change kind of record i.
 func (b *RawBatch) Kind(i int) ChangeKind { return b.recs[i].kind }
 
+// DN returns the DN of record i (a fresh string).
+func (b *RawBatch) DN(i int) string {
+	r := &b.recs[i]
+	rr := newRecordReader(b.data[:r.end], "", r.idEnd, 0)
+	s, e := rr.Span("record dn")
+	return string(b.data[s:e])
+}
+
+// RecordVisitor is shown the parts of one record by RawBatch.Visit, in the order the
+// batch holds them: Begin, Text for each text attribute, BeginBinary, Binary for each
+// binary attribute. The byte slices alias the batch and the value slices are reused:
+// both are valid only during the call.
+type RecordVisitor interface {
+	// Begin starts the record; text is its number of text attributes.
+	Begin(id, dn []byte, kind ChangeKind, text int)
+	// Text is one text attribute.
+	Text(name string, values [][]byte)
+	// BeginBinary follows the text attributes; n is the number of binary ones.
+	BeginBinary(n int)
+	// Binary is one binary attribute.
+	Binary(name string, values [][]byte)
+}
+
+// Visit shows record i to v part by part, without building a Record: a consumer that
+// encodes records again (for a mapping module) copies bytes instead of decoding them.
+func (b *RawBatch) Visit(i int, v RecordVisitor) error {
+	r := &b.recs[i]
+	rr := newRecordReader(b.data[:r.end], "", r.body, 0)
+	idS, idE := rr.Span("record id")
+	dnS, dnE := rr.Span("record dn")
+	kind := ChangeKind(rr.Byte("record kind"))
+	d := batchDecoder{names: b.names, nextName: r.namesBefore}
+	var values [][]byte
+	for part := range 2 {
+		n := rr.Count("attribute count")
+		if rr.Err != nil {
+			return rr.Err
+		}
+		if part == 0 {
+			v.Begin(b.data[idS:idE], b.data[dnS:dnE], kind, n)
+		} else {
+			v.BeginBinary(n)
+		}
+		for range n {
+			name := d.name(&rr)
+			m := rr.Count("value count")
+			if rr.Err != nil {
+				return rr.Err
+			}
+			values = values[:0]
+			for range m {
+				s, e := rr.Span("attribute value")
+				values = append(values, b.data[s:e])
+			}
+			if rr.Err != nil {
+				return rr.Err
+			}
+			if part == 0 {
+				v.Text(name, values)
+			} else {
+				v.Binary(name, values)
+			}
+		}
+	}
+	if rr.Off != r.end {
+		return fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, r.body, r.end-rr.Off)
+	}
+	return nil
+}
+
 // Record decodes record i into a Record that shares no memory with the batch.
 func (b *RawBatch) Record(i int) (Record, error) {
 	r := &b.recs[i]
@@ -64,6 +134,16 @@ func (b *RawBatch) Record(i int) (Record, error) {
 		err = fmt.Errorf("%w: record at byte %d has %d bytes over", errCorruptBatch, r.body, len(body)-rr.Off)
 	}
 	return rec, err
+}
+
+// NewRawBatch encodes records into a RawBatch, as the plugin protocol would carry them:
+// for consumers of raw batches to test with, and for in-process connectors.
+func NewRawBatch(records []Record) (*RawBatch, error) {
+	var enc batchEncoder
+	for i := range records {
+		enc.add(&records[i])
+	}
+	return parseRawBatch(enc.finish(), map[string]string{})
 }
 
 // parseRawBatch checks a batch as thoroughly as decoding it would and notes where each

@@ -188,3 +188,61 @@ func BenchmarkRawBatch(b *testing.B) {
 		b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 	})
 }
+
+// rebuild is a RecordVisitor that builds the Record it is shown.
+type rebuild struct{ rec Record }
+
+func (v *rebuild) Begin(id, dn []byte, kind ChangeKind, text int) {
+	v.rec = Record{ID: string(id), DN: string(dn), Kind: kind}
+	if text > 0 {
+		v.rec.Attributes = make(map[string][]string, text)
+	}
+}
+
+func (v *rebuild) Text(name string, values [][]byte) {
+	vals := make([]string, len(values))
+	for i, x := range values {
+		vals[i] = string(x)
+	}
+	v.rec.Attributes[name] = vals
+}
+
+func (v *rebuild) BeginBinary(n int) {
+	if n > 0 {
+		v.rec.Binary = make(map[string][][]byte, n)
+	}
+}
+
+func (v *rebuild) Binary(name string, values [][]byte) {
+	vals := make([][]byte, len(values))
+	for i, x := range values {
+		vals[i] = bytes.Clone(x)
+	}
+	v.rec.Binary[name] = vals
+}
+
+// Visit shows each record's parts as they decode, DN gives its DN, and NewRawBatch
+// makes the batch a plugin's records would arrive in.
+func TestRawBatchVisit(t *testing.T) {
+	for bi, recs := range rawTestBatches() {
+		b, err := NewRawBatch(recs)
+		if err != nil {
+			t.Fatalf("batch %d: %v", bi, err)
+		}
+		if b.Len() != len(recs) {
+			t.Fatalf("batch %d: %d records, want %d", bi, b.Len(), len(recs))
+		}
+		for _, i := range order(b.Len()) {
+			var v rebuild
+			if err := b.Visit(i, &v); err != nil {
+				t.Fatalf("batch %d record %d: %v", bi, i, err)
+			}
+			if !sameRecord(v.rec, recs[i]) {
+				t.Errorf("batch %d record %d visited:\n got %#v\nwant %#v", bi, i, v.rec, recs[i])
+			}
+			if dn := b.DN(i); dn != recs[i].DN {
+				t.Errorf("batch %d record %d: DN %q, want %q", bi, i, dn, recs[i].DN)
+			}
+		}
+	}
+}

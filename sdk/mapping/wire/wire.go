@@ -163,6 +163,33 @@ func (e *RecordEncoder) Append(dst []byte, r *Record) []byte {
 	return dst
 }
 
+// AppendHead appends the start of a record given in parts: its ID, DN, kind and number
+// of text attributes. AppendAttr then appends each text attribute, AppendCount the
+// number of binary attributes, and AppendAttr each binary one. The result is what
+// Append makes of the same record.
+func (e *RecordEncoder) AppendHead(dst, id, dn []byte, kind uint8, textAttrs int) []byte {
+	dst = appendBytes(dst, id)
+	dst = appendBytes(dst, dn)
+	dst = append(dst, kind)
+	return binary.AppendUvarint(dst, uint64(textAttrs))
+}
+
+// AppendAttr appends one attribute of a record given in parts (see AppendHead).
+func (e *RecordEncoder) AppendAttr(dst []byte, name string, values [][]byte) []byte {
+	dst = e.appendName(dst, name)
+	dst = binary.AppendUvarint(dst, uint64(len(values)))
+	for _, v := range values {
+		dst = appendBytes(dst, v)
+	}
+	return dst
+}
+
+// AppendCount appends the number of binary attributes of a record given in parts (see
+// AppendHead).
+func AppendCount(dst []byte, n int) []byte {
+	return binary.AppendUvarint(dst, uint64(n))
+}
+
 // AppendResultsHeader starts a successful results batch of count results; append each
 // with AppendResult.
 func AppendResultsHeader(dst []byte, count int) []byte {

@@ -277,3 +277,38 @@ func BenchmarkRecordsRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// Records appended in parts (AppendHead, AppendAttr, AppendCount), as a host does from a
+// connector's raw batch, decode as those appended whole; the two ways mix in a batch.
+func TestRecordsInParts(t *testing.T) {
+	recs := sampleRecords()
+	var e wire.RecordEncoder
+	data := e.Begin(nil, 2*len(recs))
+	for i := range recs {
+		r := &recs[i]
+		data = e.AppendHead(data, []byte(r.ID), []byte(r.DN), r.Kind, len(r.Attributes))
+		for name, vals := range r.Attributes {
+			bs := make([][]byte, len(vals))
+			for j, v := range vals {
+				bs[j] = []byte(v)
+			}
+			data = e.AppendAttr(data, name, bs)
+		}
+		data = wire.AppendCount(data, len(r.Binary))
+		for name, vals := range r.Binary {
+			data = e.AppendAttr(data, name, vals)
+		}
+		data = e.Append(data, r)
+	}
+	got, err := wire.DecodeRecords(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []wire.Record
+	for _, r := range recs {
+		want = append(want, r, r)
+	}
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Errorf("in parts:\n got %#v\nwant %#v", got, want)
+	}
+}
