@@ -20,19 +20,20 @@ import (
 
 // stageColumns are the columns Apply COPYs into the staging table, in order.
 var stageColumns = func() []string {
-	cols := []string{"ext", "dn"}
+	cols := []string{"ext", "dn", "new_id"}
 	cols = append(cols, profile.CoreFields[:]...)
 	return append(cols, "manager_ref", "active", "attributes", "seeded", "seeded_attrs", "hash", "source_hash",
 		"has_photo", "photo_type", "photo_sha", "photo_data")
 }()
 
 // createStage creates the staging table: one row per change. new_id is the id a created
-// profile gets; linked is filled from profile_links (NULL: create).
+// profile gets (a version 7 UUID, see newUUID); linked is filled from profile_links
+// (NULL: create).
 var createStage = func() string {
 	var b strings.Builder
 	b.WriteString(`CREATE TEMP TABLE stage (
 		ext text NOT NULL, dn text NOT NULL,
-		new_id uuid NOT NULL DEFAULT gen_random_uuid(), linked uuid`)
+		new_id uuid NOT NULL, linked uuid`)
 	for _, f := range profile.CoreFields {
 		fmt.Fprintf(&b, ", %s text NOT NULL", f)
 	}
@@ -392,7 +393,11 @@ func stageRows(changes []store.Change) ([][]any, error) {
 		}
 		p := &c.Profile
 		row := make([]any, 0, len(stageColumns))
-		row = append(row, clean(c.ExternalID), clean(c.DN))
+		id, err := newUUID()
+		if err != nil {
+			return nil, err
+		}
+		row = append(row, clean(c.ExternalID), clean(c.DN), id)
 		for _, v := range p.Core {
 			row = append(row, clean(v))
 		}

@@ -188,3 +188,42 @@ func TestCreatesDropUnstorableText(t *testing.T) {
 		t.Errorf("boss = photo %+v, seeded %q, manager %q; want its picture, nothing seeded, no manager", b.Photo, b.Seeded, b.Manager)
 	}
 }
+
+// Profiles get version 7 UUIDs whichever way Apply creates them: COPYed straight in, or
+// through the staging table when a batch's "creates" turn out to be linked already.
+func TestCreatedProfileIDsAreVersion7(t *testing.T) {
+	t.Parallel()
+	s := open(t, testLeaseTTL)
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.BeginRun(ctx, "hr", "full", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p profile.Profile
+	p.Set(profile.DisplayName, "A")
+	if _, err := r.Apply(ctx, []store.Change{{ExternalID: "a", Profile: p}}); err != nil {
+		t.Fatal(err)
+	}
+	// "a" is linked already: the COPY fails on the link's key and the batch is merged.
+	res, err := r.Apply(ctx, []store.Change{{ExternalID: "a", Profile: p}, {ExternalID: "b", Profile: p}})
+	if err != nil || res.Created != 1 || res.Updated != 1 {
+		t.Fatalf("Apply = %+v, %v; want 1 created, 1 updated", res, err)
+	}
+	if err := r.Finish(ctx, store.Summary{Status: store.StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Lookup(ctx, "hr", []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{"a", "b"} {
+		id := got[ext].ProfileID
+		if len(id) != 36 || id[14] != '7' {
+			t.Errorf("profile of %s has ID %q, want a version 7 UUID", ext, id)
+		}
+	}
+}
