@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -43,18 +42,12 @@ func init() {
 	mapping.HandleConfigure(check)
 }
 
-// check validates the settings once, when the host configures the module.
-func check(s *mapping.Settings) error {
-	_, err := configFor(s)
-	return err
-}
+// Map maps one ACME AD user to a profile, and check validates the settings once, when
+// the host configures the module (see parseConfig).
+var Map, check = mapping.WithSettings(parseConfig, mapUser)
 
-// Map maps one ACME AD user to a profile.
-func Map(r *mapping.Record, s *mapping.Settings) (*profile.Profile, error) {
-	cfg, err := configFor(s)
-	if err != nil {
-		return nil, err
-	}
+// mapUser maps one ACME AD user to a profile.
+func mapUser(r *mapping.Record, cfg *config) (*profile.Profile, error) {
 	sam := mapping.Trim(r.First("sAMAccountName"))
 	if sam == "" {
 		return nil, errors.New("no sAMAccountName")
@@ -189,22 +182,15 @@ func addAttr(p *profile.Profile, key, value string) {
 
 // config is the decoded settings.
 type config struct {
-	settings        *mapping.Settings
 	countryCode     string
 	departments     map[string]string
 	failUnknown     bool
 	servicePrefixes []string
 }
 
-// current caches the config of the settings last seen: an instance is configured once.
-var current atomic.Pointer[config]
-
-func configFor(s *mapping.Settings) (*config, error) {
-	if c := current.Load(); c != nil && c.settings == s {
-		return c, nil
-	}
+// parseConfig decodes and checks the settings.
+func parseConfig(s *mapping.Settings) (*config, error) {
 	c := &config{
-		settings:        s,
 		countryCode:     strings.TrimPrefix(mapping.Trim(s.String("country_code", "")), "+"),
 		departments:     s.Map("department_codes"),
 		servicePrefixes: []string{"svc-", "sa-"},
@@ -229,6 +215,5 @@ func configFor(s *mapping.Settings) (*config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	current.Store(c)
 	return c, nil
 }

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/peoplesync/peoplesync/sdk/mapping"
@@ -31,11 +30,12 @@ func main() {}
 // init registers the mapping: a reactor module's main never runs.
 func init() {
 	mapping.Handle(Map)
-	mapping.HandleConfigure(func(s *mapping.Settings) error {
-		_, err := configFor(s)
-		return err
-	})
+	mapping.HandleConfigure(check)
 }
+
+// Map maps one directory record to a profile, and check checks the settings once, when
+// the host configures the module (see parseConfig).
+var Map, check = mapping.WithSettings(parseConfig, mapRecord)
 
 // Source attribute names for each profile field, in order of preference. Names are
 // case-insensitive.
@@ -121,12 +121,8 @@ func notAPerson(classes []string) string {
 	return ""
 }
 
-// Map maps one directory record to a profile.
-func Map(r *mapping.Record, s *mapping.Settings) (*profile.Profile, error) {
-	cfg, err := configFor(s)
-	if err != nil {
-		return nil, err
-	}
+// mapRecord maps one directory record to a profile.
+func mapRecord(r *mapping.Record, cfg *config) (*profile.Profile, error) {
 	if reason := notAPerson(r.All("objectClass")); reason != "" {
 		return nil, mapping.Skip(reason)
 	}
@@ -355,7 +351,6 @@ func sniffImage(b []byte) string {
 
 // config is the decoded settings.
 type config struct {
-	settings    *mapping.Settings
 	emailDomain string
 	synthesize  bool
 	countryCode string
@@ -363,25 +358,9 @@ type config struct {
 	extra       map[string]string
 }
 
-// current caches the config of the settings last seen: the host configures an instance
-// once, so this decodes the settings once per instance.
-var current atomic.Pointer[config]
-
-func configFor(s *mapping.Settings) (*config, error) {
-	if c := current.Load(); c != nil && c.settings == s {
-		return c, nil
-	}
-	c, err := parseConfig(s)
-	if err != nil {
-		return nil, err
-	}
-	current.Store(c)
-	return c, nil
-}
-
+// parseConfig decodes and checks the settings.
 func parseConfig(s *mapping.Settings) (*config, error) {
 	c := &config{
-		settings:    s,
 		emailDomain: strings.TrimPrefix(mapping.Lower(mapping.Trim(s.String("email_domain", ""))), "@"),
 		synthesize:  s.Bool("synthesize_email", false),
 		countryCode: strings.TrimPrefix(mapping.Trim(s.String("default_country_code", "")), "+"),

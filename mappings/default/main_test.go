@@ -27,12 +27,6 @@ func ldapRecord() connector.Record {
 	return r
 }
 
-// check checks the settings as the module's configure call does.
-func check(s *mapping.Settings) error {
-	_, err := parseConfig(s)
-	return err
-}
-
 func cases() []mappingtest.Case {
 	return []mappingtest.Case{
 		{Name: "ldap", Settings: `{"default_country_code": "49"}`, Record: ldapRecord()},

@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"unicode"
 
 	"github.com/peoplesync/peoplesync/sdk/mapping"
@@ -42,10 +41,9 @@ func init() {
 	mapping.HandleConfigure(check)
 }
 
-func check(s *mapping.Settings) error {
-	_, err := configFor(s)
-	return err
-}
+// Map maps one record of either directory to a profile, and check validates the
+// settings once, when the host configures the module (see parseConfig).
+var Map, check = mapping.WithSettings(parseConfig, mapRecord)
 
 // names is a person's name as a directory gives it.
 type names struct {
@@ -55,15 +53,12 @@ type names struct {
 	nickname      string
 }
 
-// Map maps one record of either directory to a profile.
-func Map(r *mapping.Record, s *mapping.Settings) (*profile.Profile, error) {
-	cfg, err := configFor(s)
-	if err != nil {
-		return nil, err
-	}
+// mapRecord maps one record of either directory to a profile.
+func mapRecord(r *mapping.Record, cfg *config) (*profile.Profile, error) {
 	p := &profile.Profile{Active: true, Seeded: []string{"attributes.nickname"}}
 	var n names
 	var phone string
+	var err error
 	switch cfg.directory {
 	case "ldap":
 		p.Set(profile.UserName, mapping.Lower(mapping.Trim(r.First("uid"))))
@@ -198,21 +193,16 @@ func isLatin(s string) bool {
 	return true
 }
 
+// config is the decoded settings.
 type config struct {
-	settings    *mapping.Settings
 	directory   string
 	countryCode string
 	native      bool
 }
 
-var current atomic.Pointer[config]
-
-func configFor(s *mapping.Settings) (*config, error) {
-	if c := current.Load(); c != nil && c.settings == s {
-		return c, nil
-	}
+// parseConfig decodes and checks the settings.
+func parseConfig(s *mapping.Settings) (*config, error) {
 	c := &config{
-		settings:    s,
 		directory:   s.String("directory", ""),
 		countryCode: strings.TrimPrefix(mapping.Trim(s.String("country_code", "")), "+"),
 	}
@@ -233,6 +223,5 @@ func configFor(s *mapping.Settings) (*config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	current.Store(c)
 	return c, nil
 }

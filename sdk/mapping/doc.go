@@ -27,6 +27,10 @@
 //		return p, nil
 //	}
 //
+// A module whose settings need checking, or turning into something (a table, a
+// pattern), parses them once per configuration with WithSettings and registers the
+// check it returns with HandleConfigure.
+//
 // Build it as a WASI reactor:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o mappings/NAME/NAME.wasm ./mappings/NAME

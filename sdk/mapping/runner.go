@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
 	"github.com/peoplesync/peoplesync/sdk/profile"
@@ -14,6 +15,48 @@ type Func func(r *Record, s *Settings) (*profile.Profile, error)
 // ConfigureFunc checks settings when the host configures the module, so that a mistake in
 // the sync's HCL fails the sync's start with one message instead of every record.
 type ConfigureFunc func(s *Settings) error
+
+// WithSettings makes a mapping function and a settings check of fn, a function that
+// takes the settings parsed by parse into what it needs (a config struct). parse runs
+// once per configuration: the check reports its error, which fails the sync at start,
+// and every record's call gets its result, without parsing the settings again.
+//
+//	var Map, check = mapping.WithSettings(parseConfig, mapRecord)
+//
+//	func init() {
+//		mapping.Handle(Map)
+//		mapping.HandleConfigure(check)
+//	}
+func WithSettings[C any](parse func(*Settings) (C, error), fn func(*Record, C) (*profile.Profile, error)) (Func, ConfigureFunc) {
+	var last atomic.Pointer[parsed[C]] // the settings last seen, parsed
+	load := func(s *Settings) (C, error) {
+		if p := last.Load(); p != nil && p.settings == s {
+			return p.config, p.err
+		}
+		c, err := parse(s)
+		last.Store(&parsed[C]{settings: s, config: c, err: err})
+		return c, err
+	}
+	mapFn := func(r *Record, s *Settings) (*profile.Profile, error) {
+		c, err := load(s)
+		if err != nil {
+			return nil, err
+		}
+		return fn(r, c)
+	}
+	check := func(s *Settings) error {
+		_, err := load(s)
+		return err
+	}
+	return mapFn, check
+}
+
+// parsed is what WithSettings's parse made of one Settings.
+type parsed[C any] struct {
+	settings *Settings
+	config   C
+	err      error
+}
 
 // the module's one runner: a guest instance is single-threaded and maps one batch at a
 // time.

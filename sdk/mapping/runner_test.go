@@ -230,3 +230,43 @@ func TestDynamicNames(t *testing.T) {
 		t.Error(res[0].Message)
 	}
 }
+
+// WithSettings parses each configuration's settings once: the check reports a parse
+// error, records map with the parsed config, and a new configuration is parsed anew.
+func TestWithSettings(t *testing.T) {
+	parses := 0
+	type config struct{ org string }
+	parse := func(s *mapping.Settings) (*config, error) {
+		parses++
+		org := s.String("org", "none")
+		if org == "bad" {
+			return nil, errors.New("org is bad")
+		}
+		return &config{org: org}, nil
+	}
+	fn, check := mapping.WithSettings(parse, func(r *mapping.Record, c *config) (*profile.Profile, error) {
+		p := &profile.Profile{}
+		p.Set(profile.Organization, c.org+"/"+r.ID)
+		return p, nil
+	})
+	h := mapping.NewHarness(fn, check)
+	if err := h.Configure([]byte(`{"org": "bad"}`)); err == nil || err.Error() != "org is bad" {
+		t.Errorf("Configure(bad) = %v, want the parse error", err)
+	}
+	for _, org := range []string{"ACME", "Globex"} {
+		if err := h.Configure([]byte(`{"org": "` + org + `"}`)); err != nil {
+			t.Fatal(err)
+		}
+		before := parses
+		res, err := wire.DecodeResults(h.MapBatch(wire.AppendRecords(nil, []wire.Record{{ID: "1"}, {ID: "2"}})))
+		if err != nil || len(res) != 2 || res[1].Profile.Get(profile.Organization) != org+"/2" {
+			t.Fatalf("%s: %+v, %v", org, res, err)
+		}
+		if parses != before {
+			t.Errorf("%s: mapping two records parsed the settings %d more times, want 0", org, parses-before)
+		}
+	}
+	if parses != 3 {
+		t.Errorf("three configurations parsed %d times, want 3", parses)
+	}
+}
