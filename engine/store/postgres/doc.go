@@ -18,7 +18,12 @@
 //
 // A run that stalls past its lease (GC pause, partition) and is taken over fails its
 // next write: the new term no longer matches. A taker cannot slip in during a write,
-// because the write holds the row lock until it commits. The lock is shared, so that a
+// because the write holds the row lock until it commits. Nor can a stall inside a write
+// keep a taker out for long: the server ends a write transaction that idles for a lease,
+// and a taker that finds the lease expired ends the sessions still writing under it
+// (they carry the term in their application name), which covers a holder frozen in the
+// middle of a COPY, where the server waits for data without any timeout. A taker waits
+// at most a second for the row (lock_timeout), then reports the sync locked. The lock is shared, so that a
 // run's own concurrent writes do not queue behind each other. Nothing lives in the session, so
 // this works through a transaction-pooling PgBouncer.
 //

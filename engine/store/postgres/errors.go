@@ -27,3 +27,10 @@ func isIdleTimeout(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "25P03"
 }
+
+// isLockTimeout reports whether a statement gave up waiting for a lock after
+// lock_timeout (SQLSTATE 55P03).
+func isLockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03"
+}

@@ -61,8 +61,15 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 	if syncName == "" || holder == "" {
 		return nil, fmt.Errorf("begin run: sync name and holder must not be empty")
 	}
+	s.endStalledWrites(ctx, syncName)
 	var id, term int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The lease row is locked while the holder writes: rather than queue behind
+		// its writes (or a stalled one, see endStalledWrites), this try gives up.
+		if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`,
+			fmt.Sprint(takeTimeout.Milliseconds())); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, `
 			INSERT INTO sync_locks AS l (sync_name, holder, term, acquired_at, expires_at)
 			VALUES ($1, $2, nextval('sync_lock_terms'), now(), now() + $3::bigint * interval '1 microsecond')
@@ -103,6 +110,9 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 		}
 		return err
 	})
+	if isLockTimeout(err) {
+		err = fmt.Errorf("sync %q: %w: its holder is writing", syncName, store.ErrLocked)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrTickTaken) {
 			return nil, fmt.Errorf("begin run: %w", err)
@@ -119,6 +129,43 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 	s.track(r)
 	go r.renew(rctx)
 	return r, nil
+}
+
+// takeTimeout is how long BeginRun waits for the lease row while another run's write
+// holds it locked.
+const takeTimeout = time.Second
+
+// leaseSessionName is the application name of a session while it writes under the
+// lease with this term. Terms are unique across syncs, and the name stays far below
+// Postgres's 63-byte limit.
+func leaseSessionName(term int64) string { return fmt.Sprintf("peoplesync term %d", term) }
+
+// endStalledWrites ends the sessions still writing under the sync's lease if the lease
+// has expired. A holder frozen inside a write transaction (SIGSTOP, a paused VM) keeps
+// the lease row locked, so a taker's update of the row would wait for it for as long as
+// the freeze lasts: the idle-in-transaction timeout ends a stall between statements,
+// but nothing ends one inside a COPY, where the server waits for data without a
+// timeout. An expired lease's writes are lost anyway (their holder's next fence fails);
+// ending them rolls them back. Failing that (a role not allowed to signal the holder's
+// sessions), the taker waits as before.
+func (s *Store) endStalledWrites(ctx context.Context, syncName string) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT a.pid, pg_terminate_backend(a.pid)
+		  FROM sync_locks l JOIN pg_stat_activity a ON a.application_name = 'peoplesync term ' || l.term
+		 WHERE l.sync_name = $1 AND l.expires_at <= now() AND a.pid <> pg_backend_pid()`, syncName)
+	if err == nil {
+		var pid int32
+		var ended bool
+		_, err = pgx.ForEachRow(rows, []any{&pid, &ended}, func() error {
+			s.log.WarnContext(ctx, "ended a session still writing under an expired lease",
+				"sync", syncName, "pid", pid, "ended", ended)
+			return nil
+		})
+	}
+	if err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "could not end the writes of an expired lease; waiting for them instead",
+			"sync", syncName, "err", translate(err))
+	}
 }
 
 // ID is the run's row in sync_runs.
@@ -179,8 +226,12 @@ func (r *run) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) 
 		// the lease row locked and keep a taker waiting: the server ends the
 		// transaction once it has idled for a lease, by when the lease has expired.
 		// And no JIT (see noJIT).
-		if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $1, true), `+noJIT,
-			fmt.Sprint(r.s.ttl.Milliseconds())); err != nil {
+		// The session also carries the lease's term in its application name while the
+		// transaction lasts: a taker ends the sessions of a lease that expired (see
+		// endStalledWrites), for a stall the idle timeout does not cover.
+		if _, err := tx.Exec(ctx, `SELECT set_config('idle_in_transaction_session_timeout', $1, true),
+			set_config('application_name', $2, true), `+noJIT,
+			fmt.Sprint(r.s.ttl.Milliseconds()), leaseSessionName(r.term)); err != nil {
 			return err
 		}
 		if err := r.fence(ctx, tx); err != nil {
