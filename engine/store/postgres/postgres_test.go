@@ -122,14 +122,11 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(round*batch)/updateTime.Seconds(), "update-rows/s")
 }
 
-// Text PostgreSQL cannot hold (NUL bytes, invalid UTF-8) is stored with those bytes
-// dropped rather than failing the batch, in every column a create writes; a picture
-// without bytes is stored empty; profiles with and without seeded fields, managers and
-// pictures share one batch.
-func TestCreatesDropUnstorableText(t *testing.T) {
-	t.Parallel()
+// openRun opens a migrated store and begins a full run of the sync "hr".
+func openRun(t *testing.T) (*postgres.Store, store.Run) {
+	t.Helper()
 	s := open(t, testLeaseTTL)
-	defer s.Close()
+	t.Cleanup(s.Close)
 	ctx := context.Background()
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -138,6 +135,17 @@ func TestCreatesDropUnstorableText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, r
+}
+
+// Text PostgreSQL cannot hold (NUL bytes, invalid UTF-8) is stored with those bytes
+// dropped rather than failing the batch, in every column a create writes; a picture
+// without bytes is stored empty; profiles with and without seeded fields, managers and
+// pictures share one batch.
+func TestCreatesDropUnstorableText(t *testing.T) {
+	t.Parallel()
+	s, r := openRun(t)
+	ctx := context.Background()
 	var bad profile.Profile
 	bad.Set(profile.DisplayName, "Zo\x00ë \xffØ")
 	bad.Set(profile.Title, "Chief\xc3")
@@ -193,16 +201,8 @@ func TestCreatesDropUnstorableText(t *testing.T) {
 // through the staging table when a batch's "creates" turn out to be linked already.
 func TestCreatedProfileIDsAreVersion7(t *testing.T) {
 	t.Parallel()
-	s := open(t, testLeaseTTL)
-	defer s.Close()
+	s, r := openRun(t)
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.BeginRun(ctx, "hr", "full", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var p profile.Profile
 	p.Set(profile.DisplayName, "A")
 	if _, err := r.Apply(ctx, []store.Change{{ExternalID: "a", Profile: p}}); err != nil {
