@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -313,9 +314,6 @@ func (r *reader) nameAt(i int, b []byte) attrName {
 // The writer is done with the entry's bytes when write returns, before the next message
 // overwrites them.
 func (r *reader) write(ctx context.Context, e *wireEntry) error {
-	w := r.w
-	w.Begin(connector.Upsert)
-	w.SetDN(e.dn)
 	r.kept = r.kept[:0]
 	id, ranged := "", false
 	for i, a := range e.attrs {
@@ -354,6 +352,21 @@ func (r *reader) write(ctx context.Context, e *wireEntry) error {
 	if ranged {
 		r.kept = mergeKept(r.kept)
 	}
+	err := r.writeKept(id, e.dn)
+	if errors.Is(err, connector.ErrRepeatedName) {
+		// A server that returns one attribute twice: its values go together, as a
+		// range-retrieved attribute's do.
+		r.kept = mergeKept(r.kept)
+		err = r.writeKept(id, e.dn)
+	}
+	return err
+}
+
+// writeKept writes the record of the kept attributes.
+func (r *reader) writeKept(id string, dn []byte) error {
+	w := r.w
+	w.Begin(connector.Upsert)
+	w.SetDN(dn)
 	for _, k := range r.kept {
 		if k.binary {
 			w.Binary(k.name, k.values)

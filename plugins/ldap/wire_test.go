@@ -205,3 +205,32 @@ func TestRecordOwnsItsValues(t *testing.T) {
 		t.Errorf("after an append to cn, mail = %q", rec.Attributes["mail"])
 	}
 }
+
+// An entry that carries one attribute twice (a server's quirk, or a range-retrieved one
+// with its base name) becomes one attribute with the values of both.
+func TestRepeatedAttributeMerges(t *testing.T) {
+	body := encodeEntry("uid=a,dc=example,dc=com", []testAttr{
+		{"entryUUID", []string{"0b7c6a3e-1111-2222-3333-444455556666"}},
+		{"mail", []string{"a@example.com"}},
+		{"cn", []string{"Ana"}},
+		{"mail", []string{"ana@example.com"}},
+	})
+	var rec connector.Record
+	w := connector.NewRecordWriter(func(r connector.Record) error {
+		rec = r
+		return nil
+	})
+	r := &reader{cfg: &config{}, fa: attrsOf(flavorOpenLDAP), idLower: "entryuuid", strip: map[string]bool{}, w: w}
+	if err := decodeEntry(body, &r.entry); err != nil {
+		t.Fatalf("decodeEntry: %v", err)
+	}
+	if err := r.write(context.Background(), &r.entry); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if got, want := rec.Attributes["mail"], []string{"a@example.com", "ana@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("mail = %q, want %q", got, want)
+	}
+	if got := rec.Attributes["cn"]; !slices.Equal(got, []string{"Ana"}) {
+		t.Errorf("cn = %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -18,6 +19,11 @@ type WriterReader interface {
 	// ReadTo is Read, writing each record to w instead of emitting it.
 	ReadTo(ctx context.Context, req ReadRequest, w *RecordWriter) (ReadResult, error)
 }
+
+// ErrRepeatedName is wrapped by RecordWriter.End's error for a record that names an
+// attribute twice. The writer is left as before the record: the connector may merge
+// the values and write the record again.
+var ErrRepeatedName = errors.New("attribute written twice")
 
 // RecordWriter takes a read's records in parts: Begin, then the record's ID, DN and
 // attributes in any order, then End. The byte slices given to it (and the slices that
@@ -82,7 +88,7 @@ func (w *RecordWriter) End() error {
 	for _, a := range w.attrs {
 		if a.binary {
 			if _, dup := rec.Binary[a.name]; dup {
-				return fmt.Errorf("record %q: binary attribute %q written twice", w.id, a.name)
+				return fmt.Errorf("record %q: binary %q: %w", w.id, a.name, ErrRepeatedName)
 			}
 			if rec.Binary == nil {
 				rec.Binary = make(map[string][][]byte)
@@ -95,7 +101,7 @@ func (w *RecordWriter) End() error {
 			continue
 		}
 		if _, dup := rec.Attributes[a.name]; dup {
-			return fmt.Errorf("record %q: attribute %q written twice", w.id, a.name)
+			return fmt.Errorf("record %q: %q: %w", w.id, a.name, ErrRepeatedName)
 		}
 		if rec.Attributes == nil {
 			rec.Attributes = make(map[string][]string, len(w.attrs))
@@ -183,7 +189,7 @@ func (e *batchEncoder) appendNameOnce(dst []byte, name string, use *[]uint64) ([
 		*use = append(*use, 0)
 	}
 	if (*use)[k-1] == e.serial {
-		return dst, fmt.Errorf("attribute %q written twice", name)
+		return dst, fmt.Errorf("%q: %w", name, ErrRepeatedName)
 	}
 	(*use)[k-1] = e.serial
 	return dst, nil

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bytes"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -107,8 +108,8 @@ func TestRecordWriterRepeatedName(t *testing.T) {
 			w.Begin(Upsert)
 			w.SetID("2")
 			bad()
-			if err := w.End(); err == nil || !strings.Contains(err.Error(), "twice") {
-				t.Errorf("%s: a repeated name gave %v, want an error saying it came twice", mode, err)
+			if err := w.End(); !errors.Is(err, ErrRepeatedName) || !strings.Contains(err.Error(), "twice") {
+				t.Errorf("%s: a repeated name gave %v, want ErrRepeatedName", mode, err)
 			}
 		}
 		w.Begin(Upsert)
