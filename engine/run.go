@@ -562,6 +562,8 @@ func (p *pass) awaitIndex(ctx context.Context) (*storedIndex, error) {
 	if p.indexReady == nil {
 		return nil, nil
 	}
+	// A loaded index wins over a wait the reader ended meanwhile: a select between two
+	// ready cases would pick either.
 	select {
 	case <-p.indexReady:
 		return p.index, nil

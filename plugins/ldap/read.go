@@ -315,7 +315,7 @@ func (r *reader) nameAt(i int, b []byte) attrName {
 // overwrites them.
 func (r *reader) write(ctx context.Context, e *wireEntry) error {
 	r.kept = r.kept[:0]
-	id, ranged := "", false
+	id := ""
 	for i, a := range e.attrs {
 		n, values := r.nameAt(i, a.name), a.values
 		if n.ranged {
@@ -325,7 +325,6 @@ func (r *reader) write(ctx context.Context, e *wireEntry) error {
 					return err
 				}
 				n, values = r.nameOf([]byte(base)), append(slices.Clip(values), more...)
-				ranged = true
 			}
 		}
 		switch n.lower {
@@ -349,13 +348,10 @@ func (r *reader) write(ctx context.Context, e *wireEntry) error {
 	if id == "" {
 		return fmt.Errorf("ldap connector: entry %q has no %s (check the bind account may read it): %w", e.dn, r.fa.id, ErrIncomplete)
 	}
-	if ranged {
-		r.kept = mergeKept(r.kept)
-	}
 	err := r.writeKept(id, e.dn)
 	if errors.Is(err, connector.ErrRepeatedName) {
-		// A server that returns one attribute twice: its values go together, as a
-		// range-retrieved attribute's do.
+		// A name that came twice (a range-retrieved attribute and its base name, or a
+		// server's quirk): the values go together under the first.
 		r.kept = mergeKept(r.kept)
 		err = r.writeKept(id, e.dn)
 	}

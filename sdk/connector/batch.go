@@ -79,6 +79,12 @@ func (e *batchEncoder) add(r *Record) {
 			b = append(b, v...)
 		}
 	}
+	e.commit(b, values)
+}
+
+// commit appends the record whose body is b (built in e.body) and which holds values
+// text values.
+func (e *batchEncoder) commit(b []byte, values int) {
 	e.body = b
 	e.buf = binary.AppendUvarint(e.buf, uint64(len(b)))
 	e.buf = binary.AppendUvarint(e.buf, uint64(values))

@@ -174,10 +174,7 @@ func (e *batchEncoder) addParts(id string, dn []byte, kind ChangeKind, attrs []w
 		}
 		return err
 	}
-	e.buf = binary.AppendUvarint(e.buf, uint64(len(b)))
-	e.buf = binary.AppendUvarint(e.buf, uint64(values))
-	e.buf = append(e.buf, b...)
-	e.count++
+	e.commit(b, values)
 	return nil
 }
 
