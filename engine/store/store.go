@@ -35,6 +35,9 @@ const (
 	StatusFailed    = "failed"
 	StatusGuarded   = "guarded"
 	StatusAbandoned = "abandoned"
+	// StatusCompletedWithErrors: the read was complete and the good records were applied,
+	// but some records failed (mapping, validation, a bad row); monitoring alerts on it.
+	StatusCompletedWithErrors = "completed_with_errors"
 )
 
 // Stored is what the store knows of one linked external ID, enough to decide whether a
