@@ -12,6 +12,10 @@ const (
 	DefaultBatchSize          = 1000
 	DefaultDeletionMaxCount   = 500
 	DefaultDeletionMaxPercent = 10
+	// DefaultDeletionMaxErrorPercent is the record error rate (percent of the records a
+	// run processed) above which a run deletes nothing: a run whose mapping rejects most
+	// records must not read as "these people are gone".
+	DefaultDeletionMaxErrorPercent = 1
 )
 
 // Config is a loaded configuration file.
@@ -166,4 +170,8 @@ type Deletion struct {
 	// MaxPercent is the largest share (0–100) of the sync's profiles one run may delete;
 	// DefaultDeletionMaxPercent by default.
 	MaxPercent float64
+	// MaxErrorPercent (max_error_percent, 0–100) is the largest share of a run's records
+	// that may fail while the run still deletes; above it the run deletes nothing.
+	// DefaultDeletionMaxErrorPercent by default.
+	MaxErrorPercent float64
 }

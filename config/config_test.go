@@ -136,7 +136,7 @@ func TestSyncShape(t *testing.T) {
 		Name: "people", Connector: "hr_export", Mapping: "default",
 		Schedule: "*/30 * * * *", DeltaSchedule: "@every 5m",
 		TimezoneName: "Europe/Berlin", Timeout: 30 * time.Minute, BatchSize: 1000,
-		Deletion: Deletion{MaxCount: 500, MaxPercent: 10},
+		Deletion: Deletion{MaxCount: 500, MaxPercent: 10, MaxErrorPercent: 1},
 	}
 	if s.Name != want.Name || s.Connector != want.Connector || s.Mapping != want.Mapping ||
 		s.Schedule != want.Schedule || s.DeltaSchedule != want.DeltaSchedule ||
@@ -156,7 +156,7 @@ func TestDefaults(t *testing.T) {
 	cfg := mustLoad(t, "testdata/valid/minimal.hcl")
 	s := cfg.Sync("people")
 	if s.Timezone != time.UTC || s.TimezoneName != "UTC" || s.Timeout != time.Hour || s.BatchSize != 1000 ||
-		s.Deletion != (Deletion{MaxCount: 500, MaxPercent: 10}) || s.DeltaSchedule != "" {
+		s.Deletion != (Deletion{MaxCount: 500, MaxPercent: 10, MaxErrorPercent: 1}) || s.DeltaSchedule != "" {
 		t.Errorf("defaults = %+v", *s)
 	}
 	if got := string(cfg.Mapping("default").SettingsJSON); got != "{}" {
@@ -164,10 +164,10 @@ func TestDefaults(t *testing.T) {
 	}
 	// A partial deletion block keeps the default of what it leaves out.
 	many := mustLoad(t, "testdata/valid/many.hcl")
-	if d := many.Sync("ad_people").Deletion; d != (Deletion{MaxCount: 0, MaxPercent: 10}) {
+	if d := many.Sync("ad_people").Deletion; d != (Deletion{MaxCount: 0, MaxPercent: 10, MaxErrorPercent: 1}) {
 		t.Errorf("ad_people deletion = %+v", d)
 	}
-	if d := many.Sync("hr_people").Deletion; d != (Deletion{MaxCount: 500, MaxPercent: 2.5}) {
+	if d := many.Sync("hr_people").Deletion; d != (Deletion{MaxCount: 500, MaxPercent: 2.5, MaxErrorPercent: 5}) {
 		t.Errorf("hr_people deletion = %+v", d)
 	}
 }

@@ -131,6 +131,7 @@ var (
 		Attributes: []hcl.AttributeSchema{
 			{Name: "max_count"},
 			{Name: "max_percent"},
+			{Name: "max_error_percent"},
 		},
 	}
 )
@@ -440,12 +441,16 @@ func (d *decoder) settings(attr *hcl.Attribute) ([]byte, bool) {
 
 func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 	s := &Sync{
-		Name:               b.Labels[0],
-		Timezone:           time.UTC,
-		TimezoneName:       "UTC",
-		Timeout:            DefaultTimeout,
-		BatchSize:          DefaultBatchSize,
-		Deletion:           Deletion{MaxCount: DefaultDeletionMaxCount, MaxPercent: DefaultDeletionMaxPercent},
+		Name:         b.Labels[0],
+		Timezone:     time.UTC,
+		TimezoneName: "UTC",
+		Timeout:      DefaultTimeout,
+		BatchSize:    DefaultBatchSize,
+		Deletion: Deletion{
+			MaxCount:        DefaultDeletionMaxCount,
+			MaxPercent:      DefaultDeletionMaxPercent,
+			MaxErrorPercent: DefaultDeletionMaxErrorPercent,
+		},
 		DeclRange:          b.DefRange,
 		ScheduleRange:      b.DefRange,
 		DeltaScheduleRange: b.DefRange,
@@ -521,15 +526,29 @@ func (d *decoder) decodeDeletion(b *hcl.Block, del *Deletion) {
 		}
 	}
 	if attr, ok := content.Attributes["max_percent"]; ok {
-		if v, ok := d.eval(attr, cty.Number); ok {
-			f, _ := v.AsBigFloat().Float64()
-			if f < 0 || f > 100 {
-				d.errorf(attr.Expr.Range(), "Value out of range", "max_percent must be between 0 and 100; got %s.", v.AsBigFloat().Text('g', -1))
-			} else {
-				del.MaxPercent = f
-			}
+		if f, ok := d.percent(attr); ok {
+			del.MaxPercent = f
 		}
 	}
+	if attr, ok := content.Attributes["max_error_percent"]; ok {
+		if f, ok := d.percent(attr); ok {
+			del.MaxErrorPercent = f
+		}
+	}
+}
+
+// percent decodes a number from 0 to 100.
+func (d *decoder) percent(attr *hcl.Attribute) (float64, bool) {
+	v, ok := d.eval(attr, cty.Number)
+	if !ok {
+		return 0, false
+	}
+	f, _ := v.AsBigFloat().Float64()
+	if f < 0 || f > 100 {
+		d.errorf(attr.Expr.Range(), "Value out of range", "%s must be between 0 and 100; got %s.", attr.Name, v.AsBigFloat().Text('g', -1))
+		return 0, false
+	}
+	return f, true
 }
 
 // reference reads a connector.NAME or mapping.NAME reference without evaluating it; the

@@ -86,13 +86,14 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		Mapper:    mapping,
 		BatchSize: s.BatchSize,
 		Timeout:   s.Timeout,
-		Guard: engine.Guard{
-			MaxCount:        s.Deletion.MaxCount,
-			MaxPercent:      s.Deletion.MaxPercent,
-			MaxErrorPercent: engine.DefaultGuard.MaxErrorPercent,
-		},
+		Guard:     Guard(s.Deletion),
 	}
 	return p, diags
+}
+
+// Guard is the engine's deletion guard for a sync's deletion block.
+func Guard(d config.Deletion) engine.Guard {
+	return engine.Guard{MaxCount: d.MaxCount, MaxPercent: d.MaxPercent, MaxErrorPercent: d.MaxErrorPercent}
 }
 
 // Connector starts the connector called name and configures it from its config block,

@@ -40,6 +40,7 @@ sync "numbers" {
   deletion {
     max_count   = -10
     max_percent = 150
+    max_error_percent = 101
   }
 }
 
@@ -50,5 +51,6 @@ sync "zero_batch" {
   batch_size = 0
   deletion {
     max_percent = -0.5
+    max_error_percent = -1
   }
 }

@@ -48,5 +48,6 @@ sync "hr_people" {
   schedule  = "@every 10m"
   deletion {
     max_percent = 2.5
+    max_error_percent = 5
   }
 }
