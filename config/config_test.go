@@ -205,9 +205,18 @@ func TestRelativePaths(t *testing.T) {
 	}
 	src := `
 store { url = file("token.txt") }
-connector "a" { plugin = "plugins/hr" }
-connector "b" { plugin = "./connector" }
-connector "c" { plugin = "` + filepath.Join(dir, "conf/connector") + `" }
+connector "a" {
+  plugin = "plugins/hr"
+  sha256 = "` + strings.Repeat("ab", 32) + `"
+}
+connector "b" {
+  plugin = "./connector"
+  sha256 = "` + strings.Repeat("cd", 32) + `"
+}
+connector "c" {
+  plugin = "` + filepath.Join(dir, "conf/connector") + `"
+  sha256 = "` + strings.Repeat("ef", 32) + `"
+}
 connector "d" { plugin = "ldap" }
 mapping "m" { module = "../shared/module.wasm" }
 sync "s" {
@@ -426,5 +435,37 @@ func TestRepositorySyncHCL(t *testing.T) {
 		if d.Summary != "Mapping module not found" {
 			t.Errorf("%s", FormatDiagnostic(d))
 		}
+	}
+}
+
+// TestExternalPluginWithoutSHA256Warns: an external binary without a checksum loads, with
+// a warning on its plugin attribute; a bundled connector and a checked binary get none.
+func TestExternalPluginWithoutSHA256Warns(t *testing.T) {
+	t.Parallel()
+	src := `store { url = "x" }
+connector "checked" {
+  plugin = "connectors/connector"
+  sha256 = "` + strings.Repeat("0", 64) + `"
+}
+connector "bundled" {
+  plugin = "file"
+}
+connector "unchecked" {
+  plugin = "./connectors/connector"
+}
+mapping "m" { module = "modules/default.module" }
+sync "s" {
+  connector = connector.unchecked
+  mapping   = mapping.m
+  schedule  = "@daily"
+}
+`
+	_, diags := newTestParser().Parse([]byte(src), "testdata/valid/unchecked.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("want only a warning:\n%s", FormatDiagnostics(diags))
+	}
+	want := `testdata/valid/unchecked.hcl:10:12: warning: External plugin without sha256: Connector "unchecked" starts "./connectors/connector" without checking what it runs: whoever can replace that file runs code as peoplesync, with its secrets. Add sha256 = "…" (the output of sha256sum) to the connector block.` + "\n"
+	if got := FormatDiagnostics(diags); got != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
 	}
 }

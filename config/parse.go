@@ -305,7 +305,19 @@ func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 			c.Plugin = plugin
 			if looksLikePath(plugin) {
 				c.External = true
+				before := len(d.diags)
 				c.Plugin = d.existingFile(attr, plugin, "Plugin binary", true)
+				if _, sum := content.Attributes["sha256"]; !sum && len(d.diags) == before {
+					// A warning, not an error: a plugin being developed changes with
+					// every build. validate prints it; so does every command that loads.
+					d.diags = append(d.diags, &hcl.Diagnostic{
+						Severity: hcl.DiagWarning,
+						Summary:  "External plugin without sha256",
+						Detail: fmt.Sprintf("Connector %q starts %q without checking what it runs: whoever can replace that file runs code as peoplesync, with its secrets. Add sha256 = \"…\" (the output of sha256sum) to the connector block.",
+							c.Name, plugin),
+						Subject: c.PluginRange.Ptr(),
+					})
+				}
 			}
 		}
 	}
