@@ -107,6 +107,29 @@ func NewDatabase(t testing.TB) string {
 	return dsn
 }
 
+// NewServer starts a server of t's own, in a temporary directory, and stops it when t
+// ends. Use it, not NewDatabase, for a test that shuts the server down or restarts it
+// (Shutdown, Resume, Restart), which would disturb the other tests on a shared server.
+// Its commits are synchronous (fsync stays off), so that a Crash loses no committed
+// transaction, as a crash of the server's processes (not of the machine) would not; with
+// the asynchronous commits of a shared server it loses the last few hundred milliseconds.
+// Without PostgreSQL binaries it fails t; PEOPLESYNC_TEST_DATABASE_URL does not apply.
+func NewServer(t testing.TB) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := startServer(ctx, "", 0, true)
+	if err != nil {
+		t.Fatalf("pgtest: start a server: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
 // CreateDatabase creates database name through the admin DSN; an existing database is
 // left as it is.
 func CreateDatabase(ctx context.Context, admin, name string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +131,80 @@ func TestWithDatabase(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("WithDatabase(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestRestartKeepsCommittedData shuts a server of the test's own down both ways and
+// checks that it comes back on the same DSN with what was committed, without what was
+// in flight, and (for a crash) after WAL recovery.
+func TestRestartKeepsCommittedData(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []ShutdownMode{Clean, Crash} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			s := NewServer(t)
+			if err := CreateDatabase(ctx, s.DSN("postgres"), "app"); err != nil {
+				t.Fatal(err)
+			}
+			dsn, port := s.DSN("app"), s.Port()
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			if _, err := conn.Exec(ctx, "CREATE TABLE t (x int); INSERT INTO t VALUES (1)"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(ctx, "BEGIN; INSERT INTO t VALUES (2)"); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := s.Shutdown(ctx, mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Shutdown(ctx, mode); err != nil {
+				t.Fatalf("second Shutdown: %v", err)
+			}
+			if _, err := conn.Exec(ctx, "COMMIT"); err == nil {
+				t.Fatal("a session survived the shutdown")
+			}
+			if c, err := pgx.Connect(ctx, dsn); err == nil {
+				c.Close(ctx)
+				t.Fatal("connected to a server that is down")
+			}
+			if err := s.Resume(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Resume(ctx); err != nil {
+				t.Fatalf("second Resume: %v", err)
+			}
+			if s.Port() != port || s.DSN("app") != dsn {
+				t.Fatalf("resumed on port %d, was %d", s.Port(), port)
+			}
+			var sum int
+			query(t, dsn, "SELECT coalesce(sum(x), 0) FROM t", &sum)
+			if sum != 1 {
+				t.Fatalf("after a %s restart sum(x) = %d, want 1 (committed row only)", mode, sum)
+			}
+
+			log, err := os.ReadFile(filepath.Join(s.dir, "server.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recovered := strings.Contains(string(log), "not properly shut down")
+			if recovered != (mode == Crash) {
+				t.Fatalf("%s restart: crash recovery ran = %v, want %v; server log:\n%s", mode, recovered, mode == Crash, log)
+			}
+
+			if err := s.Restart(ctx, mode); err != nil {
+				t.Fatal(err)
+			}
+			query(t, dsn, "SELECT coalesce(sum(x), 0) FROM t", &sum)
+			if sum != 1 {
+				t.Fatalf("after Restart sum(x) = %d, want 1", sum)
+			}
+		})
 	}
 }

@@ -9,7 +9,10 @@
 //
 // Tests call NewDatabase, which creates a database on the server named by the environment
 // variable PEOPLESYNC_TEST_DATABASE_URL (an admin DSN) or else on one server started
-// lazily per test binary and stopped by Main, called from TestMain.
+// lazily per test binary and stopped by Main, called from TestMain. A test that takes the
+// database away mid-test calls NewServer for a server of its own, then Shutdown and Resume
+// (or Restart), each Clean (an operator's restart) or Crash (the server's processes die and
+// the next start recovers from the WAL); the cluster comes back on the same port and DSNs.
 package pgtest
 
 import (
@@ -76,6 +79,9 @@ type Server struct {
 	bin     string // directory of initdb, pg_ctl, postgres
 	cred    *syscall.Credential
 	ownsDir bool // dir is a temporary directory that Stop removes
+	// syncCommit turns synchronous_commit back on, so that a Crash loses no committed
+	// transaction (fsync stays off: the WAL reaches the kernel, which outlives the server).
+	syncCommit bool
 }
 
 // Start starts the cluster in dir on port and returns it once it accepts connections.
@@ -83,6 +89,10 @@ type Server struct {
 // cluster yet, Start runs initdb there. If the cluster in dir is already running, Start
 // returns it as it is (on the port it runs on). Port 0 picks a free port.
 func Start(ctx context.Context, dir string, port int) (*Server, error) {
+	return startServer(ctx, dir, port, false)
+}
+
+func startServer(ctx context.Context, dir string, port int, syncCommit bool) (*Server, error) {
 	bin, err := findBinaries()
 	if err != nil {
 		return nil, err
@@ -91,7 +101,7 @@ func Start(ctx context.Context, dir string, port int) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, bin: bin, cred: cred}
+	s := &Server{dir: dir, bin: bin, cred: cred, syncCommit: syncCommit}
 	if dir == "" {
 		reapOrphans()
 		tmp, err := os.MkdirTemp("/tmp", tempPrefix)
@@ -161,6 +171,9 @@ func (s *Server) listen(ctx context.Context, port int) error {
 	opts := []string{"-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1"}
 	for _, set := range settings {
 		opts = append(opts, "-c", set)
+	}
+	if s.syncCommit {
+		opts = append(opts, "-c", "synchronous_commit=on")
 	}
 	logFile := filepath.Join(s.dir, "server.log")
 	if err := s.run(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", s.dir, "-l", logFile,
@@ -244,6 +257,56 @@ func (s *Server) Stop() error {
 		}
 	}
 	return nil
+}
+
+// ShutdownMode says how Shutdown stops a server.
+type ShutdownMode int
+
+const (
+	// Clean is pg_ctl's fast shutdown: sessions are ended, in-flight transactions roll
+	// back, and a checkpoint is written, as when an operator restarts the database.
+	Clean ShutdownMode = iota
+	// Crash is pg_ctl's immediate shutdown: every process quits at once without a
+	// checkpoint, and the next start replays the WAL, as after a crash of the server.
+	Crash
+)
+
+func (m ShutdownMode) String() string {
+	if m == Crash {
+		return "immediate"
+	}
+	return "fast"
+}
+
+// Shutdown stops the server the way mode says but keeps its data directory and port, so
+// that Resume brings the same cluster back on the same DSNs. Clients see their sessions
+// end. Shutting down a server that is not running is not an error.
+func (s *Server) Shutdown(ctx context.Context, mode ShutdownMode) error {
+	if running, _ := s.running(ctx); !running {
+		return nil
+	}
+	return s.run(ctx, "pg_ctl", "stop", "-w", "-t", "60", "-m", mode.String(), "-D", s.dir)
+}
+
+// Resume starts a server that Shutdown stopped, on the port it had, and returns once it
+// accepts connections (after crash recovery if it crashed). Resuming a running server
+// does nothing.
+func (s *Server) Resume(ctx context.Context) error {
+	if running, _ := s.running(ctx); running {
+		return nil
+	}
+	if s.port == 0 {
+		return errors.New("pgtest: resume a server that was never started")
+	}
+	return s.listen(ctx, s.port)
+}
+
+// Restart is Shutdown in mode, then Resume.
+func (s *Server) Restart(ctx context.Context, mode ShutdownMode) error {
+	if err := s.Shutdown(ctx, mode); err != nil {
+		return err
+	}
+	return s.Resume(ctx)
 }
 
 // StopDir stops the cluster in dir if it is running; it does nothing otherwise.
