@@ -33,6 +33,10 @@ type Config struct {
 	// Files holds the parsed source files by name, for printing diagnostics with snippets
 	// (WriteDiagnostics). It is set even when loading failed.
 	Files map[string]*hcl.File
+
+	// secrets are the values the file took from env() and file(), kept out of
+	// diagnostics (Redact).
+	secrets *secretSet
 }
 
 // Connector returns the connector with the given name, or nil.
@@ -105,6 +109,8 @@ type Connector struct {
 	ConfigRange hcl.Range
 
 	evalCtx *hcl.EvalContext
+	// secrets are the file's secrets; DecodeConfig adds those of the config block.
+	secrets *secretSet
 }
 
 // Mapping is a mapping block: a WASM mapping module and its settings.
@@ -127,6 +133,14 @@ type Mapping struct {
 	SettingsRange hcl.Range
 	// DeclRange is the range of the block's header (mapping "NAME").
 	DeclRange hcl.Range
+
+	secrets *secretSet
+}
+
+// Redact replaces in text every value the file took from env() or file() by where it
+// came from: for a module's message about its settings, which it may quote.
+func (m *Mapping) Redact(text string) string {
+	return m.secrets.redact(text)
 }
 
 // Sync is a sync block: which connector feeds which mapping, when, and within which limits.

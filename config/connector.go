@@ -73,6 +73,21 @@ func (c *Connector) DecodeConfig(schema connector.Schema) (json.RawMessage, hcl.
 		return nil, diags
 	}
 
+	// Values from env() and file(), and those the connector calls sensitive, are kept
+	// out of the diagnostics it may send back (Diagnostics).
+	if c.secrets == nil {
+		c.secrets = &secretSet{}
+	}
+	collectSecrets(c.secrets, val)
+	for _, a := range schema.Attributes {
+		if a.Sensitive {
+			if _, ok := types[a.Name]; ok {
+				addStrings(c.secrets, val.GetAttr(a.Name), fmt.Sprintf("(the value of %s)", a.Name))
+			}
+		}
+	}
+	val, _ = val.UnmarkDeep()
+
 	out := make(map[string]json.RawMessage, len(types))
 	for name, ty := range types {
 		v := val.GetAttr(name)
@@ -109,7 +124,11 @@ func (c *Connector) DecodeConfig(schema connector.Schema) (json.RawMessage, hcl.
 // Diagnostics converts the diagnostics a connector returned from Configure into HCL
 // diagnostics on the user's file: each points at the value of the attribute it names
 // inside the config block, or at the config block (the connector block, without one)
-// when the attribute is absent or not named.
+// when the attribute is absent or not named. A connector sees plain values, not where
+// they came from, and may quote them: every value the file took from env() or file(),
+// and every value of an attribute the connector's schema calls sensitive, is replaced in
+// the summary and detail by where it came from (see DecodeConfig), whatever the
+// connector wrote.
 func (c *Connector) Diagnostics(d connector.Diagnostics) hcl.Diagnostics {
 	out := make(hcl.Diagnostics, 0, len(d))
 	for _, x := range d {
@@ -123,8 +142,8 @@ func (c *Connector) Diagnostics(d connector.Diagnostics) hcl.Diagnostics {
 		}
 		out = append(out, &hcl.Diagnostic{
 			Severity: sev,
-			Summary:  x.Summary,
-			Detail:   x.Detail,
+			Summary:  c.secrets.redact(x.Summary),
+			Detail:   c.secrets.redact(x.Detail),
 			Subject:  rng.Ptr(),
 		})
 	}

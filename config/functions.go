@@ -45,7 +45,7 @@ func envFunc(lookup func(string) (string, bool)) function.Function {
 			}
 			name := args[0].AsString()
 			if v, ok := lookup(name); ok {
-				return cty.StringVal(v), nil
+				return cty.StringVal(v).Mark(secretMark{from: fmt.Sprintf("env(%q)", name)}), nil
 			}
 			if len(args) == 2 {
 				return args[1], nil
@@ -64,15 +64,16 @@ func fileFunc(dir string) function.Function {
 		},
 		Type: function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			path := resolvePath(dir, args[0].AsString())
-			b, err := os.ReadFile(path)
+			written := args[0].AsString()
+			path := resolvePath(dir, written)
+			b, err := readLimited(path)
 			if err != nil {
 				return cty.NilVal, fmt.Errorf("cannot read file: %w", err)
 			}
 			if !utf8.Valid(b) {
 				return cty.NilVal, fmt.Errorf("file %s is not valid UTF-8 text", path)
 			}
-			return cty.StringVal(string(b)), nil
+			return cty.StringVal(string(b)).Mark(secretMark{from: fmt.Sprintf("file(%q)", written)}), nil
 		},
 	})
 }

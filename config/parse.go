@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -49,7 +51,7 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 
 // Load reads and parses the configuration file at path.
 func (p *Parser) Load(path string) (*Config, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := readLimited(path)
 	if err != nil {
 		cfg := p.newConfig(path)
 		start := hcl.Pos{Line: 1, Column: 1}
@@ -69,6 +71,15 @@ func (p *Parser) Load(path string) (*Config, hcl.Diagnostics) {
 // set, but when the diagnostics hold an error the rest of it is incomplete.
 func (p *Parser) Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	cfg := p.newConfig(filename)
+	if diags := checkLimits(src, filename); diags.HasErrors() {
+		// Keep the file for its snippet, unless it is too large to print.
+		f := &hcl.File{Body: hcl.EmptyBody()}
+		if len(src) <= MaxFileSize {
+			f.Bytes = src
+		}
+		p.files[filename] = f
+		return cfg, diags
+	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if file != nil {
 		p.files[filename] = file
@@ -76,7 +87,7 @@ func (p *Parser) Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return cfg, diags
 	}
-	d := &decoder{cfg: cfg, ctx: evalContext(p.LookupEnv, cfg.Dir), diags: diags}
+	d := &decoder{cfg: cfg, ctx: evalContext(p.LookupEnv, cfg.Dir), diags: diags, from: map[*hcl.Attribute]string{}}
 	d.decodeFile(file.Body)
 	sortDiagnostics(d.diags)
 	return cfg, d.diags
@@ -86,7 +97,7 @@ func (p *Parser) newConfig(filename string) *Config {
 	if p.files == nil {
 		p.files = map[string]*hcl.File{}
 	}
-	return &Config{Filename: filename, Dir: filepath.Dir(filename), Files: p.files}
+	return &Config{Filename: filename, Dir: filepath.Dir(filename), Files: p.files, secrets: &secretSet{}}
 }
 
 var (
@@ -163,6 +174,24 @@ type decoder struct {
 	diags hcl.Diagnostics
 	// refs are the syncs' references, checked once every block is known.
 	refs []reference
+	// from tells, for each attribute evaluated to a value from env() or file(), which
+	// calls it came from; show quotes such a value by its source instead.
+	from map[*hcl.Attribute]string
+}
+
+// plain tells whether a value may be quoted whole, as the errors of the libraries that
+// parse it do: it is short and not from env() or file().
+func (d *decoder) plain(attr *hcl.Attribute, s string) bool {
+	return d.from[attr] == "" && len(s) <= MaxQuoted
+}
+
+// show renders an attribute's value for a diagnostic: quoted and cut short, or, for a
+// value from env() or file(), as where it came from.
+func (d *decoder) show(attr *hcl.Attribute, s string) string {
+	if from := d.from[attr]; from != "" {
+		return fromLabel(from)
+	}
+	return quote(s)
 }
 
 type reference struct {
@@ -205,14 +234,14 @@ func (d *decoder) decodeFile(body hcl.Body) {
 		name := b.Labels[0]
 		first, dup := declared[b.Type][name]
 		if dup {
-			d.errorf(b.LabelRanges[0], fmt.Sprintf("Duplicate %s %q", b.Type, name),
-				"A %s named %q is already declared at %s.", b.Type, name, at(first))
+			d.errorf(b.LabelRanges[0], fmt.Sprintf("Duplicate %s %s", b.Type, quote(name)),
+				"A %s named %s is already declared at %s.", b.Type, quote(name), at(first))
 		} else {
 			declared[b.Type][name] = b.DefRange
 		}
 		if !hclsyntax.ValidIdentifier(name) {
 			d.errorf(b.LabelRanges[0], fmt.Sprintf("Invalid %s name", b.Type),
-				"%q is not a valid name: a name starts with a letter or underscore and holds only letters, digits, underscores and dashes.", name)
+				"%s is not a valid name: a name starts with a letter or underscore and holds only letters, digits, underscores and dashes.", quote(name))
 		}
 		switch b.Type {
 		case "connector":
@@ -238,7 +267,7 @@ func (d *decoder) decodeFile(body hcl.Body) {
 			continue
 		}
 		d.errorf(r.rng, "Reference to undeclared "+r.kind,
-			"No %s named %q is declared. %s", r.kind, r.name, declaredList(r.kind, declared[r.kind]))
+			"No %s named %s is declared. %s", r.kind, quote(r.name), declaredList(r.kind, declared[r.kind]))
 	}
 }
 
@@ -270,15 +299,10 @@ func (d *decoder) decodeStore(b *hcl.Block) {
 		}
 	}
 	if attr, ok := content.Attributes["lease_ttl"]; ok {
-		if str, ok := d.str(attr); ok {
-			dur, err := time.ParseDuration(str)
-			switch {
-			case err != nil:
-				d.errorf(attr.Expr.Range(), "Invalid duration",
-					"lease_ttl must be a duration like \"30s\": %s.", err)
-			case dur < time.Second:
-				d.errorf(attr.Expr.Range(), "Invalid duration", "lease_ttl must be at least 1s; got %q.", str)
-			default:
+		if dur, ok := d.positiveDuration(attr, "lease_ttl", "\"30s\""); ok {
+			if dur < time.Second {
+				d.errorf(attr.Expr.Range(), "Invalid duration", "lease_ttl must be at least 1s; got %s.", d.show(attr, dur.String()))
+			} else {
 				d.cfg.Store.LeaseTTL = dur
 			}
 		}
@@ -293,6 +317,7 @@ func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 		SHA256Range: b.DefRange,
 		ConfigRange: b.DefRange,
 		evalCtx:     d.ctx,
+		secrets:     d.cfg.secrets,
 		// Without a config block, missing attributes are reported on the connector block.
 		Config: &hclsyntax.Body{SrcRange: b.DefRange, EndRange: b.DefRange},
 	}
@@ -313,8 +338,8 @@ func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 					d.diags = append(d.diags, &hcl.Diagnostic{
 						Severity: hcl.DiagWarning,
 						Summary:  "External plugin without sha256",
-						Detail: fmt.Sprintf("Connector %q starts %q without checking what it runs: whoever can replace that file runs code as peoplesync, with its secrets. Add sha256 = \"…\" (the output of sha256sum) to the connector block.",
-							c.Name, plugin),
+						Detail: fmt.Sprintf("Connector %q starts %s without checking what it runs: whoever can replace that file runs code as peoplesync, with its secrets. Add sha256 = \"…\" (the output of sha256sum) to the connector block.",
+							c.Name, d.show(attr, plugin)),
 						Subject: c.PluginRange.Ptr(),
 					})
 				}
@@ -333,7 +358,7 @@ func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 					"sha256 must be 64 hexadecimal characters (the output of sha256sum); it holds characters other than 0-9 and a-f.")
 			case c.Plugin != "" && !c.External:
 				d.errorf(attr.Expr.Range(), "Unexpected sha256",
-					"sha256 checks an external plugin binary, but %q is a bundled connector.", c.Plugin)
+					"sha256 checks an external plugin binary, but %s is a bundled connector.", d.show(content.Attributes["plugin"], c.Plugin))
 			default:
 				c.SHA256 = strings.ToLower(sum)
 			}
@@ -368,13 +393,17 @@ func (d *decoder) existingFile(attr *hcl.Attribute, path, what string, exec bool
 	switch {
 	case err != nil && os.IsNotExist(err):
 		d.errorf(attr.Expr.Range(), what+" not found",
-			"There is no file %q relative to the configuration's directory %q.", path, d.cfg.Dir)
+			"There is no file %s relative to the configuration's directory %q.", d.show(attr, path), d.cfg.Dir)
 	case err != nil:
-		d.errorf(attr.Expr.Range(), what+" not readable", "Cannot use %q: %s.", path, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said already
+		}
+		d.errorf(attr.Expr.Range(), what+" not readable", "Cannot use %s: %s.", d.show(attr, path), err)
 	case !fi.Mode().IsRegular():
-		d.errorf(attr.Expr.Range(), what+" is not a file", "%q is not a regular file.", path)
+		d.errorf(attr.Expr.Range(), what+" is not a file", "%s is not a regular file.", d.show(attr, path))
 	case exec && runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0:
-		d.errorf(attr.Expr.Range(), what+" is not executable", "%q has no execute permission.", path)
+		d.errorf(attr.Expr.Range(), what+" is not executable", "%s has no execute permission.", d.show(attr, path))
 	}
 	return resolved
 }
@@ -386,6 +415,7 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 		ModuleRange:   b.DefRange,
 		SettingsRange: b.DefRange,
 		SettingsJSON:  []byte("{}"),
+		secrets:       d.cfg.secrets,
 	}
 	content, diags := b.Body.Content(mappingSchema)
 	d.add(diags)
@@ -419,9 +449,13 @@ func (d *decoder) positiveDuration(attr *hcl.Attribute, name, example string) (t
 	dur, err := time.ParseDuration(str)
 	switch {
 	case err != nil:
-		d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s: %s.", name, example, err)
+		if d.plain(attr, str) {
+			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s: %s.", name, example, err)
+		} else { // the parser's message quotes the value whole
+			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s; %s is not one.", name, example, d.show(attr, str))
+		}
 	case dur <= 0:
-		d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be positive; got %q.", name, str)
+		d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be positive; got %s.", name, d.show(attr, str))
 	default:
 		return dur, true
 	}
@@ -435,6 +469,7 @@ func (d *decoder) settings(attr *hcl.Attribute) ([]byte, bool) {
 	if diags.HasErrors() {
 		return nil, false
 	}
+	v = d.unmarkAttr(attr, v)
 	if v.IsNull() {
 		return []byte("{}"), true
 	}
@@ -493,8 +528,13 @@ func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 		if name, ok := d.nonEmptyString(attr); ok {
 			loc, err := time.LoadLocation(name)
 			if err != nil {
-				d.errorf(attr.Expr.Range(), "Unknown timezone",
-					"%q is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\": %s.", name, err)
+				if d.plain(attr, name) {
+					d.errorf(attr.Expr.Range(), "Unknown timezone",
+						"%q is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\": %s.", name, err)
+				} else { // the error quotes the name whole
+					d.errorf(attr.Expr.Range(), "Unknown timezone",
+						"timezone %s is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\".", d.show(attr, name))
+				}
 			} else {
 				s.Timezone, s.TimezoneName = loc, name
 			}
@@ -575,7 +615,9 @@ func (d *decoder) reference(attr *hcl.Attribute, kind string) (string, bool) {
 	}
 	detail := fmt.Sprintf("%s must be a reference like %s.NAME.", attr.Name, kind)
 	if v, vd := attr.Expr.Value(nil); !vd.HasErrors() && v.Type() == cty.String && !v.IsNull() && hclsyntax.ValidIdentifier(v.AsString()) {
-		detail += fmt.Sprintf(" Write %s.%s, without quotes.", kind, v.AsString())
+		if len(v.AsString()) <= MaxQuoted {
+			detail += fmt.Sprintf(" Write %s.%s, without quotes.", kind, v.AsString())
+		}
 	}
 	d.errorf(attr.Expr.Range(), "Invalid "+kind+" reference", "%s", detail)
 	return "", false
@@ -587,13 +629,29 @@ func (d *decoder) schedule(attr *hcl.Attribute) (string, bool) {
 		return "", false
 	}
 	if _, err := ParseSchedule(spec); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "parse schedule: ")
+		// The parser's message may repeat the fields it got: keep it only for a short
+		// value that is not a secret.
+		why := ""
+		if msg := strings.TrimPrefix(err.Error(), "parse schedule: "); d.plain(attr, spec) {
+			why = ": " + msg
+		}
 		d.errorf(attr.Expr.Range(), "Invalid cron schedule",
-			"%s %q is not a valid schedule: %s. Use five fields (minute hour day-of-month month day-of-week), a descriptor like @hourly, or @every 10m.",
-			attr.Name, spec, msg)
+			"%s %s is not a valid schedule%s. Use five fields (minute hour day-of-month month day-of-week), a descriptor like @hourly, or @every 10m.",
+			attr.Name, d.show(attr, spec), why)
 		return "", false
 	}
 	return spec, true
+}
+
+// unmarkAttr strips v's marks, remembering where a secret in it came from and keeping
+// its strings out of diagnostics written by others.
+func (d *decoder) unmarkAttr(attr *hcl.Attribute, v cty.Value) cty.Value {
+	collectSecrets(d.cfg.secrets, v)
+	v, from := unmark(v)
+	if from != "" {
+		d.from[attr] = from
+	}
+	return v
 }
 
 // eval evaluates an attribute and converts it to ty, reporting problems on its range.
@@ -603,6 +661,7 @@ func (d *decoder) eval(attr *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	if diags.HasErrors() {
 		return cty.NilVal, false
 	}
+	v = d.unmarkAttr(attr, v)
 	if v.IsNull() {
 		d.errorf(attr.Expr.Range(), "Invalid attribute value", "%s must not be null.", attr.Name)
 		return cty.NilVal, false

@@ -186,7 +186,7 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 		proc.Kill()
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Connector configuration failed",
-			Detail: fmt.Sprintf("connector %q: %v", c.Name, err), Subject: c.DeclRange.Ptr(),
+			Detail: cfg.Redact(fmt.Sprintf("connector %q: %v", c.Name, err)), Subject: c.DeclRange.Ptr(),
 		})
 	}
 	diags = append(diags, c.Diagnostics(cdiags)...)
@@ -311,7 +311,8 @@ func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.
 		_ = mod.Close(ctx)
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Mapping rejects its settings",
-			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.SettingsRange.Ptr(),
+			// The module may quote its settings, which may hold values from env().
+			Detail: m.Redact(fmt.Sprintf("mapping %q: %v", m.Name, err)), Subject: m.SettingsRange.Ptr(),
 		}}
 	}
 	return mod, mp, nil
