@@ -58,7 +58,7 @@ func (a *app) configuredStore(ctx context.Context) (*postgres.Store, error) {
 
 // openStore opens the configured store and migrates it.
 func (a *app) openStore(ctx context.Context, cfg *config.Config) (*postgres.Store, error) {
-	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{Logger: a.logger.With("part", "store")})
+	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{LeaseTTL: cfg.Store.LeaseTTL, Logger: a.logger.With("part", "store")})
 	if err != nil {
 		return nil, &exitError{code: exitFailed, err: fmt.Errorf("open store: %w", err)}
 	}
