@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/peoplesync/peoplesync/engine/store/pgtest"
 	"github.com/peoplesync/peoplesync/examples/peoplegen"
 	"github.com/peoplesync/peoplesync/sdk/profile"
 )
@@ -177,4 +180,36 @@ func TestFaultKilledSyncConverges(t *testing.T) {
 		release()
 		rerun(s, s.second, d.second, afterSecond, killed)
 	})
+}
+
+// TestFaultTakeoverSparesOtherDatabases: a run that takes over a killed run's expired
+// lease ends the sessions still writing under that lease's term, and only those of its
+// own database. Terms come from a sequence per database, so another database on the same
+// server (another test's, or another installation's) has writers with the same term.
+func TestFaultTakeoverSparesOtherDatabases(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	people := peoplegen.Generate(peoplegen.Defaults(50))
+	pipe := w.fifo("pipe.ldif")
+	p := w.startSync(w.config("pipe.hcl", "2s", syncSpec{name: faultSync, path: pipe.path, schedule: "@every 1h"}), "killed")
+	waitUntil(t, 30*time.Second, "the run's row", func() bool { return w.runningRun() != nil })
+	var term int64
+	for _, l := range w.locks() {
+		term = l.Term
+	}
+	p.kill()
+
+	// A writer of another database, under the same term number.
+	other := &world{t: t, dsn: pgtest.NewDatabase(t)}
+	conn := other.pg()
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `SELECT set_config('application_name', $1, false)`, fmt.Sprintf("peoplesync term %d", term)); err != nil {
+		t.Fatal(err)
+	}
+
+	w.waitLeaseExpired()
+	w.syncToEnd(w.config("file.hcl", "2s", syncSpec{name: faultSync, path: w.writeFile("people.ldif", w.ldif(people)), schedule: "@every 1h"}), "rerun")
+	if _, err := conn.Exec(ctx, `SELECT 1`); err != nil {
+		t.Fatalf("the takeover in one database ended a session of another: %v", err)
+	}
 }

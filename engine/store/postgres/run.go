@@ -152,7 +152,8 @@ func (s *Store) endStalledWrites(ctx context.Context, syncName string) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.pid, pg_terminate_backend(a.pid)
 		  FROM sync_locks l JOIN pg_stat_activity a ON a.application_name = 'peoplesync term ' || l.term
-		 WHERE l.sync_name = $1 AND l.expires_at <= now() AND a.pid <> pg_backend_pid()`, syncName)
+		 WHERE l.sync_name = $1 AND l.expires_at <= now() AND a.datname = current_database()
+		   AND a.pid <> pg_backend_pid()`, syncName)
 	if err == nil {
 		var pid int32
 		var ended bool
