@@ -6,6 +6,12 @@
 // by its SHA-256. Either way the subprocess's logs arrive in the engine's slog logger,
 // and a subprocess that dies turns the read in flight into connector.ErrIncompleteRead,
 // so nothing is concluded (or deleted) from half a directory.
+//
+// Nothing a plugin does can hold the host: every wait on it has a deadline (start-up and
+// handshake, each unary call, Kill), after which the plugin is SIGKILLed and reaped. A
+// plugin does not outlive its host either (Pdeathsig on Linux, and a lifeline pipe that
+// connector.Serve watches), and it starts with a minimal environment (see pluginEnv), so
+// the host's secrets are not in its /proc/PID/environ.
 package connhost
 
 import (
@@ -21,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +42,21 @@ var ErrChecksumMismatch = errors.New("plugin checksum mismatch")
 
 // defaultStartTimeout bounds the start-up handshake when ctx has no deadline.
 const defaultStartTimeout = 30 * time.Second
+
+// Deadlines of the waits on a plugin. A plugin that stopped answering (SIGSTOP, a
+// deadlock) must never hold the host: go-plugin's own Kill waits for a Shutdown call
+// with no deadline.
+const (
+	// killGrace is how long Kill lets go-plugin stop the plugin gracefully (its Shutdown
+	// call, then its own 2 s wait for the exit) before the host SIGKILLs it.
+	killGrace = 3 * time.Second
+	// reapTimeout is how long Kill then waits for the killed process to be reaped.
+	reapTimeout = 5 * time.Second
+	// Unary calls get these deadlines unless ctx has a shorter one.
+	describeTimeout  = 10 * time.Second
+	configureTimeout = 30 * time.Second
+	checkTimeout     = 60 * time.Second
+)
 
 // Spec says which connector plugin to start.
 type Spec struct {
@@ -62,11 +84,15 @@ type Options struct {
 
 // Process is a running connector plugin. It is a connector.Connector; Kill stops it.
 type Process struct {
-	name   string
-	path   string
-	client *plugin.Client
-	conn   connector.Connector
-	kill   sync.Once
+	name     string
+	path     string
+	client   *plugin.Client
+	proc     *os.Process
+	conn     connector.Connector
+	lifeline *os.File // the write end; closed once the process is gone
+	gone     chan struct{}
+	log      *slog.Logger
+	kill     sync.Once
 }
 
 var _ connector.Connector = (*Process)(nil)
@@ -136,17 +162,31 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Process, error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		timeout = time.Until(deadline)
 	}
+	// The lifeline: the plugin reads its end (fd 3) until the host, the only holder of
+	// the write end, is gone. os.Pipe's descriptors are close-on-exec, so no other
+	// subprocess inherits the write end.
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("connector %q: plugin %s: %w", spec.Name, path, err)
+	}
+	cmd.ExtraFiles = []*os.File{lifeR}
+	// go-plugin appends os.Environ() unless SkipHostEnv; then it adds its cookie and
+	// PLUGIN_* variables to these.
+	cmd.Env = append(pluginEnv(os.Environ()), connector.LifelineEnv+"=3")
+	setProcAttr(cmd)
 	stderr := &tail{max: 2048}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  connector.Handshake,
 		Plugins:          connector.PluginSet(nil),
 		Cmd:              cmd,
+		SkipHostEnv:      true,
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogger(logger),
 		Stderr:           stderr,
 		StartTimeout:     timeout,
 	})
+	p := &Process{name: spec.Name, path: path, client: client, lifeline: lifeW, gone: make(chan struct{}), log: logger}
 
 	type started struct {
 		conn connector.Connector
@@ -154,21 +194,32 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Process, error) {
 	}
 	ch := make(chan started, 1)
 	go func() {
+		// The plugin is forked from this goroutine's thread, and Pdeathsig fires when
+		// that thread exits: keep the goroutine on it until the plugin is gone.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		conn, err := dispense(client)
 		ch <- started{conn, err}
+		<-p.gone
 	}()
 	var s started
 	select {
 	case s = <-ch:
 	case <-ctx.Done():
-		go func() { // the handshake cannot be interrupted: kill once it ends
+		// The handshake cannot be interrupted (it ends within StartTimeout, or when the
+		// gRPC connection fails): kill once it ends.
+		go func() {
 			<-ch
-			client.Kill()
+			p.setProc(cmd)
+			p.Kill()
 		}()
+		_ = lifeR.Close()
 		return nil, fmt.Errorf("connector %q: starting plugin %s: %w", spec.Name, path, ctx.Err())
 	}
+	_ = lifeR.Close()
+	p.setProc(cmd)
 	if s.err != nil {
-		client.Kill()
+		p.Kill()
 		if errors.Is(s.err, plugin.ErrChecksumsDoNotMatch) {
 			got, err := fileSHA256(path)
 			if err != nil {
@@ -184,8 +235,15 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Process, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", msg, s.err)
 	}
-	logger.Debug("connector plugin started", "path", path)
-	return &Process{name: spec.Name, path: path, client: client, conn: s.conn}, nil
+	p.conn = s.conn
+	logger.Debug("connector plugin started", "path", path, "pid", p.Pid())
+	return p, nil
+}
+
+// setProc records the started process, once dispense has returned (cmd.Start has then
+// either run or failed).
+func (p *Process) setProc(cmd *exec.Cmd) {
+	p.proc = cmd.Process
 }
 
 func dispense(client *plugin.Client) (connector.Connector, error) {
@@ -236,10 +294,47 @@ func fileSHA256(path string) (string, error) {
 // Name returns the connector's name (its config block label).
 func (p *Process) Name() string { return p.name }
 
-// Kill stops the process: gracefully if it answers, forcibly after a grace period. It
-// returns when the process is gone and may be called more than once.
+// Pid returns the plugin's process ID, or 0 if it never started.
+func (p *Process) Pid() int {
+	if p.proc == nil {
+		return 0
+	}
+	return p.proc.Pid
+}
+
+// Kill stops the process: gracefully if it answers, with SIGKILL (to its process group)
+// if it has not exited after killGrace. It returns when the process is gone and reaped,
+// or after at most killGrace+reapTimeout, and may be called more than once.
 func (p *Process) Kill() {
-	p.kill.Do(p.client.Kill)
+	p.kill.Do(p.doKill)
+}
+
+func (p *Process) doKill() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.client.Kill()
+	}()
+	defer func() {
+		close(p.gone)
+		_ = p.lifeline.Close()
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(killGrace):
+	}
+	if p.proc == nil {
+		p.log.Error("connector plugin did not stop, and its process is unknown", "path", p.path)
+		return
+	}
+	p.log.Warn("connector plugin did not stop in time; killing it", "path", p.path, "pid", p.proc.Pid, "after", killGrace)
+	forceKill(p.proc)
+	select {
+	case <-done:
+	case <-time.After(reapTimeout):
+		p.log.Error("connector plugin was killed but not reaped", "path", p.path, "pid", p.proc.Pid, "after", reapTimeout)
+	}
 }
 
 // Exited reports whether the process has exited.
@@ -255,6 +350,8 @@ func (p *Process) Describe(ctx context.Context) (connector.Description, error) {
 	if p.Exited() {
 		return connector.Description{}, p.exitedErr()
 	}
+	ctx, cancel := context.WithTimeout(ctx, describeTimeout)
+	defer cancel()
 	return p.conn.Describe(ctx)
 }
 
@@ -263,6 +360,8 @@ func (p *Process) Configure(ctx context.Context, config json.RawMessage) (connec
 	if p.Exited() {
 		return nil, p.exitedErr()
 	}
+	ctx, cancel := context.WithTimeout(ctx, configureTimeout)
+	defer cancel()
 	return p.conn.Configure(ctx, config)
 }
 
@@ -271,6 +370,8 @@ func (p *Process) Check(ctx context.Context) error {
 	if p.Exited() {
 		return p.exitedErr()
 	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
 	return p.conn.Check(ctx)
 }
 

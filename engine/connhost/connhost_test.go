@@ -215,12 +215,24 @@ func TestWrongChecksumFailsBeforeStart(t *testing.T) {
 	}
 }
 
-func TestExternalBinaryWithChecksum(t *testing.T) {
-	t.Setenv(serveEnv, "file")
-	exe, err := filepath.Abs(os.Args[0])
+// wrapper writes an external plugin: a script that runs this test binary as the bundled
+// connector name (a plugin's environment is minimal, so the binary cannot be told by a
+// variable).
+func wrapper(t *testing.T, body string) string {
+	t.Helper()
+	bin, err := filepath.Abs(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
 	}
+	path := filepath.Join(t.TempDir(), "connector.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nBIN="+bin+"\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExternalBinaryWithChecksum(t *testing.T) {
+	exe := wrapper(t, `exec "$BIN" plugin file`)
 	p, err := connhost.Start(t.Context(), connhost.Spec{Name: "ext", Plugin: exe, SHA256: "sha256:" + sha(t, exe)}, connhost.Options{})
 	if err != nil {
 		t.Fatalf("Start: %v", err)

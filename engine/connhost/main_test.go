@@ -13,13 +13,25 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/peoplesync/peoplesync/engine/connhost"
 	"github.com/peoplesync/peoplesync/plugins"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
-// serveEnv makes the test binary serve a bundled connector when run with no arguments,
-// as an external plugin binary is.
-const serveEnv = "CONNHOST_TEST_SERVE"
+// hostEnv makes the test binary a host: it starts the plugin the variable names, prints
+// the plugin's pid and waits to be killed.
+const hostEnv = "CONNHOST_TEST_HOST"
+
+func host(pluginName string) {
+	p, err := connhost.Start(context.Background(), connhost.Spec{Name: "orphan", Plugin: pluginName},
+		connhost.Options{Executable: os.Args[0], Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fmt.Printf("pid %d\n", p.Pid())
+	select {}
+}
 
 // TestMain turns the test binary into a plugin binary when the host re-executes it as
 // "<test binary> plugin <name>", so the tests start real subprocesses.
@@ -28,8 +40,8 @@ func TestMain(m *testing.M) {
 		serve(os.Args[2])
 		return
 	}
-	if name := os.Getenv(serveEnv); name != "" {
-		serve(name)
+	if plugin := os.Getenv(hostEnv); plugin != "" {
+		host(plugin)
 		return
 	}
 	// Under -race, every plugin process would wait a second at exit for late race

@@ -2,8 +2,10 @@ package connector
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -32,6 +34,14 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieKey:   "PEOPLESYNC_PLUGIN",
 	MagicCookieValue: "c2a0b7e1-peoplesync-connector",
 }
+
+// LifelineEnv names the variable through which the engine hands a plugin the number of
+// a file descriptor: the read end of a pipe whose write end only the engine holds. When
+// the engine is gone, however it died, the pipe reads end of file and Serve exits, so
+// that no connector outlives its host (on Linux the engine also asks the kernel to
+// SIGKILL the plugin; the lifeline covers other systems and a plugin started through a
+// wrapper script).
+const LifelineEnv = "PEOPLESYNC_PLUGIN_LIFELINE"
 
 // GRPCPlugin is the go-plugin glue of the connector protocol. In a plugin process, Impl
 // is the connector being served; on the engine's side Impl is nil and dispensing
@@ -68,8 +78,11 @@ func PluginSet(impl Connector) plugin.PluginSet {
 // Logs go to stderr as JSON in go-plugin's format, which the engine reads back into its
 // own log at the same level: both go-plugin's hclog logger and the default slog logger
 // (so a connector just uses log/slog).
+//
+// Serve exits the process when the engine that started it is gone (see LifelineEnv).
 func Serve(c Connector) {
 	slog.SetDefault(slog.New(newPluginLogHandler(os.Stderr)))
+	watchLifeline()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         PluginSet(c),
@@ -81,4 +94,28 @@ func Serve(c Connector) {
 			Level:      hclog.Debug,
 		}),
 	})
+}
+
+// watchLifeline exits the process once the engine's end of the lifeline pipe is closed.
+// A plugin started without one (by an older engine, or by go-plugin's test helpers) is
+// not watched.
+func watchLifeline() {
+	fd, err := strconv.Atoi(os.Getenv(LifelineEnv))
+	if err != nil || fd < 3 {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "lifeline")
+	if f == nil {
+		return
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return // not the pipe the engine hands over
+	}
+	go func() {
+		// The engine never writes: the read ends, with EOF or an error, when the
+		// write end closes with the engine.
+		_, _ = io.Copy(io.Discard, f)
+		slog.Error("the engine that started this connector is gone; exiting")
+		os.Exit(3)
+	}()
 }
