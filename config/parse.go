@@ -85,11 +85,13 @@ func (p *Parser) Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 		p.files[filename] = file
 	}
 	if diags.HasErrors() {
+		boundDiagnostics(diags)
 		return cfg, diags
 	}
 	d := &decoder{cfg: cfg, ctx: evalContext(p.LookupEnv, cfg.Dir), diags: diags, from: map[*hcl.Attribute]string{}}
 	d.decodeFile(file.Body)
 	sortDiagnostics(d.diags)
+	boundDiagnostics(d.diags)
 	return cfg, d.diags
 }
 

@@ -186,12 +186,18 @@ func readLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// Only a regular file: a FIFO or a device would block or never end.
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes (1 MiB)", path, MaxFileSize)
+		return nil, fmt.Errorf("%s is larger than %d bytes (256 KiB)", path, MaxFileSize)
 	}
 	return b, nil
 }
