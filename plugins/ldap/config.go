@@ -38,6 +38,8 @@ const (
 var schema = connector.Schema{Attributes: []connector.AttributeSchema{
 	{Name: "url", Type: connector.String, Required: true,
 		Description: "ldaps://host[:port] or ldap://host[:port] (with start_tls = true to encrypt)."},
+	{Name: "allow_insecure_bind", Type: connector.Bool,
+		Description: "Allow a bind password over a plain ldap:// connection without start_tls, in clear text on the network."},
 	{Name: "start_tls", Type: connector.Bool,
 		Description: "Upgrade an ldap:// connection with StartTLS before binding."},
 	{Name: "ca_file", Type: connector.String,
@@ -115,6 +117,8 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	var scope, flavor string
 	decode("url", "a string", &cfg.url)
 	decode("start_tls", "a bool", &cfg.startTLS)
+	var allowInsecure bool
+	decode("allow_insecure_bind", "a bool", &allowInsecure)
 	decode("ca_file", "a string", &cfg.caFile)
 	decode("bind_dn", "a string", &cfg.bindDN)
 	decode("bind_password", "a string", &cfg.password)
@@ -176,6 +180,13 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		if cfg.password == "" {
 			errorf("bind_password", "Missing bind password", "bind_dn is set but bind_password is empty; an empty password would be an unauthenticated bind.")
 		}
+	}
+	// A password over plain ldap:// travels in clear text; say so unless the file says
+	// it knows. No exception for loopback: a config tried on localhost is then deployed
+	// with another host, and the clear-text bind would go with it silently.
+	if !cfg.ldaps && !cfg.startTLS && cfg.password != "" && !allowInsecure && strings.HasPrefix(strings.ToLower(cfg.url), "ldap://") {
+		errorf("url", "Password in clear text",
+			"url is a plain ldap:// URL without start_tls, so bind_password would cross the network unencrypted. Use ldaps://, set start_tls = true, or, if you accept that, allow_insecure_bind = true.")
 	}
 	if cfg.baseDN == "" {
 		errorf("base_dn", "Missing base DN", "base_dn is where the people live, e.g. ou=people,dc=example,dc=com.")

@@ -234,7 +234,7 @@ func TestCheckErrors(t *testing.T) {
 	}{
 		{"wrong password", map[string]any{"bind_password": "not-the-password-1234"}, ldap.ErrCredentials, "invalid credentials"},
 		{"unknown user", map[string]any{"bind_dn": "cn=nobody,dc=example,dc=com"}, ldap.ErrCredentials, "cn=nobody"},
-		{"unreachable", map[string]any{"url": "ldap://127.0.0.1:1", "start_tls": nil}, ldap.ErrUnreachable, "127.0.0.1:1"},
+		{"unreachable", map[string]any{"url": "ldap://127.0.0.1:1", "start_tls": nil, "allow_insecure_bind": true}, ldap.ErrUnreachable, "127.0.0.1:1"},
 		{"missing base", map[string]any{"base_dn": "ou=nowhere,dc=example,dc=com"}, nil, "does not exist"},
 	}
 	for _, tc := range cases {
@@ -265,7 +265,7 @@ func TestCheckErrors(t *testing.T) {
 
 func TestConfigureDiagnostics(t *testing.T) {
 	t.Parallel()
-	base := map[string]any{"url": "ldap://x", "base_dn": "dc=x", "bind_dn": "cn=a,dc=x", "bind_password": "hunter2-secret"}
+	base := map[string]any{"url": "ldap://x", "base_dn": "dc=x", "bind_dn": "cn=a,dc=x", "bind_password": "hunter2-secret", "allow_insecure_bind": true}
 	cases := []struct {
 		over map[string]any
 		attr string
@@ -279,6 +279,8 @@ func TestConfigureDiagnostics(t *testing.T) {
 		{map[string]any{"ca_file": "/nonexistent/ca.pem"}, "ca_file"},
 		{map[string]any{"bind_password": ""}, "bind_password"},
 		{map[string]any{"base_dn": nil}, "base_dn"},
+		{map[string]any{"allow_insecure_bind": nil}, "url"},
+		{map[string]any{"allow_insecure_bind": false}, "url"},
 	}
 	for _, tc := range cases {
 		cfg := map[string]any{}
