@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -151,7 +153,7 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	case cfg.url == "":
 		errorf("url", "Missing LDAP URL", "url names the server, e.g. ldaps://ldap.example.com.")
 	case err != nil || u.Host == "":
-		errorf("url", "Invalid LDAP URL", "url %q is not an ldap:// or ldaps:// URL with a host.", cfg.url)
+		errorf("url", "Invalid LDAP URL", "url %s is not an ldap:// or ldaps:// URL with a host.", quoteValue(cfg.url))
 	case strings.EqualFold(u.Scheme, "ldaps"):
 		cfg.ldaps = true
 		if cfg.startTLS {
@@ -159,7 +161,7 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		}
 	case strings.EqualFold(u.Scheme, "ldap"):
 	default:
-		errorf("url", "Unsupported URL scheme", "url %q must start with ldap:// or ldaps://.", cfg.url)
+		errorf("url", "Unsupported URL scheme", "url %s must start with ldap:// or ldaps://.", quoteValue(cfg.url))
 	}
 
 	if cfg.caFile != "" {
@@ -175,7 +177,7 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	}
 	if cfg.bindDN != "" {
 		if _, err := goldap.ParseDN(cfg.bindDN); err != nil {
-			errorf("bind_dn", "Invalid bind DN", "bind_dn %q is not a DN: %v", cfg.bindDN, err)
+			errorf("bind_dn", "Invalid bind DN", "bind_dn %s is not a DN: %v", quoteValue(cfg.bindDN), err)
 		}
 		if cfg.password == "" {
 			errorf("bind_password", "Missing bind password", "bind_dn is set but bind_password is empty; an empty password would be an unauthenticated bind.")
@@ -191,7 +193,7 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	if cfg.baseDN == "" {
 		errorf("base_dn", "Missing base DN", "base_dn is where the people live, e.g. ou=people,dc=example,dc=com.")
 	} else if _, err := goldap.ParseDN(cfg.baseDN); err != nil {
-		errorf("base_dn", "Invalid base DN", "base_dn %q is not a DN: %v", cfg.baseDN, err)
+		errorf("base_dn", "Invalid base DN", "base_dn %s is not a DN: %v", quoteValue(cfg.baseDN), err)
 	}
 	switch strings.ToLower(scope) {
 	case "", "sub":
@@ -202,7 +204,7 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	}
 	if cfg.filter != "" {
 		if _, err := goldap.CompileFilter(cfg.filter); err != nil {
-			errorf("filter", "Invalid LDAP filter", "filter %q: %v", cfg.filter, err)
+			errorf("filter", "Invalid LDAP filter", "filter %s: %v", quoteValue(cfg.filter), err)
 		}
 	}
 	if flavor != "" {
@@ -215,4 +217,22 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		return nil, diags
 	}
 	return cfg, diags
+}
+
+// quoteValue quotes a config value for a diagnostic, cut at 80 characters so that a
+// megabyte in the wrong attribute is not echoed whole. The host redacts values that came
+// from env() or file(), whole or cut like this, from what this connector reports.
+func quoteValue(s string) string {
+	const max = 80
+	if utf8.RuneCountInString(s) <= max {
+		return strconv.Quote(s)
+	}
+	n := 0
+	for i := range s {
+		if n == max {
+			return strconv.Quote(s[:i]) + "…"
+		}
+		n++
+	}
+	return strconv.Quote(s)
 }
