@@ -99,8 +99,12 @@ const (
 // staging table, then set-based merges. A change whose external ID is already linked
 // updates the linked profile whatever its ProfileID says; of several changes to one
 // external ID, the last wins.
-func (r *run) Apply(ctx context.Context, changes []store.Change) (store.ApplyResult, error) {
-	var res store.ApplyResult
+func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.ApplyResult, err error) {
+	defer func() {
+		if err == nil {
+			r.unanalyzed.Add(int64(res.Created + res.Updated))
+		}
+	}()
 	if len(changes) == 0 {
 		return res, r.write(ctx, "apply", func(pgx.Tx) error { return nil })
 	}
@@ -128,7 +132,7 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (store.ApplyRes
 			return res, err
 		}
 	}
-	err := r.write(ctx, "apply", func(tx pgx.Tx) error {
+	err = r.write(ctx, "apply", func(tx pgx.Tx) error {
 		var err error
 		res, err = r.merge(ctx, tx, changes)
 		return err

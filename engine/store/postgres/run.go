@@ -30,6 +30,9 @@ type run struct {
 
 	lost     atomic.Bool // the lease is known to be no longer ours
 	finished atomic.Bool
+	// unanalyzed counts the rows the run created or updated since it last analyzed the
+	// tables (see analyzeIfStale).
+	unanalyzed atomic.Int64
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -339,6 +342,7 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 // DNs). An empty or dangling reference clears manager_id. Only rows whose manager
 // changes are written.
 func (r *run) ResolveManagers(ctx context.Context, externalIDs []string) (int, error) {
+	r.analyzeIfStale(ctx)
 	var n int
 	err := r.write(ctx, "resolve managers", func(tx pgx.Tx) error {
 		var tag pgconn.CommandTag
@@ -353,6 +357,37 @@ func (r *run) ResolveManagers(ctx context.Context, externalIDs []string) (int, e
 	})
 	return n, err
 }
+
+// analyzeIfStale analyzes the tables a run writes once it has written more than a fifth
+// of what the planner believes they hold (and at least analyzeMin rows). The manager
+// resolution joins the sync's links with themselves: planned on the statistics of a
+// 250-person trial after 100,000 creates, it ran nested loops for minutes and outlived
+// its lease (issue 12); autovacuum would analyze only later. A failure only logs: the
+// statements still run, perhaps slower.
+func (r *run) analyzeIfStale(ctx context.Context) {
+	written := r.unanalyzed.Load()
+	if written < analyzeMin {
+		return
+	}
+	var believed float64
+	if err := r.s.pool.QueryRow(ctx,
+		`SELECT coalesce(max(reltuples), -1) FROM pg_class WHERE oid = 'profile_links'::regclass`).Scan(&believed); err != nil {
+		r.log.WarnContext(ctx, "reading the planner's row estimate failed", "err", translate(err))
+		return
+	}
+	if believed >= 0 && float64(written) < believed/5 {
+		return
+	}
+	if _, err := r.s.pool.Exec(ctx, `ANALYZE profiles, profile_links`); err != nil {
+		r.log.WarnContext(ctx, "analyzing the written tables failed", "err", translate(err))
+		return
+	}
+	r.unanalyzed.Add(-written)
+}
+
+// analyzeMin is the fewest written rows after which a run considers analyzing: below it
+// no plan's choice matters much.
+const analyzeMin = 1000
 
 const (
 	// resolveAllManagers: joins, not a subquery per profile, so that one pass over the
