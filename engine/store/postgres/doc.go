@@ -12,9 +12,16 @@
 //	BEGIN
 //	SELECT 1 FROM sync_locks
 //	 WHERE sync_name = $sync AND holder = $holder AND term = $term AND expires_at > now()
-//	   FOR SHARE                       -- no row: ErrLockLost, ROLLBACK
+//	   FOR KEY SHARE                   -- no row: ErrLockLost, ROLLBACK
 //	... the run's writes ...
-//	COMMIT                             -- a taker's UPDATE of the row waits for this
+//	COMMIT                             -- a taker's SELECT ... FOR UPDATE waits for this
+//
+// The renewal is a plain UPDATE of expires_at, a non-key column: it takes FOR NO KEY
+// UPDATE, which does not conflict with the fences' FOR KEY SHARE, so it never queues
+// behind the run's own writes (under FOR SHARE it starved behind the appliers'
+// overlapping fences and a healthy run lost its lease). A taker locks the row FOR UPDATE
+// before it upserts it, which conflicts with FOR KEY SHARE: it waits for the writes in
+// flight, bounded by lock_timeout.
 //
 // A run that stalls past its lease (GC pause, partition) and is taken over fails its
 // next write: the new term no longer matches. A taker cannot slip in during a write,
@@ -23,8 +30,8 @@
 // and a taker that finds the lease expired ends the sessions still writing under it
 // (they carry the term in their application name), which covers a holder frozen in the
 // middle of a COPY, where the server waits for data without any timeout. A taker waits
-// at most a second for the row (lock_timeout), then reports the sync locked. The lock is shared, so that a
-// run's own concurrent writes do not queue behind each other. Nothing lives in the session, so
+// at most a second for the row (lock_timeout), then reports the sync locked. The fence is
+// shared, so that a run's own concurrent writes do not queue behind each other. Nothing lives in the session, so
 // this works through a transaction-pooling PgBouncer.
 //
 //	run A  ──BeginRun(term 7)──Apply──Apply──────(stall)──────────Apply ✗ ErrLockLost

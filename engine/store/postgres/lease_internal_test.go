@@ -57,6 +57,11 @@ func TestTakerEndsAHolderFrozenInACopy(t *testing.T) {
 		})
 	}()
 	<-frozen.started
+	// A frozen process renews nothing either (the renewal no longer waits behind a
+	// write's fence, so it would keep the lease alive).
+	ar := a.(*run)
+	ar.cancel()
+	<-ar.done
 
 	deadline := time.Now().Add(20 * time.Second)
 	var b store.Run

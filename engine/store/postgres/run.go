@@ -73,6 +73,12 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 			fmt.Sprint(takeTimeout.Milliseconds())); err != nil {
 			return err
 		}
+		// A taker first locks the row FOR UPDATE, which waits for the holder's fenced
+		// writes (FOR KEY SHARE) but not for its renewals; the upsert alone would take
+		// only FOR NO KEY UPDATE, which the fence does not exclude.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM sync_locks WHERE sync_name = $1 FOR UPDATE`, syncName); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, `
 			INSERT INTO sync_locks AS l (sync_name, holder, term, acquired_at, expires_at)
 			VALUES ($1, $2, nextval('sync_lock_terms'), now(), now() + $3::bigint * interval '1 microsecond')
@@ -282,15 +288,17 @@ func (r *run) leaseGone(ctx context.Context) bool {
 
 // fence locks the run's lease row, or returns store.ErrLockLost if the lease is no
 // longer the run's. Holding the row lock until commit keeps a taker out meanwhile. The
-// lock is a share lock: the run's own write transactions may hold it together (a run
-// writes several batches at once), while a taker's or the renewal's UPDATE waits for
-// every one of them to commit.
+// lock is FOR KEY SHARE: the run's own write transactions may hold it together (a run
+// writes several batches at once), and a taker's SELECT ... FOR UPDATE waits for every
+// one of them to commit, while the renewal's UPDATE of expires_at (a non-key column, so
+// FOR NO KEY UPDATE) does not conflict with it. Under FOR SHARE the renewal queued behind
+// the overlapping fences of a run's appliers and the lease expired (issue 12 §1).
 func (r *run) fence(ctx context.Context, tx pgx.Tx) error {
 	var one int
 	err := tx.QueryRow(ctx, `
 		SELECT 1 FROM sync_locks
 		 WHERE sync_name = $1 AND holder = $2 AND term = $3 AND expires_at > now()
-		   FOR SHARE`, r.sync, r.holder, r.term).Scan(&one)
+		   FOR KEY SHARE`, r.sync, r.holder, r.term).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("sync %q, term %d: %w", r.sync, r.term, store.ErrLockLost)
 	}
