@@ -35,8 +35,11 @@ type Options struct {
 // Store is a profile store in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
-	ttl  time.Duration
-	log  *slog.Logger
+	// lease is a small pool of its own for lease renewals, so that a renewal never
+	// queues for a connection behind the run's own work in pool.
+	lease *pgxpool.Pool
+	ttl   time.Duration
+	log   *slog.Logger
 
 	// runs are the unfinished runs, whose renewers Close stops.
 	mu   sync.Mutex
@@ -69,11 +72,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", translate(err))
 	}
+	lcfg := cfg.Copy()
+	lcfg.MaxConns = 2
+	lcfg.MinConns = 0
+	lease, err := pgxpool.NewWithConfig(ctx, lcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store: lease pool: %w", translate(err))
+	}
 	return &Store{
-		pool: pool,
-		ttl:  opts.LeaseTTL,
-		log:  opts.Logger.With("component", "store"),
-		runs: make(map[*run]struct{}),
+		pool:  pool,
+		lease: lease,
+		ttl:   opts.LeaseTTL,
+		log:   opts.Logger.With("component", "store"),
+		runs:  make(map[*run]struct{}),
 	}, nil
 }
 
@@ -122,6 +134,7 @@ func (s *Store) Close() {
 		r.stopRenewer()
 	}
 	s.pool.Close()
+	s.lease.Close()
 }
 
 func (s *Store) track(r *run) {

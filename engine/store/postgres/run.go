@@ -196,7 +196,7 @@ func (r *run) renew(ctx context.Context) {
 		case <-t.C:
 		}
 		actx, cancel := context.WithTimeout(ctx, every)
-		tag, err := r.s.pool.Exec(actx, `
+		tag, err := r.s.lease.Exec(actx, `
 			UPDATE sync_locks SET expires_at = now() + $4::bigint * interval '1 microsecond'
 			 WHERE sync_name = $1 AND holder = $2 AND term = $3 AND expires_at > now()`,
 			r.sync, r.holder, r.term, r.s.ttl.Microseconds())
