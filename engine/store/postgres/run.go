@@ -17,7 +17,7 @@ import (
 
 // finishTimeout bounds Finish, which runs even when the caller's context is cancelled so
 // that a shutting-down run still records itself and releases its lock.
-const finishTimeout = 30 * time.Second
+const finishTimeout = time.Minute
 
 // run is one run's hold on a sync's lease.
 type run struct {
@@ -489,6 +489,42 @@ func (r *run) Finish(ctx context.Context, sum store.Summary) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
 	if !r.lost.Load() {
+		err := r.retryFinish(ctx, func() error { return r.finishTx(ctx, sum) })
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrLockLost) {
+			return fmt.Errorf("finish run %d: %w", r.id, translate(err))
+		}
+		r.lost.Store(true)
+	}
+	return r.finishLost(ctx, sum)
+}
+
+// retryFinish runs fn until it succeeds, fails with the lease lost, or ctx ends, waiting
+// between tries with a backoff: a database that restarts while a run ends comes back
+// within seconds, and without a retry the run's row stayed "running" and its lock held
+// for the whole lease (issue 12 §4).
+func (r *run) retryFinish(ctx context.Context, fn func() error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || errors.Is(err, store.ErrLockLost) || ctx.Err() != nil {
+			return err
+		}
+		r.log.WarnContext(ctx, "recording the run's end failed; retrying", "err", translate(err), "in", wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// finishTx records the summary, keeps the cursor and deletes the lease, fenced.
+func (r *run) finishTx(ctx context.Context, sum store.Summary) error {
+	{
 		err := pgx.BeginFunc(ctx, r.s.pool, func(tx pgx.Tx) error {
 			if err := r.fence(ctx, tx); err != nil {
 				return err
@@ -512,24 +548,25 @@ func (r *run) Finish(ctx context.Context, sum store.Summary) error {
 				r.sync, r.holder, r.term)
 			return err
 		})
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, store.ErrLockLost) {
-			return fmt.Errorf("finish run %d: %w", r.id, translate(err))
-		}
-		r.lost.Store(true)
+		return err
 	}
+}
+
+// finishLost records the end of a run whose lease is gone.
+func (r *run) finishLost(ctx context.Context, sum store.Summary) error {
 	// The lease is gone: record only on the run's own row, and only if nobody else did.
 	msg := "the run lost its lock"
 	if sum.Message != "" {
 		msg += ": " + sum.Message
 	}
-	if _, err := r.s.pool.Exec(ctx, `
+	if err := r.retryFinish(ctx, func() error {
+		_, err := r.s.pool.Exec(ctx, `
 		UPDATE sync_runs SET status = $2, finished_at = now(), processed = $3, created = $4,
 		       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9
 		 WHERE id = $1 AND status = $10`, r.id, store.StatusFailed, sum.Processed, sum.Created,
-		sum.Updated, sum.Skipped, sum.Deleted, sum.Errors, clean(msg), store.StatusRunning); err != nil {
+			sum.Updated, sum.Skipped, sum.Deleted, sum.Errors, clean(msg), store.StatusRunning)
+		return err
+	}); err != nil {
 		r.log.WarnContext(ctx, "recording the lost run failed", "err", translate(err))
 	}
 	return fmt.Errorf("finish run %d: %w", r.id, store.ErrLockLost)
