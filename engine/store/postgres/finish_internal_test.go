@@ -53,7 +53,11 @@ func TestFinishOutlastsADatabaseRestart(t *testing.T) {
 	}
 	finished := make(chan error, 1)
 	go func() { finished <- r.Finish(ctx, store.Summary{Status: store.StatusSucceeded, Created: 7}) }()
-	<-retried
+	select {
+	case <-retried:
+	case err := <-finished:
+		t.Fatalf("Finish while the database was down returned at once: %v", err)
+	}
 	if err := srv.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
