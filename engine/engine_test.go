@@ -317,6 +317,9 @@ func TestTrappingMappingFailsOnlyItsRecord(t *testing.T) {
 	e.writeDirectory()
 	res := e.mustRun(e.syncConfig("file", "trapmap", "", ""), engine.Options{})
 	checkCounts(t, "run", res, counts{processed: 100, created: 99, errors: 1})
+	if res.Status != store.StatusCompletedWithErrors {
+		t.Errorf("a run with a record error ended %q, want %q", res.Status, store.StatusCompletedWithErrors)
+	}
 	errs, err := e.store.RunErrors(context.Background(), res.RunID)
 	if err != nil {
 		t.Fatal(err)

@@ -95,7 +95,11 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		if err := p.run.Finish(fctx, sum); err != nil {
 			log.Error("recording the run failed", "err", err)
 			if runErr == nil {
-				runErr = fmt.Errorf("record run: %w", err)
+				// The run's writes are committed; only its record is not. Say so once,
+				// as the run's one outcome, rather than "succeeded" and then a failure.
+				runErr = fmt.Errorf("run %d: its writes are committed (created %d, updated %d, deleted %d), but recording its end failed: %w",
+					res.RunID, res.Created, res.Updated, res.Deleted, err)
+				res.Status, res.Message = store.StatusFailed, runErr.Error()
 			}
 		}
 	}
@@ -186,6 +190,14 @@ func (p *pass) execute(ctx context.Context) error {
 		return err
 	}
 	p.log.Debug("deletions done", "deleted", p.deleted, "took", time.Since(start).Round(time.Millisecond))
+	if p.errors > 0 && p.status == store.StatusSucceeded {
+		// The good records are applied, but a run with record errors never reads as a
+		// success: monitoring that watches the status or the exit code must see it.
+		p.status = store.StatusCompletedWithErrors
+		if p.message == "" {
+			p.message = fmt.Sprintf("%d of %d records failed", p.errors, p.processed)
+		}
+	}
 	if p.run != nil && p.managersNeedResolving(ctx) {
 		start = time.Now()
 		n, err := p.run.ResolveManagers(ctx, p.resolveScope())
@@ -242,7 +254,8 @@ func (p *pass) managersNeedResolving(ctx context.Context) bool {
 		if r.ID == p.run.ID() {
 			continue
 		}
-		p.previousRunClean = r.Status == store.StatusSucceeded || r.Status == store.StatusGuarded
+		p.previousRunClean = r.Status == store.StatusSucceeded || r.Status == store.StatusGuarded ||
+			r.Status == store.StatusCompletedWithErrors
 		break
 	}
 	return len(p.changedIDs) > 0 || p.tooManyChanged || p.createdAny || !p.previousRunClean

@@ -33,6 +33,8 @@ const (
 	exitFailed  = 1
 	exitUsage   = 2
 	exitGuarded = 3
+	// exitRecordErrors: the run applied its good records, but some records failed.
+	exitRecordErrors = 4
 )
 
 // exitError carries an exit code up to main with a message already printed (or none).

@@ -108,7 +108,7 @@ func (a *app) syncCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "sync --sync NAME",
-		Short: "Run a sync once now (exit 0 on success, 1 on failure, 3 when the deletion guard held)",
+		Short: "Run a sync once now (exit 0 on success, 1 on failure, 2 on bad usage or config, 3 when the deletion guard held, 4 when some records failed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runSync(cmd.Context(), &f, false)
@@ -161,6 +161,8 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 		return &exitError{code: exitFailed, err: runErr}
 	case res.Status == store.StatusGuarded:
 		return &exitError{code: exitGuarded}
+	case res.Status == store.StatusCompletedWithErrors:
+		return &exitError{code: exitRecordErrors}
 	}
 	return nil
 }

@@ -478,7 +478,7 @@ func (r *run) RecordErrors(ctx context.Context, errs []store.RecordError) error 
 // error wrapping store.ErrLockLost.
 func (r *run) Finish(ctx context.Context, sum store.Summary) error {
 	switch sum.Status {
-	case store.StatusSucceeded, store.StatusFailed, store.StatusGuarded, store.StatusAbandoned:
+	case store.StatusSucceeded, store.StatusCompletedWithErrors, store.StatusFailed, store.StatusGuarded, store.StatusAbandoned:
 	default:
 		return fmt.Errorf("finish run %d: invalid status %q", r.id, sum.Status)
 	}
