@@ -181,6 +181,8 @@ func adConfig(f *fakeAD, over map[string]any) json.RawMessage {
 	cfg := map[string]any{
 		"url": f.url, "bind_dn": "CN=sync,CN=Users,DC=corp,DC=example,DC=com", "bind_password": "ad-secret",
 		"base_dn": adPeopleDN,
+		// The fake AD listens on plain ldap:// on loopback only.
+		"allow_insecure_bind": true,
 	}
 	for k, v := range over {
 		cfg[k] = v
