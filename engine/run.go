@@ -305,35 +305,61 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		})
 	}
 
+	// The reader hands its batches to the dispatcher, which passes them on to the
+	// workers. While the index loads, the dispatcher holds them back (see backlog) so
+	// that the connector keeps sending; the moment it is loaded, the dispatcher passes on
+	// what it holds, whether or not the connector has sent anything since. (A connector
+	// that waits on a slow directory must not leave the batches it sent unwritten.)
+	incoming := make(chan []pending)
 	g.Go(func() error {
 		defer close(read)
-		batch := make([]pending, 0, batchSize)
 		var held backlog
-		forward := func(b []pending) error {
-			select {
-			case read <- b:
-				return nil
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		// release passes on the batches held back.
-		release := func() error {
-			for _, b := range held.release() {
-				if err := forward(b); err != nil {
-					return err
+		forward := func(batches ...[]pending) error {
+			for _, b := range batches {
+				select {
+				case read <- b:
+				case <-gctx.Done():
+					return gctx.Err()
 				}
 			}
 			return nil
 		}
+		ready := p.indexReady // nil for a delta read: never ready, nothing is held
+		for {
+			select {
+			case b, ok := <-incoming:
+				if !ok {
+					return forward(held.release()...)
+				}
+				if held.hold(p, b) {
+					continue
+				}
+				if err := forward(held.release()...); err != nil {
+					return err
+				}
+				if err := forward(b); err != nil {
+					return err
+				}
+			case <-ready:
+				ready = nil
+				held.over = true
+				if err := forward(held.release()...); err != nil {
+					return err
+				}
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+	})
+
+	g.Go(func() error {
+		defer close(incoming)
+		batch := make([]pending, 0, batchSize)
 		send := func() error {
-			if !held.hold(p, batch) {
-				if err := release(); err != nil {
-					return err
-				}
-				if err := forward(batch); err != nil {
-					return err
-				}
+			select {
+			case incoming <- batch:
+			case <-gctx.Done():
+				return gctx.Err()
 			}
 			batch = make([]pending, 0, batchSize)
 			return nil
@@ -368,14 +394,11 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 			// (whole batches, so the next run has less to do); the run then fails and
 			// concludes nothing from the read.
 			readErr = fmt.Errorf("read from connector: %w", err)
-			return release()
+			return nil
 		}
 		p.end = end
-		if err := release(); err != nil {
-			return err
-		}
 		if len(batch) > 0 {
-			return forward(batch)
+			return send()
 		}
 		return nil
 	})

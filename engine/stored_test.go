@@ -146,3 +146,95 @@ func TestFullReadBacklogFull(t *testing.T) {
 	e.writeDirectory()
 	run("one changed", counts{processed: 300, updated: 1, skipped: 299})
 }
+
+// stallingConnector is a directory that goes quiet: after `after` records its read waits
+// until the run is cancelled, and stalled is closed.
+type stallingConnector struct {
+	connector.Connector
+	after   int
+	stalled chan struct{}
+}
+
+func (s *stallingConnector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
+	n := 0
+	return s.Connector.Read(ctx, req, func(r connector.Record) error {
+		if n == s.after {
+			close(s.stalled)
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		n++
+		return emit(r)
+	})
+}
+
+// applySignallingStore closes applied once the run has written `want` changes.
+type applySignallingStore struct {
+	*countingStore
+	want    int64
+	written atomic.Int64
+	applied chan struct{}
+	once    sync.Once
+}
+
+func (a *applySignallingStore) BeginRun(ctx context.Context, sync, mode, holder string) (store.Run, error) {
+	r, err := a.countingStore.BeginRun(ctx, sync, mode, holder)
+	if err != nil {
+		return nil, err
+	}
+	return &applySignallingRun{Run: r, s: a}, nil
+}
+
+type applySignallingRun struct {
+	store.Run
+	s *applySignallingStore
+}
+
+func (r *applySignallingRun) Apply(ctx context.Context, changes []store.Change) (store.ApplyResult, error) {
+	res, err := r.Run.Apply(ctx, changes)
+	if err == nil && r.s.written.Add(int64(len(changes))) >= r.s.want {
+		r.s.once.Do(func() { close(r.s.applied) })
+	}
+	return res, err
+}
+
+// The batches a full read held back while the links loaded are written as soon as the
+// links are loaded, even when the connector sends nothing more: a directory that goes
+// quiet mid-read (a slow page, a pipe) must not leave what it sent unwritten. (Before,
+// they waited for the connector's next batch, and a SIGTERM found nothing written.)
+func TestHeldBatchesWrittenOnceLinksLoad(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 120)
+	cfg := e.syncConfig("file", "default", "", "batch_size = 50")
+	prep := e.prepare(cfg)
+	stalled := make(chan struct{})
+	// The links load only once the read has stalled: both full batches are held by then.
+	cs := &countingStore{Store: e.store, loadAfter: stalled}
+	ss := &applySignallingStore{countingStore: cs, want: 100, applied: make(chan struct{})}
+	prep.Sync.Connector = &stallingConnector{Connector: prep.Sync.Connector, after: 100, stalled: stalled}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := (&engine.Engine{Store: ss, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})
+		done <- err
+	}()
+	select {
+	case <-ss.applied:
+	case err := <-done:
+		t.Fatalf("run ended before writing the held batches: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the two held batches were not written while the connector waited")
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled run returned no error")
+	}
+	live, err := e.store.ListProfiles(context.Background(), "people", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 100 {
+		t.Errorf("%d profiles after the cancelled run, want the 100 of its two whole batches", len(live))
+	}
+}
