@@ -428,6 +428,7 @@ func TestServeEndpoints(t *testing.T) {
 		`peoplesync_run_duration_seconds_count{mode="full",sync="alpha"}`,
 		`peoplesync_last_success_timestamp_seconds{mode="full",sync="alpha"}`,
 		`peoplesync_lock_held{sync="alpha"}`,
+		`peoplesync_last_run_record_errors{mode="full",sync="alpha"} 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -437,6 +438,9 @@ func TestServeEndpoints(t *testing.T) {
 	var st statusJSON
 	if err := json.Unmarshal([]byte(body), &st); err != nil {
 		t.Fatalf("/status: %v\n%s", err, body)
+	}
+	if !strings.Contains(body, `"last_record_errors": 0`) {
+		t.Errorf("/status has no last_record_errors of the job: %s", body)
 	}
 	if len(st.Jobs) != 1 || st.Jobs[0].Sync != "alpha" || st.Jobs[0].Timezone != "UTC" || st.Jobs[0].NextTick.IsZero() ||
 		!strings.HasSuffix(st.Holder, ":"+strconv.Itoa(r.cmd.Process.Pid)) {

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peoplesync/peoplesync/engine"
+	"github.com/peoplesync/peoplesync/engine/store"
 )
 
 // Metrics are the scheduler's Prometheus metrics. A nil *Metrics records nothing.
@@ -14,6 +15,7 @@ type Metrics struct {
 	records     *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	lastSuccess *prometheus.GaugeVec
+	lastErrors  *prometheus.GaugeVec
 	lockHeld    *prometheus.GaugeVec
 }
 
@@ -37,12 +39,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "peoplesync_last_success_timestamp_seconds",
 			Help: "Unix time at which this replica last finished a run of the sync that succeeded.",
 		}, []string{"sync", "mode"}),
+		lastErrors: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "peoplesync_last_run_record_errors",
+			Help: "Records the sync's last run on this replica could not apply (alert on > 0: the run ended completed_with_errors or failed).",
+		}, []string{"sync", "mode"}),
 		lockHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "peoplesync_lock_held",
 			Help: "1 while this replica holds the sync's lock, else 0.",
 		}, []string{"sync"}),
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.records, m.duration, m.lastSuccess, m.lockHeld} {
+	for _, c := range []prometheus.Collector{m.runs, m.records, m.duration, m.lastSuccess, m.lastErrors, m.lockHeld} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -57,6 +63,7 @@ func (m *Metrics) declare(j Job) {
 	}
 	m.lockHeld.WithLabelValues(j.Sync).Set(0)
 	m.duration.WithLabelValues(j.Sync, j.Mode)
+	m.lastErrors.WithLabelValues(j.Sync, j.Mode).Set(0)
 	for _, a := range []string{"created", "updated", "skipped", "deleted", "error"} {
 		m.records.WithLabelValues(j.Sync, a)
 	}
@@ -83,7 +90,8 @@ func (m *Metrics) observe(j Job, res engine.Result, d time.Duration, now time.Ti
 		"skipped": res.Skipped, "deleted": res.Deleted, "error": res.Errors} {
 		m.records.WithLabelValues(j.Sync, action).Add(float64(n))
 	}
-	if res.Status == "succeeded" {
+	m.lastErrors.WithLabelValues(j.Sync, j.Mode).Set(float64(res.Errors))
+	if res.Status == store.StatusSucceeded {
 		m.lastSuccess.WithLabelValues(j.Sync, j.Mode).Set(float64(now.Unix()))
 	}
 }

@@ -49,6 +49,9 @@ type JobStatus struct {
 	LastRunID  int64      `json:"last_run_id,omitempty"`
 	LastStatus string     `json:"last_status,omitempty"`
 	LastError  string     `json:"last_error,omitempty"`
+	// LastRecordErrors is how many records the last run could not apply (it then ended
+	// completed_with_errors, or failed): the number an operator alerts on.
+	LastRecordErrors int64 `json:"last_record_errors"`
 }
 
 // Scheduler runs jobs on their schedules. Start it once; Stop it any number of times.
@@ -179,12 +182,13 @@ func (s *Scheduler) loop(ctx context.Context, i int, j Job) {
 		s.runs.Add(1)
 		go func() {
 			defer s.runs.Done()
-			id, status, err := s.runTick(ctx, j, tick, next, log.With("tick", tick.Format(time.RFC3339)))
+			id, res, err := s.runTick(ctx, j, tick, next, log.With("tick", tick.Format(time.RFC3339)))
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.state[i].Running = false
 			if id != 0 || err != nil {
-				s.state[i].LastRunID, s.state[i].LastStatus, s.state[i].LastError = id, status, ""
+				s.state[i].LastRunID, s.state[i].LastStatus, s.state[i].LastError = id, res.Status, ""
+				s.state[i].LastRecordErrors = res.Errors
 				if err != nil {
 					s.state[i].LastError = err.Error()
 				}
@@ -195,8 +199,8 @@ func (s *Scheduler) loop(ctx context.Context, i int, j Job) {
 
 // runTick takes the sync's lock for tick, retrying while another run holds it until the
 // tick is taken or the next tick (until) is due, then runs the sync. It returns the run's
-// ID and status (0 and "" if this replica did not run the tick).
-func (s *Scheduler) runTick(ctx context.Context, j Job, tick, until time.Time, log *slog.Logger) (int64, string, error) {
+// ID and result (0 and a zero result if this replica did not run the tick).
+func (s *Scheduler) runTick(ctx context.Context, j Job, tick, until time.Time, log *slog.Logger) (int64, engine.Result, error) {
 	var run store.Run
 	for {
 		var err error
@@ -205,25 +209,25 @@ func (s *Scheduler) runTick(ctx context.Context, j Job, tick, until time.Time, l
 		case err == nil:
 		case errors.Is(err, store.ErrTickTaken):
 			log.Debug("tick already run by a replica", "err", err)
-			return 0, "", nil
+			return 0, engine.Result{}, nil
 		case errors.Is(err, store.ErrLocked):
 			log.Debug("sync locked by another run; retrying", "err", err)
 			wait := s.opts.RetryEvery
 			if s.opts.Clock.Now().Add(wait).After(until) {
 				log.Info("tick not run: the sync stayed locked by another run until the next tick")
-				return 0, "", nil
+				return 0, engine.Result{}, nil
 			}
 			select {
 			case <-ctx.Done():
-				return 0, "", nil
+				return 0, engine.Result{}, nil
 			case <-s.opts.Clock.After(wait):
 			}
 			continue
 		case ctx.Err() != nil:
-			return 0, "", nil
+			return 0, engine.Result{}, nil
 		default:
 			log.Error("cannot begin the run", "err", err)
-			return 0, "", err
+			return 0, engine.Result{}, err
 		}
 		break
 	}
@@ -245,7 +249,7 @@ func (s *Scheduler) runTick(ctx context.Context, j Job, tick, until time.Time, l
 			log.Error("recording the run failed", "err", ferr)
 		}
 		s.opts.Metrics.observe(j, res, s.opts.Clock.Now().Sub(start), s.opts.Clock.Now())
-		return run.ID(), store.StatusFailed, errors.New(msg)
+		return run.ID(), res, errors.New(msg)
 	}
 	defer release()
 	eng := &engine.Engine{Store: heldStore{Store: s.opts.Store, run: run}, Holder: s.opts.Holder,
@@ -255,7 +259,7 @@ func (s *Scheduler) runTick(ctx context.Context, j Job, tick, until time.Time, l
 	if engine.IsLockLost(err) {
 		log.Error("the run lost its lock to another replica and stopped", "err", err)
 	}
-	return run.ID(), res.Status, err
+	return run.ID(), res, err
 }
 
 // heldStore hands engine.Run the run the scheduler already began for the tick.

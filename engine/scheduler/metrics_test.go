@@ -1,0 +1,55 @@
+package scheduler
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/peoplesync/peoplesync/engine"
+	"github.com/peoplesync/peoplesync/engine/store"
+)
+
+// A run with record errors shows in the metrics as what it is: counted under its own
+// status, its errors in the last-run gauge, and never as the sync's last success. The
+// next clean run brings the gauge back to zero.
+func TestMetricsShowRecordErrors(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := Job{Sync: "hr", Mode: "full"}
+	m.declare(j)
+	now := time.Unix(1_800_000_000, 0)
+
+	m.observe(j, engine.Result{Status: store.StatusCompletedWithErrors, Processed: 10, Created: 7, Errors: 3}, time.Second, now)
+	want := `
+# HELP peoplesync_last_run_record_errors Records the sync's last run on this replica could not apply (alert on > 0: the run ended completed_with_errors or failed).
+# TYPE peoplesync_last_run_record_errors gauge
+peoplesync_last_run_record_errors{mode="full",sync="hr"} 3
+# HELP peoplesync_runs_total Runs this replica ran, by sync, mode and final status.
+# TYPE peoplesync_runs_total counter
+peoplesync_runs_total{mode="full",status="completed_with_errors",sync="hr"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "peoplesync_last_run_record_errors", "peoplesync_runs_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(m.lastSuccess); n != 0 {
+		t.Errorf("a run with record errors set the last-success time (%d series)", n)
+	}
+	if got := testutil.ToFloat64(m.records.WithLabelValues("hr", "error")); got != 3 {
+		t.Errorf("error records counted %v, want 3", got)
+	}
+
+	m.observe(j, engine.Result{Status: store.StatusSucceeded, Processed: 10, Updated: 3, Skipped: 7}, time.Second, now.Add(time.Hour))
+	if got := testutil.ToFloat64(m.lastErrors.WithLabelValues("hr", "full")); got != 0 {
+		t.Errorf("after a clean run the last-run errors gauge is %v, want 0", got)
+	}
+	if got := testutil.ToFloat64(m.lastSuccess.WithLabelValues("hr", "full")); got != float64(now.Add(time.Hour).Unix()) {
+		t.Errorf("last success %v, want the clean run's end", got)
+	}
+}
