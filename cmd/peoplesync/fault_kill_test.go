@@ -140,10 +140,19 @@ func TestFaultKilledSyncConverges(t *testing.T) {
 			waitUntil(t, 30*time.Second, "the first batches to commit", func() bool { return s.w.live(faultSync) >= 100 })
 		})
 		release()
-		if live := s.w.live(faultSync); live == 0 || live >= n-1 {
+		live := s.w.live(faultSync)
+		if live == 0 || live >= n-1 {
 			t.Fatalf("%d profiles after the kill, want some of the %d", live, n-1)
 		}
 		rerun(s, s.first, d.first, afterFirst, killed)
+		// The abandoned run says what it committed before it died: every profile
+		// there was after the kill, all of them its creates.
+		for _, r := range s.w.runs(faultSync) {
+			if r.ID == killed && (r.Created != int64(live) || r.Updated != 0 || r.Deleted != 0) {
+				t.Errorf("the abandoned run counts %d created, %d updated, %d deleted; it committed %d creates",
+					r.Created, r.Updated, r.Deleted, live)
+			}
+		}
 	})
 
 	t.Run("while deleting", func(t *testing.T) {

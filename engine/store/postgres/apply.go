@@ -121,12 +121,15 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 			}
 			res.Created = n
 			if len(updates) == 0 {
-				return nil
+				return r.countCommitted(ctx, tx, res.Created, 0, 0)
 			}
 			u, err := r.merge(ctx, tx, updates)
+			if err != nil {
+				return err
+			}
 			res.Created += u.Created
 			res.Updated = u.Updated
-			return err
+			return r.countCommitted(ctx, tx, res.Created, res.Updated, 0)
 		})
 		if !isUniqueViolation(err) {
 			return res, err
@@ -134,8 +137,10 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 	}
 	err = r.write(ctx, "apply", func(tx pgx.Tx) error {
 		var err error
-		res, err = r.merge(ctx, tx, changes)
-		return err
+		if res, err = r.merge(ctx, tx, changes); err != nil {
+			return err
+		}
+		return r.countCommitted(ctx, tx, res.Created, res.Updated, 0)
 	})
 	return res, err
 }

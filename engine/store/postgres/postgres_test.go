@@ -227,3 +227,43 @@ func TestCreatedProfileIDsAreVersion7(t *testing.T) {
 		}
 	}
 }
+
+// A run's row counts what it committed as it commits it, through both ways of applying
+// (COPYed creates, and a merge after a create turned out to be linked) and soft deletes:
+// a run that dies before it finishes still shows, once abandoned, what it wrote.
+// Finish then records the totals.
+func TestRunRowCountsCommittedWrites(t *testing.T) {
+	t.Parallel()
+	s, r := openRun(t)
+	ctx := context.Background()
+	var p profile.Profile
+	p.Set(profile.DisplayName, "A")
+	if _, err := r.Apply(ctx, []store.Change{{ExternalID: "a", Profile: p}, {ExternalID: "c", Profile: p}}); err != nil {
+		t.Fatal(err)
+	}
+	// "a" is linked already: the COPY fails on the link's key, rolls back, and the batch
+	// is merged; only the merge may count.
+	if _, err := r.Apply(ctx, []store.Change{{ExternalID: "a", Profile: p}, {ExternalID: "b", Profile: p}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SoftDelete(ctx, []string{"c", "nobody"}); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.Runs(ctx, "hr", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Status != store.StatusRunning || runs[0].Created != 3 || runs[0].Updated != 1 || runs[0].Deleted != 1 {
+		t.Fatalf("running run = %+v, want running with 3 created, 1 updated, 1 deleted", runs)
+	}
+	if err := r.Finish(ctx, store.Summary{Status: store.StatusSucceeded, Processed: 4, Created: 3, Updated: 1, Deleted: 1}); err != nil {
+		t.Fatal(err)
+	}
+	runs, err = s.Runs(ctx, "hr", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs[0].Created != 3 || runs[0].Updated != 1 || runs[0].Deleted != 1 || runs[0].Processed != 4 {
+		t.Fatalf("finished run = %+v, want the totals Finish gave", runs[0])
+	}
+}

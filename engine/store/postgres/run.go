@@ -338,10 +338,31 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 			  FROM profile_links l
 			 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])
 			   AND p.id = l.profile_id AND p.deleted_at IS NULL`, r.sync, externalIDs)
+		if err != nil {
+			return err
+		}
 		n = int(tag.RowsAffected())
-		return err
+		return r.countCommitted(ctx, tx, 0, 0, n)
 	})
 	return n, err
+}
+
+// countCommitted adds a write's counts to the run's row, in the transaction that commits
+// the write: a run that never finishes (kill -9, a lost lock, a crashed node) still
+// shows, once abandoned, what it committed. It is a write's last statement, so that the
+// appliers' transactions queue on the row only for their commits. Finish then records
+// the run's totals, which these sums equal.
+func (r *run) countCommitted(ctx context.Context, tx pgx.Tx, created, updated, deleted int) error {
+	if created == 0 && updated == 0 && deleted == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+		UPDATE sync_runs SET created = created + $2, updated = updated + $3, deleted = deleted + $4
+		 WHERE id = $1`, r.id, created, updated, deleted)
+	if err != nil {
+		return fmt.Errorf("count the committed changes: %w", err)
+	}
+	return nil
 }
 
 // ResolveManagers points each live profile of the sync (or, given externalIDs, each one
