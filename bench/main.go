@@ -288,6 +288,8 @@ connector "corp" {
     base_dn       = %q
     page_size     = %d
     flavor        = "openldap"
+    # The bench's slapd listens on loopback only.
+    allow_insecure_bind = true
   }
 }
 mapping "default" {
