@@ -334,15 +334,12 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 				if held.hold(p, b) {
 					continue
 				}
-				if err := forward(held.release()...); err != nil {
-					return err
-				}
-				if err := forward(b); err != nil {
+				if err := forward(append(held.release(), b)...); err != nil {
 					return err
 				}
 			case <-ready:
+				// hold sees the index loaded too, and holds no more.
 				ready = nil
-				held.over = true
 				if err := forward(held.release()...); err != nil {
 					return err
 				}

@@ -120,15 +120,14 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 				return err
 			}
 			res.Created = n
-			if len(updates) == 0 {
-				return r.countCommitted(ctx, tx, res.Created, 0, 0)
+			if len(updates) > 0 {
+				u, err := r.merge(ctx, tx, updates)
+				if err != nil {
+					return err
+				}
+				res.Created += u.Created
+				res.Updated = u.Updated
 			}
-			u, err := r.merge(ctx, tx, updates)
-			if err != nil {
-				return err
-			}
-			res.Created += u.Created
-			res.Updated = u.Updated
 			return r.countCommitted(ctx, tx, res.Created, res.Updated, 0)
 		})
 		if !isUniqueViolation(err) {
