@@ -219,11 +219,17 @@ func TestHeldBatchesWrittenOnceLinksLoad(t *testing.T) {
 		_, err := (&engine.Engine{Store: ss, Holder: "test"}).Run(ctx, prep.Sync, engine.Options{})
 		done <- err
 	}()
+	// No clock of its own: on a busy machine the first mapping alone can take a minute.
+	// Without the fix the writes never come, and the test binary's deadline ends the wait.
+	var deadline <-chan time.Time
+	if d, ok := t.Deadline(); ok {
+		deadline = time.After(time.Until(d) - 30*time.Second)
+	}
 	select {
 	case <-ss.applied:
 	case err := <-done:
 		t.Fatalf("run ended before writing the held batches: %v", err)
-	case <-time.After(60 * time.Second):
+	case <-deadline:
 		t.Fatal("the two held batches were not written while the connector waited")
 	}
 	cancel()
