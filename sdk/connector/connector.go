@@ -21,6 +21,15 @@ const (
 	Upsert ChangeKind = iota
 	// Delete: the source reports the person deleted (delta reads only).
 	Delete
+	// Invalid: the source holds a record for a person that the connector cannot read
+	// (a row without its ID, an ID that appears twice, a malformed value). Problem says
+	// what is wrong and where. The engine records it as a record error and neither changes
+	// nor deletes the profile of its ID, if it has one; a read with an Invalid record
+	// that has no ID deletes nobody, because the record might be anyone's. Attributes are
+	// not sent. A connector reports a bad record this way instead of failing the read, so
+	// that one bad row does not stop everyone else's sync, and instead of skipping it,
+	// which would look like a person who left.
+	Invalid
 )
 
 // Record is one person as the source holds it.
@@ -37,6 +46,9 @@ type Record struct {
 	Attributes map[string][]string
 	// Binary are the record's binary attributes (photos, GUIDs), multi-valued.
 	Binary map[string][][]byte
+	// Problem says what is wrong with an Invalid record, and where ("hr.csv:12: ID
+	// employee_id is empty"); empty for every other kind.
+	Problem string
 }
 
 // ReadMode selects a full or a delta read.
