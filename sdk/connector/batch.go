@@ -18,8 +18,8 @@ import (
 //
 //	batch  = count, count × record
 //	record = body length, text value count, body
-//	body   = id, dn, kind (1 byte), n, n × (name, m, m × string),
-//	         n, n × (name, m, m × bytes)
+//	body   = id, dn, kind (1 byte), [problem: a string, for kind Invalid only],
+//	         n, n × (name, m, m × string), n, n × (name, m, m × bytes)
 //	name   = 0 and a string: a name new to the batch, numbered 0, 1, … as they appear
 //	       | k > 0: the batch's name numbered k-1
 //
@@ -60,6 +60,13 @@ func (e *batchEncoder) add(r *Record) {
 	b := appendString(e.body[:0], r.ID)
 	b = appendString(b, r.DN)
 	b = append(b, byte(r.Kind))
+	if r.Kind == Invalid {
+		// An Invalid record is its problem: its attributes are not sent.
+		b = appendString(b, r.Problem)
+		b = append(b, 0, 0)
+		e.commit(b, 0)
+		return
+	}
 	values := 0
 	b = binary.AppendUvarint(b, uint64(len(r.Attributes)))
 	for name, vals := range r.Attributes {
@@ -211,6 +218,9 @@ func (d *batchDecoder) record(r *recordReader, nValues int) (Record, error) {
 	switch k := ChangeKind(r.Byte("record kind")); k {
 	case Upsert, Delete:
 		rec.Kind = k
+	case Invalid:
+		rec.Kind = k
+		rec.Problem = r.Str("record problem")
 	default:
 		r.Fail("record kind")
 	}

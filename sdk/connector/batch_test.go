@@ -61,6 +61,11 @@ func TestBatchRoundTrip(t *testing.T) {
 		{"empty batch", nil},
 		{"bare record", []Record{{ID: "1"}}},
 		{"delete", []Record{{ID: "gone", DN: "uid=gone", Kind: Delete}}},
+		{"invalid", []Record{
+			{ID: "E7", DN: "hr.csv:7", Kind: Invalid, Problem: "hr.csv:7: ID E7 appears twice"},
+			{Kind: Invalid, Problem: "hr.csv:9: ID employee_id is empty"},
+			person(1),
+		}},
 		{"people", []Record{person(1), person(2), person(3)}},
 		{"binary and text", []Record{
 			{ID: "a", Attributes: map[string][]string{"cn": {"A"}}, Binary: map[string][][]byte{
@@ -92,7 +97,7 @@ func TestBatchRoundTrip(t *testing.T) {
 
 // sameRecord compares records, taking a nil slice or map for an empty one.
 func sameRecord(a, b Record) bool {
-	if a.ID != b.ID || a.DN != b.DN || a.Kind != b.Kind || len(a.Attributes) != len(b.Attributes) || len(a.Binary) != len(b.Binary) {
+	if a.ID != b.ID || a.DN != b.DN || a.Kind != b.Kind || a.Problem != b.Problem || len(a.Attributes) != len(b.Attributes) || len(a.Binary) != len(b.Binary) {
 		return false
 	}
 	for k, v := range b.Attributes {

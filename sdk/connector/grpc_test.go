@@ -279,3 +279,56 @@ func TestIncompleteStreams(t *testing.T) {
 		})
 	}
 }
+
+// An Invalid record crosses the plugin boundary with its ID, DN and problem, to the
+// decoding Read and to ReadRaw alike.
+func TestInvalidRecordsCross(t *testing.T) {
+	sent := []Record{
+		{ID: "1", Attributes: map[string][]string{"cn": {"One"}}},
+		{ID: "2", DN: "hr.csv:3", Kind: Invalid, Problem: "hr.csv:3: ID 2 appears twice (lines 3 and 4)"},
+		{Kind: Invalid, Problem: "hr.csv:5: the ID column employee_id is empty"},
+		{ID: "3", Attributes: map[string][]string{"cn": {"Three"}}},
+	}
+	c := &funcConnector{read: func(ctx context.Context, emit EmitFunc) (ReadResult, error) {
+		for _, r := range sent {
+			if err := emit(r); err != nil {
+				return ReadResult{}, err
+			}
+		}
+		return ReadResult{Count: int64(len(sent))}, nil
+	}}
+	conn, _ := overPlugin(t, c)
+	var got []Record
+	if _, err := conn.Read(t.Context(), ReadRequest{}, func(r Record) error {
+		got = append(got, r)
+		return nil
+	}); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	var raw []Record
+	if _, err := conn.(RawReader).ReadRaw(t.Context(), ReadRequest{}, func(b *RawBatch) error {
+		for i := range b.Len() {
+			r, err := b.Record(i)
+			if err != nil {
+				return err
+			}
+			if r.Problem != b.Problem(i) || r.Kind != b.Kind(i) {
+				t.Errorf("raw record %d: Problem()/Kind() %q/%d, decoded %q/%d", i, b.Problem(i), b.Kind(i), r.Problem, r.Kind)
+			}
+			raw = append(raw, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("ReadRaw: %v", err)
+	}
+	for name, recs := range map[string][]Record{"Read": got, "ReadRaw": raw} {
+		if len(recs) != len(sent) {
+			t.Fatalf("%s: %d records, want %d", name, len(recs), len(sent))
+		}
+		for i := range sent {
+			if !sameRecord(recs[i], sent[i]) {
+				t.Errorf("%s record %d:\n got %#v\nwant %#v", name, i, recs[i], sent[i])
+			}
+		}
+	}
+}

@@ -53,6 +53,19 @@ func (b *RawBatch) Size() int { return len(b.data) }
 // Kind returns the change kind of record i.
 func (b *RawBatch) Kind(i int) ChangeKind { return b.recs[i].kind }
 
+// Problem returns what is wrong with record i if it is Invalid (a fresh string), else "".
+func (b *RawBatch) Problem(i int) string {
+	r := &b.recs[i]
+	if r.kind != Invalid {
+		return ""
+	}
+	rr := newRecordReader(b.data[:r.end], "", r.idEnd, 0)
+	rr.Span("record dn")
+	rr.Byte("record kind")
+	s, e := rr.Span("record problem")
+	return string(b.data[s:e])
+}
+
 // DN returns the DN of record i (a fresh string).
 func (b *RawBatch) DN(i int) string {
 	r := &b.recs[i]
@@ -84,6 +97,7 @@ func (b *RawBatch) Visit(i int, v RecordVisitor) error {
 	idS, idE := rr.Span("record id")
 	dnS, dnE := rr.Span("record dn")
 	kind := ChangeKind(rr.Byte("record kind"))
+	skipProblem(&rr, kind)
 	d := batchDecoder{names: b.names, nextName: r.namesBefore}
 	var values [][]byte
 	for part := range 2 {
@@ -177,6 +191,9 @@ func parseRawBatch(data []byte, interned map[string]string) (*RawBatch, error) {
 		switch k := ChangeKind(r.Byte("record kind")); k {
 		case Upsert, Delete:
 			rec.kind = k
+		case Invalid:
+			rec.kind = k
+			skipProblem(&r, k)
 		default:
 			r.Fail("record kind")
 		}
@@ -208,6 +225,13 @@ func parseRawBatch(data []byte, interned map[string]string) (*RawBatch, error) {
 		b.rank[k] = place
 	}
 	return b, nil
+}
+
+// skipProblem reads past an Invalid record's problem, which follows its kind.
+func skipProblem(r *recordReader, kind ChangeKind) {
+	if kind == Invalid {
+		r.Span("record problem")
+	}
 }
 
 // skipAttrs reads past one record's text or binary attributes, checking that no name
@@ -297,7 +321,7 @@ func (c *Canonicalizer) AppendRaw(dst []byte, b *RawBatch, i int) []byte {
 	dst = appendField(dst, b.data[id:dn])
 	s, e := r.Span("record dn")
 	dst = appendField(dst, b.data[s:e])
-	r.Byte("record kind")
+	skipProblem(&r, ChangeKind(r.Byte("record kind")))
 	// The batch was checked when it arrived: reading it again cannot fail.
 	vr := newRecordReader(nil, "", 0, 0) // reads one attribute's values
 	// Text attributes, then binary ones.

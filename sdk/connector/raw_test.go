@@ -17,6 +17,7 @@ func rawTestBatches() [][]Record {
 		{{ID: "gone", DN: "uid=gone", Kind: Delete}},
 		{person(1), person(2), odd, person(3), {ID: "bare"}, person(4)},
 		{odd, {ID: "\xff\xfe", Attributes: map[string][]string{"cn": {"\xc3"}}}},
+		{person(1), {ID: "x", DN: "cn=x", Kind: Invalid, Problem: "x.ldif:3: bad"}, odd, {Kind: Invalid, Problem: "no ID"}, person(2)},
 	}
 }
 
@@ -41,7 +42,8 @@ func TestRawBatchMatchesDecoder(t *testing.T) {
 			if err != nil {
 				t.Fatalf("batch %d record %d: %v", bi, i, err)
 			}
-			if !sameRecord(got, want[i]) || b.ID(i) != want[i].ID || b.Kind(i) != want[i].Kind {
+			if !sameRecord(got, want[i]) || b.ID(i) != want[i].ID || b.Kind(i) != want[i].Kind ||
+				b.Problem(i) != want[i].Problem || b.DN(i) != want[i].DN {
 				t.Errorf("batch %d record %d:\n got %#v\nwant %#v", bi, i, got, want[i])
 			}
 			raw := fromRaw.AppendRaw(nil, b, i)
@@ -221,8 +223,9 @@ func (v *rebuild) Binary(name string, values [][]byte) {
 	v.rec.Binary[name] = vals
 }
 
-// Visit shows each record's parts as they decode, DN gives its DN, and NewRawBatch
-// makes the batch a plugin's records would arrive in.
+// Visit shows each record's parts as they decode (an Invalid record's problem is not one
+// of them: nothing maps it), DN gives its DN, and NewRawBatch makes the batch a plugin's
+// records would arrive in.
 func TestRawBatchVisit(t *testing.T) {
 	for bi, recs := range rawTestBatches() {
 		b, err := NewRawBatch(recs)
@@ -237,6 +240,7 @@ func TestRawBatchVisit(t *testing.T) {
 			if err := b.Visit(i, &v); err != nil {
 				t.Fatalf("batch %d record %d: %v", bi, i, err)
 			}
+			v.rec.Problem = b.Problem(i)
 			if !sameRecord(v.rec, recs[i]) {
 				t.Errorf("batch %d record %d visited:\n got %#v\nwant %#v", bi, i, v.rec, recs[i])
 			}

@@ -34,10 +34,11 @@ type RecordWriter struct {
 	emit EmitFunc // End emits a Record built from the parts, or
 	b    *batcher // End encodes the parts into the batch being built
 
-	kind  ChangeKind
-	id    string
-	dn    []byte
-	attrs []writerAttr
+	kind    ChangeKind
+	id      string
+	dn      []byte
+	problem string
+	attrs   []writerAttr
 }
 
 // writerAttr is one attribute of the record being written.
@@ -54,13 +55,16 @@ func NewRecordWriter(emit EmitFunc) *RecordWriter {
 
 // Begin starts the next record, of the given kind.
 func (w *RecordWriter) Begin(kind ChangeKind) {
-	w.kind, w.id, w.dn = kind, "", nil
+	w.kind, w.id, w.dn, w.problem = kind, "", nil, ""
 	clear(w.attrs) // drop the previous record's values
 	w.attrs = w.attrs[:0]
 }
 
 // SetID sets the record's external ID.
 func (w *RecordWriter) SetID(id string) { w.id = id }
+
+// SetProblem says what is wrong with an Invalid record; its attributes are not sent.
+func (w *RecordWriter) SetProblem(problem string) { w.problem = problem }
 
 // SetDN sets the record's DN.
 func (w *RecordWriter) SetDN(dn []byte) { w.dn = dn }
@@ -78,6 +82,14 @@ func (w *RecordWriter) Binary(name string, values [][]byte) {
 // End writes the record. It fails, writing nothing, when an attribute name repeats; an
 // error from the consumer (the emit function, or sending a full batch) comes back too.
 func (w *RecordWriter) End() error {
+	if w.kind == Invalid {
+		rec := Record{ID: w.id, DN: string(w.dn), Kind: Invalid, Problem: w.problem}
+		if w.b != nil {
+			w.b.enc.add(&rec)
+			return w.b.sendIfFull()
+		}
+		return w.emit(rec)
+	}
 	if w.b != nil {
 		if err := w.b.enc.addParts(w.id, w.dn, w.kind, w.attrs); err != nil {
 			return fmt.Errorf("record %q: %w", w.id, err)

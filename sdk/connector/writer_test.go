@@ -28,6 +28,9 @@ func writeRecord(t *testing.T, w *RecordWriter, r Record) {
 		w.Text(name, vals)
 	}
 	w.SetID(r.ID)
+	if r.Problem != "" {
+		w.SetProblem(r.Problem)
+	}
 	if err := w.End(); err != nil {
 		t.Fatalf("record %q: %v", r.ID, err)
 	}
