@@ -44,6 +44,10 @@ type Sync struct {
 	// Timeout bounds a whole run; 0 means none.
 	Timeout time.Duration
 	Guard   Guard
+	// RequiredFields are core fields every profile of this sync must have, beyond the
+	// user name or email that every profile needs (see checkProfile). A mapped profile
+	// without one is a record error.
+	RequiredFields []string
 }
 
 // Engine runs syncs against a store.

@@ -135,6 +135,10 @@ type pass struct {
 	// deletion: mapped records and records whose mapping failed (never concluded gone).
 	seen         *seenSet
 	deltaDeletes []string
+	// unidentified counts the records without an external ID (Invalid ones, or
+	// malformed): as they could be anyone's, a run with any deletes nobody.
+	unidentified int64
+	firstUnknown string // the first one's problem, for the guard's message
 	// index is what a full read loads about the sync's links (see storedIndex) while the
 	// connector starts; nil for a delta read. indexReady is closed once it is loaded.
 	// Until then the workers wait for it, unless the reader closes stopWaiting (its
@@ -525,6 +529,9 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 		if it.raw != nil {
 			// Only the mapping needs the attributes; it takes them from the batch.
 			batch[i] = connector.Record{ID: id, DN: it.raw.DN(it.i), Kind: kind}
+			if kind == connector.Invalid {
+				batch[i].Problem = it.raw.Problem(it.i)
+			}
 		} else {
 			batch[i] = it.rec
 		}
@@ -567,10 +574,14 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 	}
 	for j, res := range p.sync.Mapper.MapInputs(ctx, toMap) {
 		i := at[j]
-		mb.results[i] = res
 		if res.Err == nil && res.SkipReason == "" && res.Profile != nil {
-			mb.hashes[i] = res.Profile.Hash(p.salt)
+			if err := checkProfile(res.Profile, p.sync.RequiredFields); err != nil {
+				res = mapper.Result{Err: err}
+			} else {
+				mb.hashes[i] = res.Profile.Hash(p.salt)
+			}
 		}
+		mb.results[i] = res
 	}
 	return mb, nil
 }
@@ -709,8 +720,17 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 		r := &mb.records[i]
 		res := &mb.results[i]
 		p.processed++
+		if !storableText(r.ID) {
+			// Stored, it would lose bytes and might become another person's ID.
+			p.unidentifiedRecord(fmt.Sprintf("record with the external ID %s, which is not UTF-8 text without NUL bytes", quote(r.ID)))
+			continue
+		}
+		if r.Kind == connector.Invalid {
+			p.invalid(r, mb.keys[i])
+			continue
+		}
 		if r.ID == "" {
-			p.recordError("", "record without an external ID (DN "+r.DN+")")
+			p.unidentifiedRecord("record without an external ID (DN " + quote(r.DN) + ")")
 			continue
 		}
 		key := mb.keys[i]
@@ -725,6 +745,11 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 		if mb.unchanged[i] {
 			p.seen.insert(key)
 			p.skipped++
+			continue
+		}
+		if !storableText(r.DN) {
+			p.seen.insert(key)
+			p.recordError(r.ID, fmt.Sprintf("the record's DN %s is not UTF-8 text without NUL bytes", quote(r.DN)))
 			continue
 		}
 		switch {
@@ -778,6 +803,31 @@ func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error
 		return changes, nil
 	}
 	return nil, p.plan(ctx, changes)
+}
+
+// invalid handles a record the connector could not read: a record error that protects
+// the profile of its ID, if it has one, from change and deletion.
+func (p *pass) invalid(r *connector.Record, key [2]uint64) {
+	msg := r.Problem
+	if msg == "" {
+		msg = "the connector could not read this record (it gave no reason)"
+	}
+	if r.ID == "" {
+		p.unidentifiedRecord(msg)
+		return
+	}
+	p.seen.insert(key)
+	p.recordError(r.ID, msg)
+}
+
+// unidentifiedRecord counts a record error without an external ID: the run cannot tell
+// whose record it was, so it will delete nobody.
+func (p *pass) unidentifiedRecord(msg string) {
+	if p.unidentified == 0 {
+		p.firstUnknown = msg
+	}
+	p.unidentified++
+	p.recordError("", msg)
 }
 
 // recordError counts a per-record error and keeps it for the run's error table.
@@ -868,6 +918,10 @@ func (p *pass) deletions(ctx context.Context) error {
 // guardReason says why deleting n of live profiles is not allowed, or "" if it is.
 func (p *pass) guardReason(n, live int) string {
 	g := p.sync.Guard
+	if p.unidentified > 0 {
+		return fmt.Sprintf("%d records have no external ID (the first: %s): any of them could be a person who would be deleted, so the run deletes nobody; fix the source and run again",
+			p.unidentified, p.firstUnknown)
+	}
 	if p.processed > 0 {
 		rate := float64(p.errors) * 100 / float64(p.processed)
 		if rate > g.MaxErrorPercent {
