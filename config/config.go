@@ -163,6 +163,10 @@ type Sync struct {
 	Timeout time.Duration
 	// BatchSize is the number of writes per store batch; DefaultBatchSize by default.
 	BatchSize int
+	// RequiredFields (required_fields) are core profile fields every profile of the sync
+	// must have; a mapped profile without one is a record error. Every profile needs a
+	// user name or an email in any case.
+	RequiredFields []string
 	// Deletion is the deletion guard.
 	Deletion Deletion
 	// DeclRange is the range of the block's header (sync "NAME").

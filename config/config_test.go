@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +167,12 @@ func TestDefaults(t *testing.T) {
 	many := mustLoad(t, "testdata/valid/many.hcl")
 	if d := many.Sync("ad_people").Deletion; d != (Deletion{MaxCount: 0, MaxPercent: 10, MaxErrorPercent: 1}) {
 		t.Errorf("ad_people deletion = %+v", d)
+	}
+	if got := many.Sync("hr_people").RequiredFields; !slices.Equal(got, []string{"email", "employee_number"}) {
+		t.Errorf("hr_people required_fields = %q", got)
+	}
+	if got := many.Sync("ad_people").RequiredFields; got != nil {
+		t.Errorf("ad_people required_fields = %q, want none", got)
 	}
 	if d := many.Sync("hr_people").Deletion; d != (Deletion{MaxCount: 500, MaxPercent: 2.5, MaxErrorPercent: 5}) {
 		t.Errorf("hr_people deletion = %+v", d)

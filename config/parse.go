@@ -14,12 +14,15 @@ import (
 	"time"
 	_ "time/tzdata" // timezones must resolve in minimal container images too
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/robfig/cron/v3"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
 // Parser loads configuration files and keeps every file it parsed, so that diagnostics
@@ -137,6 +140,7 @@ var (
 			{Name: "timezone"},
 			{Name: "timeout"},
 			{Name: "batch_size"},
+			{Name: "required_fields"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "deletion"}},
 	}
@@ -556,6 +560,9 @@ func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 			}
 		}
 	}
+	if attr, ok := attrs["required_fields"]; ok {
+		s.RequiredFields = d.coreFields(attr)
+	}
 	for i, db := range content.Blocks {
 		if i > 0 {
 			d.errorf(db.DefRange, "Duplicate deletion block",
@@ -692,6 +699,35 @@ func (d *decoder) nonEmptyString(attr *hcl.Attribute) (string, bool) {
 		return "", false
 	}
 	return s, ok
+}
+
+// coreFields decodes a list of core profile field names, suggesting the nearest name
+// for one that is not a field.
+func (d *decoder) coreFields(attr *hcl.Attribute) []string {
+	v, ok := d.eval(attr, cty.List(cty.String))
+	if !ok {
+		return nil
+	}
+	var names []string
+	for _, e := range v.AsValueSlice() {
+		name := e.AsString()
+		if profile.FieldIndex(name) >= 0 {
+			names = append(names, name)
+			continue
+		}
+		best, dist := "", 4
+		for _, f := range profile.CoreFields {
+			if n := levenshtein.Distance(name, f, nil); n < dist {
+				best, dist = f, n
+			}
+		}
+		hint := fmt.Sprintf("The core fields are %s.", strings.Join(profile.CoreFields[:], ", "))
+		if best != "" {
+			hint = fmt.Sprintf("Did you mean %q?", best)
+		}
+		d.errorf(attr.Expr.Range(), "Unknown profile field", "%s names %s, which is not a core profile field. %s", attr.Name, d.show(attr, name), hint)
+	}
+	return names
 }
 
 func (d *decoder) integer(attr *hcl.Attribute) (int, bool) {

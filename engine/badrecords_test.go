@@ -154,23 +154,24 @@ func title(p store.StoredProfile) string { return p.Profile.Get("title") }
 func TestRejectedProfilesAreRecordErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 50)
-	const deletion = "deletion {\n max_error_percent = 10\n }"
-	cfg := e.syncConfig("file", "default", "", deletion)
+	const extra = "required_fields = [\"employee_number\"]\n deletion {\n max_error_percent = 10\n }"
+	cfg := e.syncConfig("file", "default", "", extra)
 	e.mustRun(cfg, engine.Options{})
 	before := e.profiles(e.ids())
 
-	badMail, longName := e.people[3].UUID, e.people[4].UUID
+	badMail, longName, noNumber := e.people[3].UUID, e.people[4].UUID, e.people[5].UUID
+	e.people[5].EmployeeNumber = ""
 	e.people[3].Mail = "ada(at)example.com"
 	e.people[3].Title = "New title"
 	e.people[4].GivenName = strings.Repeat("Zoë", 1000)
 	e.writeDirectory()
 	res := e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "run with two unfit profiles", res, counts{processed: 50, skipped: 48, errors: 2})
+	checkCounts(t, "run with three unfit profiles", res, counts{processed: 50, skipped: 47, errors: 3})
 	if res.Status != store.StatusCompletedWithErrors {
 		t.Errorf("status %s, want %s", res.Status, store.StatusCompletedWithErrors)
 	}
-	after := e.profiles([]string{badMail, longName})
-	for _, id := range []string{badMail, longName} {
+	after := e.profiles([]string{badMail, longName, noNumber})
+	for _, id := range []string{badMail, longName, noNumber} {
 		a, b := after[id], before[id]
 		if title(a) != title(b) || a.Profile.Get("given_name") != b.Profile.Get("given_name") {
 			t.Errorf("%s changed although its profile was rejected", id)
@@ -189,6 +190,9 @@ func TestRejectedProfilesAreRecordErrors(t *testing.T) {
 	}
 	if m := msgs[longName]; !strings.Contains(m, "given_name is 4000 bytes long") {
 		t.Errorf("error for the long name: %q", m)
+	}
+	if m := msgs[noNumber]; !strings.Contains(m, "employee_number is empty, and the sync requires it") {
+		t.Errorf("error for the missing required field: %q", m)
 	}
 }
 

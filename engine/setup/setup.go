@@ -81,12 +81,13 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 	}
 	p.process = proc
 	p.Sync = &engine.Sync{
-		Name:      s.Name,
-		Connector: proc,
-		Mapper:    mapping,
-		BatchSize: s.BatchSize,
-		Timeout:   s.Timeout,
-		Guard:     Guard(s.Deletion),
+		Name:           s.Name,
+		Connector:      proc,
+		Mapper:         mapping,
+		BatchSize:      s.BatchSize,
+		RequiredFields: s.RequiredFields,
+		Timeout:        s.Timeout,
+		Guard:          Guard(s.Deletion),
 	}
 	return p, diags
 }

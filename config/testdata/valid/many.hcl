@@ -46,6 +46,7 @@ sync "hr_people" {
   connector = connector.hr-csv
   mapping   = mapping.default
   schedule  = "@every 10m"
+  required_fields = ["email", "employee_number"]
   deletion {
     max_percent = 2.5
     max_error_percent = 5
