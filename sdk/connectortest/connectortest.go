@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -36,6 +37,25 @@ type Harness struct {
 	BadConfig json.RawMessage
 	// BadAttribute is the config attribute the diagnostic for BadConfig must name.
 	BadAttribute string
+	// BadRecords, if set, is a source that holds records the connector cannot read: an
+	// export with broken rows, a directory entry without its ID attribute. Connectors
+	// that can meet such records should set it.
+	BadRecords *BadSource
+}
+
+// BadSource is a source with records a connector cannot read. A full read of it must
+// succeed, emitting the good records as usual and one Invalid record for each bad one,
+// so that one bad row neither stops the sync of everyone else nor looks like a person
+// who left.
+type BadSource struct {
+	// Config is a valid config that reads the source.
+	Config json.RawMessage
+	// Valid are the records the read returns as usual, in any order.
+	Valid []connector.Record
+	// Invalid are the Invalid records the read returns, in any order: each ID ("" for a
+	// record whose ID cannot be read) and a text its Problem must contain (a file and
+	// line, say).
+	Invalid []connector.Record
 }
 
 // Run runs every case of the suite, in process and over gRPC.
@@ -100,6 +120,7 @@ var cases = []testCase{
 	{"CancelledBeforeRead", testCancelledBefore},
 	{"RepeatableRead", testRepeatable},
 	{"DeltaWithoutCapability", testDeltaWithoutCapability},
+	{"BadRecords", testBadRecords},
 }
 
 var validTypes = []connector.Type{
@@ -199,20 +220,111 @@ func readAll(t *testing.T, c connector.Connector) []connector.Record {
 	if res.Count != int64(len(got)) {
 		t.Errorf("Read: ReadResult.Count = %d, but %d records were emitted", res.Count, len(got))
 	}
+	checkFullRead(t, got)
+	return got
+}
+
+// checkFullRead checks the records of a full read: Upsert records with an ID each, no
+// ID twice, text that is UTF-8 without NUL bytes (anything else must come as an Invalid
+// record), and Invalid records that say what is wrong and carry nothing else.
+func checkFullRead(t *testing.T, got []connector.Record) {
+	t.Helper()
 	ids := map[string]bool{}
 	for _, r := range got {
-		if r.ID == "" {
-			t.Errorf("Read: record with DN %q has an empty ID", r.DN)
+		switch r.Kind {
+		case connector.Invalid:
+			if r.Problem == "" {
+				t.Errorf("Read: Invalid record %q has no Problem", r.ID)
+			}
+			if len(r.Attributes) > 0 || len(r.Binary) > 0 {
+				t.Errorf("Read: Invalid record %q carries attributes", r.ID)
+			}
+			if r.ID == "" {
+				continue
+			}
+		case connector.Upsert:
+			if r.ID == "" {
+				t.Errorf("Read: record with DN %q has an empty ID; a record without its ID must be Invalid", r.DN)
+			}
+			if r.Problem != "" {
+				t.Errorf("Read: record %q is not Invalid but has a Problem", r.ID)
+			}
+			for name, vs := range r.Attributes {
+				for _, v := range vs {
+					if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+						t.Errorf("Read: record %q: attribute %s holds %q, not UTF-8 text without NUL; such a record must be Invalid", r.ID, name, v)
+					}
+				}
+			}
+		default:
+			t.Errorf("Read: record %q of a full read has kind %d, want Upsert or Invalid", r.ID, r.Kind)
 		}
 		if ids[r.ID] {
-			t.Errorf("Read: ID %q emitted twice", r.ID)
+			t.Errorf("Read: ID %q emitted twice; records that share an ID must all be Invalid", r.ID)
 		}
 		ids[r.ID] = true
-		if r.Kind != connector.Upsert {
-			t.Errorf("Read: record %q of a full read has kind %d, want Upsert", r.ID, r.Kind)
+	}
+}
+
+// testBadRecords: a source with bad records reads completely, the good records as usual
+// and each bad one as an Invalid record.
+func testBadRecords(t *testing.T, h Harness, newConn func(*testing.T) connector.Connector) {
+	if h.BadRecords == nil {
+		t.Skip("the harness has no source with bad records")
+	}
+	c := newConn(t)
+	diags, err := c.Configure(t.Context(), h.BadRecords.Config)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("Configure(BadRecords.Config): %v %+v", err, diags)
+	}
+	var got []connector.Record
+	res, err := c.Read(t.Context(), connector.ReadRequest{Mode: connector.Full}, func(r connector.Record) error {
+		got = append(got, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read of a source with bad records failed, instead of reporting them as Invalid records: %v", err)
+	}
+	if res.Count != int64(len(got)) {
+		t.Errorf("Read: ReadResult.Count = %d, but %d records were emitted", res.Count, len(got))
+	}
+	var valid, invalid []connector.Record
+	for _, r := range got {
+		if r.Kind == connector.Invalid {
+			invalid = append(invalid, r)
+		} else {
+			valid = append(valid, r)
 		}
 	}
-	return got
+	// Two bad records may share an ID (a duplicate): check them as a multiset.
+	checkFullRead(t, valid)
+	if diff := Diff(h.BadRecords.Valid, valid); diff != "" {
+		t.Errorf("Read returned other good records than BadRecords.Valid:\n%s", diff)
+	}
+	for _, r := range invalid {
+		if r.ID != "" && slices.ContainsFunc(valid, func(v connector.Record) bool { return v.ID == r.ID }) {
+			t.Errorf("ID %q came as a good record and as an Invalid one; records that share an ID must all be Invalid", r.ID)
+		}
+	}
+	left := slices.Clone(invalid)
+	for _, want := range h.BadRecords.Invalid {
+		i := slices.IndexFunc(left, func(r connector.Record) bool {
+			return r.ID == want.ID && strings.Contains(r.Problem, want.Problem)
+		})
+		if i < 0 {
+			t.Errorf("no Invalid record with ID %q and a Problem containing %q", want.ID, want.Problem)
+			continue
+		}
+		left = slices.Delete(left, i, i+1)
+	}
+	for _, r := range left {
+		t.Errorf("unexpected Invalid record %q: %s", r.ID, r.Problem)
+	}
+	for _, r := range invalid {
+		if r.Problem == "" || len(r.Attributes) > 0 || len(r.Binary) > 0 {
+			t.Errorf("Invalid record %q: Problem %q and %d attributes; want a Problem and no attributes", r.ID, r.Problem, len(r.Attributes)+len(r.Binary))
+		}
+	}
 }
 
 func testFullRead(t *testing.T, h Harness, newConn func(*testing.T) connector.Connector) {
