@@ -32,7 +32,13 @@ type directory struct {
 
 func newDirectory(t testing.TB, n int) *directory {
 	t.Helper()
-	srv, err := slapdtest.Start(context.Background(), slapdtest.Options{})
+	return newDirectoryWith(t, n, slapdtest.Options{})
+}
+
+// newDirectoryWith is newDirectory on a server started with opts.
+func newDirectoryWith(t testing.TB, n int, opts slapdtest.Options) *directory {
+	t.Helper()
+	srv, err := slapdtest.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start slapd: %v", err)
 	}
@@ -137,12 +143,29 @@ func TestConformance(t *testing.T) {
 	for _, p := range d.people {
 		wantRecords = append(wantRecords, want(d.opts, d.people, p))
 	}
+	// In a second directory the service account may not read the entryUUID of two
+	// people: their entries come as Invalid records without an ID, the others as usual.
+	hiding := newDirectoryWith(t, 12, slapdtest.Options{Access: []string{
+		`access to dn.regex="^uid=[^,]+,ou=people,dc=example,dc=com$" filter=(|(employeeNumber=E000003)(employeeNumber=E000007)) attrs=entryUUID by * none`,
+	}})
+	bad := &connectortest.BadSource{Config: hiding.config(map[string]any{"page_size": 5})}
+	for _, p := range hiding.people {
+		if p.EmployeeNumber == "E000003" || p.EmployeeNumber == "E000007" {
+			bad.Invalid = append(bad.Invalid, connector.Record{Problem: fmt.Sprintf("entry %q has no entryUUID", p.DN(peopleDN))})
+			continue
+		}
+		bad.Valid = append(bad.Valid, want(hiding.opts, hiding.people, p))
+	}
+	if len(bad.Invalid) != 2 {
+		t.Fatalf("the generated people have no employee numbers E000003 and E000007: %d hidden", len(bad.Invalid))
+	}
 	connectortest.Run(t, connectortest.Harness{
 		New:          func(*testing.T) connector.Connector { return ldap.New() },
 		Config:       d.config(map[string]any{"page_size": 7}),
 		Want:         wantRecords,
 		BadConfig:    d.config(map[string]any{"scope": "everything"}),
 		BadAttribute: "scope",
+		BadRecords:   bad,
 	})
 }
 

@@ -88,6 +88,13 @@ func (c *Connector) ReadTo(ctx context.Context, req connector.ReadRequest, w *co
 	if err := r.search(ctx, filter); err != nil {
 		return connector.ReadResult{}, err
 	}
+	if r.noID > 0 && r.noID == r.count {
+		// Not one bad entry but a read that cannot identify anyone: a wrong flavor, or
+		// an account that may not read the ID attribute at all. That is the config's
+		// fault, and the read fails as a whole.
+		return connector.ReadResult{}, fmt.Errorf("ldap connector: none of the %d entries has %s (is flavor right, and may the bind account read %s?): %w",
+			r.count, r.fa.id, r.fa.id, ErrIncomplete)
+	}
 	res := connector.ReadResult{Count: r.count}
 	switch {
 	case flavor == flavorAD:
@@ -160,6 +167,7 @@ type reader struct {
 
 	rangeConn    *goldap.Conn // second connection for range retrieval, opened on demand
 	count        int64
+	noID         int64 // entries written as Invalid for want of their ID
 	maxTimestamp string
 }
 
@@ -331,7 +339,7 @@ func (r *reader) write(ctx context.Context, e *wireEntry) error {
 		case r.idLower:
 			var err error
 			if id, err = r.id(values); err != nil {
-				return fmt.Errorf("ldap connector: entry %q: %w", e.dn, err)
+				return r.writeInvalid(e.dn, fmt.Sprintf("entry %q: %v", e.dn, err))
 			}
 		case "modifytimestamp":
 			if len(values) > 0 && r.fa.change == "modifyTimestamp" {
@@ -346,7 +354,10 @@ func (r *reader) write(ctx context.Context, e *wireEntry) error {
 		r.kept = append(r.kept, keptAttr{attrName: n, values: values, binary: n.binary || !allUTF8(values)})
 	}
 	if id == "" {
-		return fmt.Errorf("ldap connector: entry %q has no %s (check the bind account may read it): %w", e.dn, r.fa.id, ErrIncomplete)
+		// One entry the service account may not fully read must not stop everyone
+		// else's sync: it is a record error, and as nobody can tell whose entry it is,
+		// the run deletes nobody.
+		return r.writeInvalid(e.dn, fmt.Sprintf("entry %q has no %s (may the bind account read it?)", e.dn, r.fa.id))
 	}
 	err := r.writeKept(id, e.dn)
 	if errors.Is(err, connector.ErrRepeatedName) {
@@ -371,6 +382,16 @@ func (r *reader) writeKept(id string, dn []byte) error {
 		}
 	}
 	w.SetID(id)
+	return w.End()
+}
+
+// writeInvalid writes an Invalid record without an ID for the entry at dn.
+func (r *reader) writeInvalid(dn []byte, problem string) error {
+	r.noID++
+	w := r.w
+	w.Begin(connector.Invalid)
+	w.SetDN(dn)
+	w.SetProblem(problem)
 	return w.End()
 }
 

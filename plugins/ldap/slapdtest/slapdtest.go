@@ -50,6 +50,10 @@ type Options struct {
 	SizeLimit int
 	// Password is the service account's password; default "sync-secret".
 	Password string
+	// Access are slapd.conf access directives ("access to … by …") placed before the
+	// server's own, which let the service account read everything: to hide an
+	// attribute of some entries from it, as a directory's ACLs do.
+	Access []string
 }
 
 // Server is a running (or stopped) throwaway slapd.
@@ -144,13 +148,23 @@ directory %[1]s/data
 index objectClass eq
 index entryUUID eq
 index modifyTimestamp eq
-access to attrs=userPassword by self write by anonymous auth by * none
+%[7]saccess to attrs=userPassword by self write by anonymous auth by * none
 access to * by dn.exact=%[6]q read by * none
-`, s.dir, limit, s.opts.Suffix, s.adminDN, s.adminPass, s.BindDN())
+`, s.dir, limit, s.opts.Suffix, s.adminDN, s.adminPass, s.BindDN(), extraAccess(s.opts.Access))
 	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
 		return fmt.Errorf("slapdtest: %w", err)
 	}
 	return nil
+}
+
+// extraAccess renders access directives, one per line.
+func extraAccess(directives []string) string {
+	var b strings.Builder
+	for _, d := range directives {
+		b.WriteString(strings.TrimSpace(d))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // baseLDIF is the suffix entry and the service account.
