@@ -45,7 +45,7 @@ type Sync struct {
 	Timeout time.Duration
 	Guard   Guard
 	// RequiredFields are core fields every profile of this sync must have, beyond the
-	// user name or email that every profile needs (see checkProfile). A mapped profile
+	// user name or email that every profile needs (see CheckProfile). A mapped profile
 	// without one is a record error.
 	RequiredFields []string
 }

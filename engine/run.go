@@ -575,7 +575,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 	for j, res := range p.sync.Mapper.MapInputs(ctx, toMap) {
 		i := at[j]
 		if res.Err == nil && res.SkipReason == "" && res.Profile != nil {
-			if err := checkProfile(res.Profile, p.sync.RequiredFields); err != nil {
+			if err := CheckProfile(res.Profile, p.sync.RequiredFields); err != nil {
 				res = mapper.Result{Err: err}
 			} else {
 				mb.hashes[i] = res.Profile.Hash(p.salt)

@@ -46,13 +46,13 @@ func (e *ProfileError) Error() string {
 	return "profile rejected: " + e.Field + " " + e.Problem
 }
 
-// checkProfile returns a *ProfileError if p is not fit to be written, required naming
+// CheckProfile returns a *ProfileError if p is not fit to be written, required naming
 // the core fields (beyond the rules for every profile) that the sync requires. Every
 // profile must name the person by user name or email; every text must be valid UTF-8
 // without NUL bytes (the store could not hold them, and dropping them silently would
 // store something the source never said); an email must be an address; and every value
 // must keep to the limits above.
-func checkProfile(p *profile.Profile, required []string) error {
+func CheckProfile(p *profile.Profile, required []string) error {
 	for i, v := range p.Core {
 		name := profile.CoreFields[i]
 		if err := checkText(name, v, MaxFieldBytes); err != nil {

@@ -61,7 +61,7 @@ func TestCheckProfile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := good()
 			tt.change(p)
-			err := checkProfile(p, tt.required)
+			err := CheckProfile(p, tt.required)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("rejected: %v", err)

@@ -163,7 +163,8 @@ func TestMappingTestCommand(t *testing.T) {
 	cfg := writeConfig(t, "postgres://unused")
 	input := filepath.Join(t.TempDir(), "two.ldif")
 	ldif := "dn: uid=ana,ou=people,dc=example,dc=com\nentryUUID: 1\nuid: ana\ngivenName: Ana\nsn: Núñez\nmail: ana@example.com\n\n" +
-		"dn: cn=printer,ou=devices,dc=example,dc=com\nentryUUID: 2\nobjectClass: device\ncn: printer\n"
+		"dn: cn=printer,ou=devices,dc=example,dc=com\nentryUUID: 2\nobjectClass: device\ncn: printer\n\n" +
+		"dn: uid=bo,ou=people,dc=example,dc=com\nentryUUID: 3\nuid: bo\ncn: Bo\nmail: bo(at)example.com\n"
 	if err := os.WriteFile(input, []byte(ldif), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,9 @@ func TestMappingTestCommand(t *testing.T) {
 		t.Fatalf("mapping test exited %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], `"family_name":"Núñez"`) || !strings.Contains(lines[1], `"skip"`) {
+	// A profile a run would refuse to write shows as that refusal.
+	if len(lines) != 3 || !strings.Contains(lines[0], `"family_name":"Núñez"`) || !strings.Contains(lines[1], `"skip"`) ||
+		!strings.Contains(lines[2], `"error":"profile rejected: email \"bo(at)example.com\" is not an email address`) {
 		t.Fatalf("output:\n%s", out)
 	}
 	golden := filepath.Join(t.TempDir(), "golden.jsonl")

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/mapper"
 	"github.com/peoplesync/peoplesync/plugins/file"
 	"github.com/peoplesync/peoplesync/sdk/connector"
@@ -80,7 +82,7 @@ func (a *app) mappingTest(ctx context.Context, name, input, expect string, callT
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
-	for i, res := range mp.Map(ctx, records) {
+	for i, res := range mapAsASyncWould(ctx, mp, records) {
 		if err := enc.Encode(resultDoc(records[i].ID, res)); err != nil {
 			return err
 		}
@@ -99,6 +101,32 @@ func (a *app) mappingTest(ctx context.Context, name, input, expect string, callT
 	}
 	fmt.Fprintf(a.stdout, "ok: %d records match %s\n", len(records), expect)
 	return nil
+}
+
+// mapAsASyncWould maps records as a sync's run would: a record the connector could not
+// read is its problem, not mapped, and a profile a run would refuse to write is that
+// refusal (the sync's required_fields aside, which belong to a sync, not a mapping).
+func mapAsASyncWould(ctx context.Context, mp *mapper.Mapper, records []connector.Record) []mapper.Result {
+	results := make([]mapper.Result, len(records))
+	var readable []connector.Record
+	var at []int
+	for i, r := range records {
+		if r.Kind == connector.Invalid {
+			results[i] = mapper.Result{Err: errors.New(r.Problem)}
+			continue
+		}
+		readable = append(readable, r)
+		at = append(at, i)
+	}
+	for j, res := range mp.Map(ctx, readable) {
+		if res.Err == nil && res.SkipReason == "" && res.Profile != nil {
+			if err := engine.CheckProfile(res.Profile, nil); err != nil {
+				res = mapper.Result{Err: err}
+			}
+		}
+		results[at[j]] = res
+	}
+	return results
 }
 
 // readRecordFile reads every record of an export file with the bundled file connector,
