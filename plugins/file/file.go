@@ -1,11 +1,30 @@
 // Package file is the connector for HR and directory exports on disk: LDIF, CSV (with a
 // header row) and JSON Lines. It streams the file, one record at a time, so an export
-// of any size reads in constant memory (apart from the set of IDs seen, which catches
-// an export that names a person twice).
+// of any size reads in constant memory, apart from 16 bytes a person for the IDs.
 //
-// Every problem in the export (malformed syntax, a record without its ID, a duplicate ID)
-// fails the read with a LineError naming the file and line: a record is never skipped,
-// because a skipped record would look like a person who left.
+// A read tells two kinds of problem apart:
+//
+//   - A problem with one record (no ID, an empty or multi-valued ID, an ID that appears
+//     twice, invalid base64, text that is not UTF-8 or holds a NUL byte, a JSON Lines
+//     line that is not a flat JSON object, a CSV row with a quote error or the wrong
+//     number of fields, a malformed line or a change record in an LDIF entry) makes
+//     that record an Invalid record, whose Problem names the file and line, and the read
+//     goes on: one bad row does not stop everyone else's sync, and is never skipped,
+//     which would look like a person who left. The Invalid record keeps the record's ID
+//     when it can be read reliably, so that the engine protects that person's profile;
+//     when it cannot (the record has none, or a syntax error blurs where records begin
+//     and end), it has no ID, and the engine deletes nobody in that run.
+//   - A problem with the file as a whole fails the read with a *LineError: a file that
+//     cannot be read, a bad CSV header, an unsupported LDIF version, a line over 64 MiB,
+//     and a file that looks cut off (its last line has no line break, or a CSV quote is
+//     still open at its end). The engine concludes nothing from a failed read.
+//
+// An ID that appears twice makes both records Invalid: neither is applied, because
+// nobody can tell which one is the person. To know that before the first of them is
+// emitted, a read makes two passes: the first reads only the IDs (and checks the file
+// as a whole, so a failed read emits nothing), the second emits. One rule holds for the
+// text of every format: valid UTF-8 without NUL, or the record is Invalid, never a
+// value silently changed or dropped; binary attributes are bytes and exempt.
 package file
 
 import (
@@ -88,8 +107,14 @@ func open(path string) (*os.File, error) {
 	return f, nil
 }
 
-// Read streams every record of the file to emit. It fails on the first problem in the
-// export, with a *LineError.
+// Read streams every record of the file to emit, in two passes over the file: the first
+// finds every record's ID and checks the file as a whole, the second emits. A record
+// that cannot be read, and both records of an ID that appears twice, are emitted as
+// Invalid records and the read goes on; a file problem (see LineError) fails the read
+// before anything is emitted, as does a file that changed between the passes.
+//
+// The second pass holds each record back until the next one is read, so that the last
+// record is emitted only once the file is known to end where the first pass saw it end.
 func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
 	cfg, err := c.config()
 	if err != nil {
@@ -106,35 +131,83 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 		return connector.ReadResult{}, err
 	}
 	defer func() { _ = f.Close() }()
+	before, err := f.Stat()
+	if err != nil {
+		return connector.ReadResult{}, fmt.Errorf("file connector: %w", err)
+	}
 
-	var count int64
 	done := ctx.Done()
-	counted := func(r connector.Record) error {
+	cancelled := func() error {
 		select {
 		case <-done:
 			return ctx.Err()
 		default:
+			return nil
 		}
-		if err := emit(r); err != nil {
+	}
+
+	// The first pass: IDs only.
+	ids := newIDTable()
+	first := newBuilder(cfg, ids, true, nil)
+	first.onEnd = cancelled
+	if err := readFormat(cfg.format, f, first); err != nil {
+		return connector.ReadResult{}, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return connector.ReadResult{}, fmt.Errorf("file connector: %w", err)
+	}
+
+	// The second pass: emit, one record behind.
+	var (
+		count   int64
+		pending connector.Record
+		held    bool
+	)
+	flush := func() error {
+		if !held {
+			return nil
+		}
+		if err := cancelled(); err != nil {
+			return err
+		}
+		held = false
+		if err := emit(pending); err != nil {
 			return err
 		}
 		count++
 		return nil
 	}
-	if err := readFormat(cfg.format, f, newBuilder(cfg), counted); err != nil {
+	second := newBuilder(cfg, ids, false, func(r connector.Record) error {
+		if err := flush(); err != nil {
+			return err
+		}
+		pending, held = r, true
+		return nil
+	})
+	if err := readFormat(cfg.format, f, second); err != nil {
+		return connector.ReadResult{}, err
+	}
+	after, err := f.Stat()
+	if err != nil {
+		return connector.ReadResult{}, fmt.Errorf("file connector: %w", err)
+	}
+	if second.count != first.count || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		return connector.ReadResult{}, fmt.Errorf("reading %s: %w (read it again)", cfg.path, errChanged)
+	}
+	if err := flush(); err != nil {
 		return connector.ReadResult{}, err
 	}
 	return connector.ReadResult{Count: count}, nil
 }
 
-func readFormat(format string, r io.Reader, b *builder, emit func(connector.Record) error) error {
+func readFormat(format string, r io.Reader, b *builder) error {
 	switch format {
 	case formatLDIF:
-		return readLDIF(r, b, emit)
+		return readLDIF(r, b)
 	case formatCSV:
-		return readCSV(r, b, emit)
+		return readCSV(r, b)
 	case formatJSONL:
-		return readJSONL(r, b, emit)
+		return readJSONL(r, b)
 	}
 	return fmt.Errorf("file connector: unknown format %q", format)
 }

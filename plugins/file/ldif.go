@@ -1,69 +1,51 @@
 package file
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"io"
 	"strings"
-
-	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
-// maxLine bounds one physical line (a JSON Lines record with a photo is one line).
-const maxLine = 64 << 20
-
-var bom = []byte{0xEF, 0xBB, 0xBF}
-
-// newScanner returns a line scanner over r that tolerates long lines.
-func newScanner(r io.Reader) *bufio.Scanner {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	return sc
-}
-
-// scanErr describes a scanner's failure after line n.
-func (b *builder) scanErr(err error, n int) error {
-	if errors.Is(err, bufio.ErrTooLong) {
-		return b.lineErr(n+1, "line longer than %d MiB", maxLine>>20)
-	}
-	return fmt.Errorf("reading %s: %w", b.cfg.path, err)
-}
-
-// ldifReader parses LDIF content records (RFC 2849) one entry at a time.
+// ldifReader parses LDIF content records (RFC 2849) one entry at a time. An entry is the
+// lines between blank lines, so a bad line leaves the entries around it readable: it
+// makes its own entry Invalid.
 type ldifReader struct {
 	b     *builder
-	emit  func(connector.Record) error
-	rec   connector.Record
-	start int  // line of the current entry's dn:, 0 between entries
 	first bool // no logical line seen yet (version: may come)
+	hasDN bool // the current entry started with its dn: line
+	skip  bool // the rest of the current entry is not attributes (a change record, a merged entry)
 }
 
-// readLDIF streams the entries of an LDIF export to emit.
-func readLDIF(r io.Reader, b *builder, emit func(connector.Record) error) error {
-	p := &ldifReader{b: b, emit: emit, first: true}
-	sc := newScanner(r)
+// readLDIF streams the entries of an LDIF export to b.
+func readLDIF(r io.Reader, b *builder) error {
+	p := &ldifReader{b: b, first: true}
+	lr := newLineReader(r, b.cfg.path)
 	var (
 		cur       []byte // the logical line being unfolded
 		curLine   int
 		inComment bool
-		n         int
 	)
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
-		if n == 1 {
-			line = bytes.TrimPrefix(line, bom)
+	for {
+		line, ok := lr.next()
+		if !ok {
+			break
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		n := lr.n
 		if len(line) > 0 && line[0] == ' ' { // a folded continuation
 			switch {
 			case inComment:
 			case curLine == 0:
-				return b.lineErr(n, "continuation line (it starts with a space) without a line to continue")
+				p.first = false
+				if b.start == 0 {
+					b.begin(n)
+				}
+				b.failUnclear(n, "continuation line (it starts with a space) without a line to continue (is there a blank line inside a folded value?)")
+				p.skip = true
 			default:
+				if len(cur)+len(line) > maxLine {
+					return b.lineErr(curLine, "folded line longer than %d MiB", maxLine>>20)
+				}
 				cur = append(cur, line[1:]...)
 			}
 			continue
@@ -77,9 +59,10 @@ func readLDIF(r io.Reader, b *builder, emit func(connector.Record) error) error 
 		inComment = false
 		switch {
 		case len(line) == 0:
-			if err := p.end(); err != nil {
+			if err := b.end(); err != nil {
 				return err
 			}
+			p.hasDN, p.skip = false, false
 		case line[0] == '#':
 			inComment = true
 		default:
@@ -87,104 +70,119 @@ func readLDIF(r io.Reader, b *builder, emit func(connector.Record) error) error 
 			curLine = n
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return b.scanErr(err, n)
+	if lr.err != nil {
+		return lr.err
 	}
 	if curLine != 0 {
 		if err := p.line(cur, curLine); err != nil {
 			return err
 		}
 	}
-	return p.end()
+	return b.end()
 }
 
-// line handles one unfolded "name: value", "name:: base64" or "name:< url" line.
+// line handles one unfolded "name: value", "name:: base64" or "name:< url" line. Only a
+// bad version: line is an error; every other problem is the entry's.
 func (p *ldifReader) line(text []byte, n int) error {
+	b := p.b
 	colon := bytes.IndexByte(text, ':')
-	if colon <= 0 {
-		return p.b.lineErr(n, "expected \"attribute: value\", found %q", truncate(text))
+	var name, rest []byte
+	if colon > 0 {
+		name, rest = text[:colon], text[colon+1:]
 	}
-	name := text[:colon]
-	if bytes.ContainsAny(name, " \t") {
-		return p.b.lineErr(n, "invalid attribute name %q", truncate(name))
-	}
-	rest := text[colon+1:]
 	kind := byte(0)
 	if len(rest) > 0 && (rest[0] == ':' || rest[0] == '<') {
 		kind, rest = rest[0], rest[1:]
 	}
-	value := string(bytes.TrimLeft(rest, " "))
+	value := bytes.TrimLeft(rest, " ")
 
 	first := p.first
 	p.first = false
-	if p.start == 0 {
-		switch {
-		case first && strings.EqualFold(string(name), "version"):
-			if value != "1" {
-				return p.b.lineErr(n, "unsupported LDIF version %q, want 1", value)
+	if b.start == 0 {
+		if first && bytes.EqualFold(name, []byte("version")) {
+			if kind != 0 || string(value) != "1" {
+				return b.lineErr(n, "unsupported LDIF version %s, want 1", truncateQuote(value))
 			}
 			return nil
-		case !strings.EqualFold(string(name), "dn"):
-			return p.b.lineErr(n, "an entry must start with a dn: line, found %q", truncate(name))
 		}
-		dn, err := p.decode(kind, value, n, "dn")
-		if err != nil {
-			return err
+		b.begin(n)
+		if bytes.EqualFold(name, []byte("dn")) {
+			p.hasDN = true
+			p.dn(kind, value, n)
+			return nil
 		}
-		p.rec = newRecord()
-		p.rec.DN = dn
-		p.start = n
+		b.fail(n, "an entry must start with a dn: line, found %s", truncateQuote(text))
+	}
+	if p.skip {
 		return nil
 	}
-	switch strings.ToLower(string(name)) {
-	case "dn":
-		return p.b.lineErr(n, "second dn: line in the entry that starts at line %d (is a blank line missing?)", p.start)
-	case "changetype", "control":
-		return p.b.lineErr(n, "%s: LDIF change records are not supported; export the directory's entries as content records", name)
+	if colon <= 0 {
+		if hasFoldPrefix(text, b.cfg.idAttr) {
+			b.failUnclear(n, "expected \"attribute: value\", found %s", truncateQuote(text))
+		} else {
+			b.fail(n, "expected \"attribute: value\", found %s", truncateQuote(text))
+		}
+		return nil
 	}
-	attr := p.b.intern(name)
+	switch {
+	case bytes.EqualFold(name, []byte("dn")):
+		// Two entries without the blank line between them: which ID is whose?
+		b.failUnclear(n, "second dn: line in the entry that starts at line %d (is a blank line missing?)", b.start)
+		p.skip = true
+		return nil
+	case bytes.EqualFold(name, []byte("changetype")), bytes.EqualFold(name, []byte("control")):
+		b.failUnclear(n, "%s: LDIF change records are not supported; export the directory's entries as content records", name)
+		p.skip = true
+		return nil
+	}
+	if b.collect && !bytes.EqualFold(name, []byte(b.cfg.idAttr)) {
+		return nil // the first pass looks at nothing but the ID
+	}
+	attr := b.intern(name)
+	if b.kind(attr)&kindBadName != 0 || bytes.ContainsAny(name, " \t") {
+		if hasFoldPrefix(name, b.cfg.idAttr) {
+			b.failUnclear(n, "invalid attribute name %s", truncateQuote(name))
+		} else {
+			b.fail(n, "invalid attribute name %s", truncateQuote(name))
+		}
+		return nil
+	}
 	switch kind {
 	case ':':
-		return p.b.addBase64(&p.rec, n, attr, value)
+		b.base64(n, attr, string(value))
 	case '<':
-		return p.b.lineErr(n, "attribute %s: values given by URL (%q) are not supported", attr, value)
+		b.badValue(n, attr, "is given by URL (%s), which is not supported", truncateQuote(value))
 	default:
-		return p.b.addText(&p.rec, n, attr, value)
+		b.text(n, attr, string(value))
 	}
+	return nil
 }
 
-// decode returns a dn's value as text.
-func (p *ldifReader) decode(kind byte, value string, n int, name string) (string, error) {
+// dn reads the entry's dn: line.
+func (p *ldifReader) dn(kind byte, value []byte, n int) {
+	b := p.b
+	if b.collect {
+		return
+	}
+	dn := string(value)
 	switch kind {
 	case ':':
-		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(dn))
 		if err != nil {
-			return "", p.b.lineErr(n, "%s: invalid base64: %w", name, err)
+			b.dnBroken = true
+			b.fail(n, "dn holds invalid base64: %v", err)
+			return
 		}
-		return string(raw), nil
+		dn = string(raw)
 	case '<':
-		return "", p.b.lineErr(n, "%s: values given by URL are not supported", name)
+		b.dnBroken = true
+		b.fail(n, "dn is given by URL (%s), which is not supported", truncateQuote(value))
+		return
 	}
-	return value, nil
-}
-
-// end closes the current entry, if any, and emits it.
-func (p *ldifReader) end() error {
-	if p.start == 0 {
-		return nil
+	if what := badText(dn); what != "" {
+		b.dnBroken = true
+		b.fail(n, "dn %s", what)
+		return
 	}
-	start := p.start
-	p.start = 0
-	if err := p.b.finish(&p.rec, start); err != nil {
-		return err
-	}
-	return p.emit(p.rec)
-}
-
-// truncate shortens text quoted in an error.
-func truncate(b []byte) string {
-	if len(b) > 40 {
-		return string(b[:40]) + "…"
-	}
-	return string(b)
+	b.rec.DN = dn
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,43 +39,205 @@ func readFile(t *testing.T, name, content string, extra map[string]any) ([]conne
 	return got, err
 }
 
-func TestMalformedExportsFailAtTheirLine(t *testing.T) {
+// want is one record a read must emit: an Upsert of id, or (problem != "") an Invalid
+// record with id whose Problem is "path:line: ..." and contains problem.
+type want struct {
+	id      string
+	line    int
+	problem string
+}
+
+func ok(id string) want { return want{id: id} }
+
+// checkRecords compares a read's records with want, in order.
+func checkRecords(t *testing.T, path string, got []connector.Record, wants []want) {
+	t.Helper()
+	if len(got) != len(wants) {
+		t.Fatalf("got %d records, want %d: %+v", len(got), len(wants), got)
+	}
+	for i, w := range wants {
+		r := got[i]
+		if r.ID != w.id {
+			t.Errorf("record %d: ID %q, want %q (%+v)", i, r.ID, w.id, r)
+		}
+		if w.problem == "" {
+			if r.Kind != connector.Upsert || r.Problem != "" {
+				t.Errorf("record %d: kind %d problem %q, want an Upsert", i, r.Kind, r.Problem)
+			}
+			continue
+		}
+		prefix := fmt.Sprintf("%s:%d: ", path, w.line)
+		if r.Kind != connector.Invalid || !strings.HasPrefix(r.Problem, prefix) || !strings.Contains(r.Problem, w.problem) {
+			t.Errorf("record %d: kind %d problem %q, want Invalid with %q...%q", i, r.Kind, r.Problem, prefix, w.problem)
+		}
+		if len(r.Attributes) != 0 || len(r.Binary) != 0 {
+			t.Errorf("record %d: an Invalid record has attributes: %+v", i, r)
+		}
+		if w.id == "" && !strings.Contains(r.Problem, "nobody is deleted in this run") {
+			t.Errorf("record %d: an Invalid record without ID does not say that nobody is deleted: %q", i, r.Problem)
+		}
+	}
+}
+
+// readPath writes content to a file named name and reads it with extra config; it
+// returns the file's path too.
+func readPath(t *testing.T, name, content string, extra map[string]any) (string, []connector.Record, connector.ReadResult, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{"path": path}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	c := file.New()
+	diags, err := c.Configure(t.Context(), config(t, cfg))
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("Configure: %v %+v", err, diags)
+	}
+	var got []connector.Record
+	res, err := c.Read(t.Context(), connector.ReadRequest{}, func(r connector.Record) error {
+		got = append(got, r)
+		return nil
+	})
+	return path, got, res, err
+}
+
+// TestBadRecordsAreInvalid: a problem with one record makes that record Invalid, with
+// its file and line, and the rest of the file is read. The record keeps its ID when it
+// can be read reliably, so that the person's profile is protected.
+func TestBadRecordsAreInvalid(t *testing.T) {
+	tests := []struct {
+		name, file, content string
+		extra               map[string]any
+		want                []want
+	}{
+		// The ID.
+		{"ldif without entryUUID", "x.ldif", "version: 1\n\ndn: uid=a\nentryUUID: 1\n\ndn: uid=b\ncn: B\n\ndn: uid=c\nentryUUID: 3\n", nil,
+			[]want{ok("1"), {"", 6, "no ID attribute entryUUID"}, ok("3")}},
+		{"ldif two IDs", "x.ldif", "dn: uid=a\nentryUUID: 1\nentryUUID: 2\n\ndn: uid=b\nentryUUID: 3\n", nil,
+			[]want{{"", 1, "2 values of its ID attribute"}, ok("3")}},
+		{"ldif two IDs in different case", "x.ldif", "dn: uid=a\nentryUUID: 1\nENTRYUUID: 2\n", nil,
+			[]want{{"", 1, "2 values of its ID attribute"}}},
+		{"ldif empty ID", "x.ldif", "dn: uid=a\nentryUUID: \n", nil, []want{{"", 1, "is empty"}}},
+		{"ldif ID with a NUL", "x.ldif", "dn: uid=a\nentryUUID:: MQAy\n", nil, []want{{"", 2, "ID attribute entryUUID cannot be read"}}},
+		{"csv empty ID", "x.csv", "id,cn\n1,Ada\n,Bob\n3,Eve\n", nil, []want{ok("1"), {"", 3, "ID attribute id is empty"}, ok("3")}},
+		{"csv two IDs in one cell", "x.csv", "id,cn\n1;2,Ada\n", map[string]any{"multi_value_separator": ";"},
+			[]want{{"", 2, "2 values of its ID attribute"}}},
+		{"csv quoted newline keeps the record's line", "x.csv", "id,cn\n1,\"Ada\nLovelace\"\n2,Bob\n,Eve\n", nil,
+			[]want{ok("1"), ok("2"), {"", 5, "is empty"}}},
+		{"jsonl missing id after blank lines", "x.jsonl", "{\"id\":\"1\"}\n\n\n{\"cn\":\"Bob\"}\n", nil,
+			[]want{ok("1"), {"", 4, "no ID attribute id"}}},
+		{"jsonl id twice", "x.jsonl", `{"id":"1","id":"2"}` + "\n", nil, []want{{"", 1, "2 values of its ID attribute"}}},
+		{"jsonl id null", "x.jsonl", `{"id":null,"cn":"A"}` + "\n", nil, []want{{"", 1, "no ID attribute id"}}},
+
+		// Duplicates: both reported, neither applied, wherever they are.
+		{"ldif duplicate ID", "x.ldif", "dn: uid=a\nentryUUID: 1\n\ndn: uid=b\nentryUUID: 1\n\ndn: uid=c\nentryUUID: 2\n", nil,
+			[]want{{"1", 1, `ID "1" appears more than once in the file (also at line 4)`}, {"1", 4, "also at line 1"}, ok("2")}},
+		{"csv duplicate ID", "x.csv", "id,cn\n7,Ada\n8,Bob\n7,Eve\n7,Zoe\n", nil,
+			[]want{{"7", 2, "also at line 4"}, ok("8"), {"7", 4, "also at line 2"}, {"7", 5, "also at line 2"}}},
+		{"jsonl duplicate ID", "x.jsonl", "{\"id\":\"7\"}\n{\"id\":\"7\",\"cn\":\"B\"}\n", nil,
+			[]want{{"7", 1, "also at line 2"}, {"7", 2, "also at line 1"}}},
+		{"duplicate of a record with another problem", "x.ldif", "dn: uid=a\nentryUUID: 1\ncn:: ***\n\ndn: uid=b\nentryUUID: 1\n", nil,
+			[]want{{"1", 1, "also at line 5"}, {"1", 5, "also at line 1"}}},
+		{"duplicate binary ID", "x.ldif", "dn: cn=a\nobjectGUID:: AQI=\n\ndn: cn=b\nobjectGUID:: AQI=\n", map[string]any{"id_attribute": "objectGUID"},
+			[]want{{"0102", 1, "more than once"}, {"0102", 4, "more than once"}}},
+
+		// Bad values keep the ID: text is valid UTF-8 without NUL, in every format.
+		{"ldif bad base64", "x.ldif", "dn: uid=a\nentryUUID: 1\ncn:: ***\n", nil, []want{{"1", 3, "attribute cn holds invalid base64"}}},
+		{"ldif url value", "x.ldif", "dn: uid=a\nentryUUID: 1\njpegPhoto:< file:///etc/passwd\n", nil, []want{{"1", 3, "by URL"}}},
+		{"ldif binary in text attribute", "x.ldif", "dn: uid=a\nentryUUID: 1\nobjectSidX:: AQUAAAAAAAUV/w==\n", nil,
+			[]want{{"1", 3, "objectSidX holds bytes that are not UTF-8 text (list it in binary_attributes"}}},
+		{"ldif raw bytes not UTF-8", "x.ldif", "dn: uid=a\nentryUUID: 1\ncn: Zo\xebe\n", nil, []want{{"1", 3, "cn holds bytes that are not UTF-8"}}},
+		{"ldif NUL in base64 text", "x.ldif", "dn: uid=a\nentryUUID: 1\ntitle:: RW5nAGluZWVy\n", nil, []want{{"1", 3, "title holds a NUL byte"}}},
+		{"ldif raw NUL", "x.ldif", "dn: uid=a\nentryUUID: 1\ntitle: Eng\x00ineer\n", nil, []want{{"1", 3, "title holds a NUL byte"}}},
+		{"ldif bad dn keeps ID", "x.ldif", "dn:: ***\nentryUUID: 1\n", nil, []want{{"1", 1, "dn holds invalid base64"}}},
+		{"csv bytes not UTF-8", "x.csv", "id,cn\n1,Zo\xebe\n2,Bob\n", nil, []want{{"1", 2, "cn holds bytes that are not UTF-8"}, ok("2")}},
+		{"csv NUL", "x.csv", "id,cn\n1,A\x00da\n", nil, []want{{"1", 2, "cn holds a NUL byte"}}},
+		{"csv bad photo", "x.csv", "id,jpegPhoto\n1,not base64!\n", nil, []want{{"1", 2, "invalid base64"}}},
+		{"jsonl bytes not UTF-8", "x.jsonl", "{\"id\":\"1\",\"cn\":\"Zo\xebe\"}\n", nil, []want{{"1", 1, "cn holds bytes that are not UTF-8"}}},
+		{"jsonl escaped NUL", "x.jsonl", `{"id":"1","cn":"A\u0000da"}` + "\n", nil, []want{{"1", 1, "cn holds a NUL byte"}}},
+		{"jsonl lone surrogate", "x.jsonl", `{"id":"1","cn":"A\ud800"}` + "\n", nil, []want{{"1", 1, "cn holds a \\u escape of half a UTF-16 surrogate pair"}}},
+		{"jsonl nested", "x.jsonl", "{\"id\":\"1\",\"address\":{\"city\":\"Oslo\"}}\n{\"id\":\"2\"}\n", nil,
+			[]want{{"1", 1, "address holds a nested array or object"}, ok("2")}},
+		{"jsonl nested array", "x.jsonl", `{"id":"1","tags":["a",["b"]]}` + "\n", nil, []want{{"1", 1, "tags holds a nested array"}}},
+		{"jsonl numeric photo", "x.jsonl", "{\"id\":\"1\",\"jpegPhoto\":12}\n", nil, []want{{"1", 1, "must hold base64"}}},
+		{"jsonl key twice", "x.jsonl", `{"id":"1","cn":"A","cn":"B"}` + "\n", nil, []want{{"1", 1, "key cn appears twice"}}},
+		{"jsonl empty key", "x.jsonl", `{"id":"1","":"B"}` + "\n", nil, []want{{"1", 1, "not a valid attribute name"}}},
+		{"binary attributes are bytes, exempt from the text rule", "x.ldif", "dn: uid=a\nentryUUID: 1\njpegPhoto:: AAD/\n", nil, []want{ok("1")}},
+
+		// Syntax inside a record: the entry or line is Invalid, the rest is read.
+		{"ldif line without colon", "x.ldif", "dn: uid=a\nentryUUID: 1\ncn Ada\n\ndn: uid=b\nentryUUID: 2\n", nil,
+			[]want{{"1", 3, `expected "attribute: value"`}, ok("2")}},
+		{"ldif broken ID line", "x.ldif", "dn: uid=a\nentryUUID 1\nentryUUID: 2\n", nil, []want{{"", 2, `expected "attribute: value"`}}},
+		{"ldif entry without dn", "x.ldif", "version: 1\n\ncn: Ada\nentryUUID: 1\n", nil, []want{{"1", 3, "must start with a dn: line"}}},
+		{"ldif changetype skips to the entry's end", "x.ldif",
+			"dn: uid=a\nchangetype: modify\nreplace: entryUUID\nentryUUID: 9\n-\n\ndn: uid=b\nentryUUID: 2\n", nil,
+			[]want{{"", 2, "change records are not supported"}, ok("2")}},
+		{"ldif missing blank line", "x.ldif", "dn: uid=a\nentryUUID: 1\ndn: uid=b\nentryUUID: 2\n\ndn: uid=c\nentryUUID: 3\n", nil,
+			[]want{{"", 3, "second dn: line"}, ok("3")}},
+		{"ldif continuation first", "x.ldif", " folded\ndn: uid=a\nentryUUID: 1\n", nil, []want{{"", 1, "without a line to continue"}}},
+		{"ldif invalid attribute name", "x.ldif", "dn: uid=a\nentryUUID: 1\nc n: A\n", nil, []want{{"1", 3, "invalid attribute name"}}},
+		{"csv wrong field count", "x.csv", "id,cn\n1,Ada\n2,Bob,extra\n3\n4,Eve\n", nil,
+			[]want{ok("1"), {"", 3, "the row has 3 fields and the header 2"}, {"", 4, "1 fields"}, ok("4")}},
+		{"csv bare quote", "x.csv", "id,cn\n1,Ad\"a\n2,Bob\n", nil, []want{{"", 2, `column 5: bare "`}, ok("2")}},
+		{"csv quote after a quoted field", "x.csv", "id,cn\n1,\"Ada\nLove\"lace\n2,Bob\n", nil,
+			[]want{{"", 3, `column 6 (in the row that starts at line 2): extraneous " after a quoted field`}, ok("2")}},
+		{"jsonl broken", "x.jsonl", "{\"id\":\"1\"}\n{\"id\":\"2\",\n{\"id\":\"3\"}\n", nil,
+			[]want{ok("1"), {"", 2, "not a valid JSON object"}, ok("3")}},
+		{"jsonl not an object", "x.jsonl", "[1,2]\n", nil, []want{{"", 1, "not a valid JSON object"}}},
+		{"jsonl two objects", "x.jsonl", "{\"id\":\"1\"} {\"id\":\"2\"}\n", nil, []want{{"", 1, "one object per line"}}},
+		{"jsonl null line", "x.jsonl", "null\n", nil, []want{{"", 1, "not a valid JSON object"}}},
+		{"jsonl raw control character", "x.jsonl", "{\"id\":\"1\",\"cn\":\"A\tB\"}\n", nil, []want{{"", 1, "control character"}}},
+		{"jsonl bad number", "x.jsonl", `{"id":01}` + "\n", nil, []want{{"", 1, "not a valid JSON object"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, got, res, err := readPath(t, tt.file, tt.content, tt.extra)
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if res.Count != int64(len(got)) {
+				t.Errorf("Count %d, %d records", res.Count, len(got))
+			}
+			checkRecords(t, path, got, tt.want)
+		})
+	}
+}
+
+// TestFileProblemsFailTheRead: a problem with the file as a whole fails the read with a
+// *LineError at its line, before any record is emitted.
+func TestFileProblemsFailTheRead(t *testing.T) {
+	long := strings.Repeat("x", 64<<20+1)
 	tests := []struct {
 		name, file, content string
 		extra               map[string]any
 		line                int
 		msg                 string
 	}{
-		{"ldif without entryUUID", "x.ldif", "version: 1\n\ndn: uid=a\nentryUUID: 1\n\ndn: uid=b\ncn: B\n", nil, 6, "no ID attribute entryUUID"},
-		{"ldif duplicate ID", "x.ldif", "dn: uid=a\nentryUUID: 1\n\ndn: uid=b\nentryUUID: 1\n", nil, 4, "first at line 1"},
-		{"ldif two IDs", "x.ldif", "dn: uid=a\nentryUUID: 1\nentryUUID: 2\n", nil, 1, "2 values of its ID attribute"},
-		{"ldif line without colon", "x.ldif", "dn: uid=a\nentryUUID: 1\ncn Ada\n", nil, 3, `expected "attribute: value"`},
-		{"ldif entry without dn", "x.ldif", "version: 1\n\ncn: Ada\n", nil, 3, "must start with a dn: line"},
-		{"ldif bad base64", "x.ldif", "dn: uid=a\nentryUUID: 1\ncn:: ***\n", nil, 3, "invalid base64"},
-		{"ldif changetype", "x.ldif", "dn: uid=a\nchangetype: modify\n", nil, 2, "change records are not supported"},
-		{"ldif url value", "x.ldif", "dn: uid=a\njpegPhoto:< file:///etc/passwd\n", nil, 2, "by URL"},
-		{"ldif missing blank line", "x.ldif", "dn: uid=a\nentryUUID: 1\ndn: uid=b\n", nil, 3, "second dn: line"},
-		{"ldif continuation first", "x.ldif", " folded\ndn: uid=a\n", nil, 1, "without a line to continue"},
-		{"ldif bad version", "x.ldif", "version: 2\n", nil, 1, "unsupported LDIF version"},
-		{"ldif binary in text attribute", "x.ldif", "dn: uid=a\nentryUUID: 1\nobjectSidX:: AQUAAAAAAAUV/w==\n", nil, 3, "binary_attributes"},
-		{"csv wrong field count", "x.csv", "id,cn\n1,Ada\n2,Bob,extra\n", nil, 3, "wrong number of fields"},
-		{"csv bare quote", "x.csv", "id,cn\n1,Ad\"a\n", nil, 2, "bare \""},
-		{"csv missing id", "x.csv", "id,cn\n1,Ada\n,Bob\n", nil, 3, "no ID attribute id"},
+		{"ldif bad version", "x.ldif", "version: 2\n\ndn: uid=a\nentryUUID: 1\n", nil, 1, "unsupported LDIF version"},
 		{"csv duplicate column", "x.csv", "id,cn,CN\n1,a,b\n", nil, 1, "both named CN"},
 		{"csv empty column name", "x.csv", "id,,cn\n1,a,b\n", nil, 1, "has no name"},
-		{"csv bad photo", "x.csv", "id,jpegPhoto\n1,not base64!\n", nil, 2, "invalid base64"},
-		{"csv quoted newline keeps the record's line", "x.csv", "id,cn\n1,\"Ada\nLovelace\"\n2,Bob\n,Eve\n", nil, 5, "no ID attribute"},
-		{"jsonl broken", "x.jsonl", "{\"id\":\"1\"}\n{\"id\":\"2\",\n", nil, 2, "invalid JSON object"},
-		{"jsonl not an object", "x.jsonl", "[1,2]\n", nil, 1, "invalid JSON object"},
-		{"jsonl nested", "x.jsonl", "{\"id\":\"1\",\"address\":{\"city\":\"Oslo\"}}\n", nil, 1, "nested arrays and objects"},
-		{"jsonl two objects", "x.jsonl", "{\"id\":\"1\"} {\"id\":\"2\"}\n", nil, 1, "one object per line"},
-		{"jsonl missing id after blank lines", "x.jsonl", "{\"id\":\"1\"}\n\n\n{\"cn\":\"Bob\"}\n", nil, 4, "no ID attribute id"},
-		{"jsonl numeric photo", "x.jsonl", "{\"id\":\"1\",\"jpegPhoto\":12}\n", nil, 1, "must hold base64"},
-		{"jsonl null line", "x.jsonl", "null\n", nil, 1, "want a JSON object"},
+		{"csv header without the ID column", "x.csv", "cn,mail\nAda,a@x\n", nil, 1, "no column id"},
+		{"csv quote error in the header", "x.csv", "id,c\"n\n1,a\n", nil, 1, "header: column 5: bare"},
+		{"csv header not UTF-8", "x.csv", "id,c\xebn\n1,a\n", nil, 1, "not UTF-8"},
+
+		// Cut off: the last line has no line break.
+		{"ldif cut in its last line", "x.ldif", "dn: uid=a\nentryUUID: 1\ncn: Given1 Fam", nil, 3, "looks cut off"},
+		{"ldif cut after a fold", "x.ldif", "dn: uid=a\nentryUUID: 1\ndescription: a\n b", nil, 4, "looks cut off"},
+		{"csv cut in its last line", "x.csv", "id,cn\n1,Ada\n2,Bo", nil, 3, "looks cut off"},
+		{"csv header only, cut", "x.csv", "id,cn", nil, 1, "looks cut off"},
+		{"csv unterminated quote at the end", "x.csv", "id,cn\n1,Ada\n2,\"Bob\nEve\n", nil, 3, "quoted field that starts in column 3 is not closed by the end of the file"},
+		{"jsonl cut in its last line", "x.jsonl", "{\"id\":\"1\"}\n{\"id\":\"2\",\"cn\":\"Bo", nil, 2, "looks cut off"},
+		{"jsonl last object complete but no line break", "x.jsonl", "{\"id\":\"1\"}", nil, 1, "looks cut off"},
+
+		{"line over the maximum", "x.jsonl", "{\"id\":\"1\"}\n{\"id\":\"" + long + "\"}\n", nil, 2, "line longer than 64 MiB"},
+		{"csv record over the maximum", "x.csv", "id,cn\n1,\"" + strings.Repeat("x\n", 32<<20+1) + "\"\n", nil, 2, "record longer than 64 MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := readFile(t, tt.file, tt.content, tt.extra)
+			path, got, _, err := readPath(t, tt.file, tt.content, tt.extra)
 			var le *file.LineError
 			if !errors.As(err, &le) {
 				t.Fatalf("Read = %v, want a *file.LineError", err)
@@ -82,10 +245,29 @@ func TestMalformedExportsFailAtTheirLine(t *testing.T) {
 			if le.Line != tt.line || !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("Read = %q (line %d), want line %d and %q", err, le.Line, tt.line, tt.msg)
 			}
-			if !strings.HasPrefix(err.Error(), le.Path+":") || !strings.HasSuffix(le.Path, tt.file) {
-				t.Errorf("error %q does not start with the file's path", err)
+			if le.Path != path || !strings.HasPrefix(err.Error(), fmt.Sprintf("%s:%d: ", path, tt.line)) {
+				t.Errorf("error %q does not start with the file's path and line", err)
+			}
+			if len(got) != 0 {
+				t.Errorf("a failed read emitted %d records first: %+v", len(got), got)
 			}
 		})
+	}
+}
+
+// TestCutOffLDIFKeepsTheLastPerson is the issue's case: head -c -30 of a good export
+// must not apply a shortened display name and a missing title.
+func TestCutOffLDIFKeepsTheLastPerson(t *testing.T) {
+	full := "dn: uid=a\nentryUUID: 1\ncn: Given0 Family0\ntitle: Engineer\n\n" +
+		"dn: uid=b\nentryUUID: 2\ncn: Given1 Family1\ntitle: Engineer\n"
+	for cut := 1; cut < 40; cut++ {
+		_, got, _, err := readPath(t, "x.ldif", full[:len(full)-cut], nil)
+		if full[len(full)-cut-1] == '\n' {
+			continue // a cut at a line break is a shorter, complete file
+		}
+		if err == nil || len(got) != 0 {
+			t.Errorf("cut %d bytes: Read = %v after %d records, want a failed read with none", cut, err, len(got))
+		}
 	}
 }
 
