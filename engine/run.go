@@ -372,24 +372,16 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 			}
 			return send()
 		}
-		var end connector.ReadResult
-		var err error
-		if rr, ok := p.sync.Connector.(connector.RawReader); ok {
-			// Records stay in the batches they arrived in until prepare knows which
-			// it needs decoded: most, in an unchanged directory, it does not.
-			end, err = rr.ReadRaw(gctx, req, func(b *connector.RawBatch) error {
-				for i := range b.Len() {
-					if err := add(pending{raw: b, i: i}); err != nil {
-						return err
-					}
+		// Records stay in the batches they arrived in until prepare knows which it
+		// needs decoded: most, in an unchanged directory, it does not.
+		end, err := readerOf(p.sync.Connector).ReadRaw(gctx, req, func(b *connector.RawBatch) error {
+			for i := range b.Len() {
+				if err := add(pending{raw: b, i: i}); err != nil {
+					return err
 				}
-				return nil
-			})
-		} else {
-			end, err = p.sync.Connector.Read(gctx, req, func(r connector.Record) error {
-				return add(pending{rec: r})
-			})
-		}
+			}
+			return nil
+		})
 		if err != nil {
 			// The records that arrived before the failure are still mapped and written
 			// (whole batches, so the next run has less to do); the run then fails and
@@ -504,20 +496,13 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 	var hasher sourceHasher
 	for i := range items {
 		it := &items[i]
-		id, kind := it.rec.ID, it.rec.Kind
-		if it.raw != nil {
-			id, kind = it.raw.ID(it.i), it.raw.Kind(it.i)
-		}
+		id, kind := it.raw.ID(it.i), it.raw.Kind(it.i)
 		if id != "" {
 			mb.keys[i] = p.seen.key(id) // for the writer, hashed here in parallel
 		}
 		state := linkUnknown
 		if kind == connector.Upsert && id != "" {
-			if it.raw != nil {
-				mb.sources[i] = hasher.sumRaw(p.salt, it.raw, it.i)
-			} else {
-				mb.sources[i] = hasher.sum(p.salt, &it.rec)
-			}
+			mb.sources[i] = hasher.sum(p.salt, it.raw, it.i)
 			state = index.state(mb.keys[i], &mb.sources[i])
 		}
 		if state == linkUnchanged {
@@ -526,14 +511,10 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 			mb.unchanged[i] = true
 			continue
 		}
-		if it.raw != nil {
-			// Only the mapping needs the attributes; it takes them from the batch.
-			batch[i] = connector.Record{ID: id, DN: it.raw.DN(it.i), Kind: kind}
-			if kind == connector.Invalid {
-				batch[i].Problem = it.raw.Problem(it.i)
-			}
-		} else {
-			batch[i] = it.rec
+		// Only the mapping needs the attributes; it takes them from the batch.
+		batch[i] = connector.Record{ID: id, DN: it.raw.DN(it.i), Kind: kind}
+		if kind == connector.Invalid {
+			batch[i].Problem = it.raw.Problem(it.i)
 		}
 		if kind == connector.Upsert && id != "" && state == linkUnknown {
 			ids = append(ids, id)
@@ -557,11 +538,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 			mb.unchanged[i] = true
 			continue
 		}
-		if it := &items[i]; it.raw != nil {
-			toMap = append(toMap, mapper.Input{Raw: it.raw, I: it.i})
-		} else {
-			toMap = append(toMap, mapper.Input{Record: r})
-		}
+		toMap = append(toMap, mapper.Input{Raw: items[i].raw, I: items[i].i})
 		at = append(at, i)
 	}
 	if len(toMap) == 0 {
@@ -592,12 +569,10 @@ type readier interface {
 	Ready(ctx context.Context) error
 }
 
-// pending is one record of a read on its way to prepare: decoded already (rec), or
-// still in the batch it arrived in (raw, i).
+// pending is one record of a read on its way to prepare, in the batch it arrived in.
 type pending struct {
 	raw *connector.RawBatch
 	i   int
-	rec connector.Record
 }
 
 // awaitIndex returns the index of the sync's links once it is loaded, or nil at once
@@ -682,29 +657,14 @@ func (h *backlog) release() [][]pending {
 }
 
 // pendingBytes estimates the memory a batch of pending records holds: each raw batch
-// it draws from, once, or the text of decoded records.
+// it draws from, once.
 func pendingBytes(batch []pending) int {
 	n := 0
 	var last *connector.RawBatch
 	for i := range batch {
-		it := &batch[i]
-		if it.raw != nil {
-			if it.raw != last {
-				n += it.raw.Size()
-				last = it.raw
-			}
-			continue
-		}
-		n += len(it.rec.ID) + len(it.rec.DN)
-		for _, vs := range it.rec.Attributes {
-			for _, v := range vs {
-				n += len(v)
-			}
-		}
-		for _, vs := range it.rec.Binary {
-			for _, v := range vs {
-				n += len(v)
-			}
+		if raw := batch[i].raw; raw != last {
+			n += raw.Size()
+			last = raw
 		}
 	}
 	return n

@@ -14,21 +14,16 @@ import (
 // which is most of the work of a sync over an unchanged directory.
 //
 // The hash is sha256 over the salt (length-prefixed) and the record's canonical form
-// (connector.Canonicalizer), from a decoded Record or straight from the batch it arrived
-// in: the same hash either way, and the same as earlier versions stored. The zero value
-// is ready; it keeps its buffer from record to record.
+// (connector.Canonicalizer), taken straight from the batch the record arrived in: the
+// same as a decoded Record's canonical form, and the same as earlier versions stored.
+// The zero value is ready; it keeps its buffer from record to record.
 type sourceHasher struct {
 	buf []byte
 	c   connector.Canonicalizer
 }
 
-func (h *sourceHasher) sum(salt []byte, r *connector.Record) [32]byte {
-	h.buf = h.c.AppendRecord(h.salted(salt), r)
-	return sha256.Sum256(h.buf)
-}
-
-// sumRaw is sum for record i of a batch not decoded.
-func (h *sourceHasher) sumRaw(salt []byte, b *connector.RawBatch, i int) [32]byte {
+// sum hashes record i of a batch, without decoding it.
+func (h *sourceHasher) sum(salt []byte, b *connector.RawBatch, i int) [32]byte {
 	h.buf = h.c.AppendRaw(h.salted(salt), b, i)
 	return sha256.Sum256(h.buf)
 }

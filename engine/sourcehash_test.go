@@ -17,7 +17,7 @@ func TestSourceHash(t *testing.T) {
 	}
 	hash := func(salt string, r connector.Record) [32]byte {
 		var h sourceHasher
-		return h.sum([]byte(salt), &r)
+		return h.sum([]byte(salt), rawOf(t, r), 0)
 	}
 	want := hash("m1", base())
 	// Map order does not matter: the same record built again hashes the same.
@@ -49,8 +49,8 @@ func TestSourceHash(t *testing.T) {
 	}
 }
 
-// A hasher that reuses the previous record's sorted names hashes every record as a
-// fresh one does, whether the next record's names are the same, fewer, more or others.
+// A hasher that goes from batch to batch hashes every record as a fresh one does,
+// whether the next record's names are the same, fewer, more or others.
 func TestSourceHasherReusesNames(t *testing.T) {
 	recs := []connector.Record{
 		{ID: "1", Attributes: map[string][]string{"cn": {"A"}, "sn": {"B"}, "mail": {"m"}}},
@@ -64,7 +64,8 @@ func TestSourceHasherReusesNames(t *testing.T) {
 	var shared sourceHasher
 	for _, r := range recs {
 		var fresh sourceHasher
-		if got, want := shared.sum([]byte("m"), &r), fresh.sum([]byte("m"), &r); got != want {
+		b := rawOf(t, r)
+		if got, want := shared.sum([]byte("m"), b, 0), fresh.sum([]byte("m"), b, 0); got != want {
 			t.Errorf("record %s: reused names hashed %x, a fresh hasher %x", r.ID, got[:4], want[:4])
 		}
 	}
@@ -77,8 +78,18 @@ func TestSourceHashIsStable(t *testing.T) {
 		Attributes: map[string][]string{"cn": {"Jane Doe"}, "mail": {"jane@example.com", "j@example.com"}, "sn": {"Doe"}, "empty": {}},
 		Binary:     map[string][][]byte{"jpegPhoto": {{0xff, 0xd8, 0xff}}}}
 	var h sourceHasher
-	got := h.sum([]byte("mapping-identity"), &r)
+	got := h.sum([]byte("mapping-identity"), rawOf(t, r), 0)
 	if want := "8df6c419263d26c7682a756a32ad84a1084ce47df38f99cc755986b5cc59c7e1"; hex.EncodeToString(got[:]) != want {
 		t.Fatalf("source hash %x, want %s", got, want)
 	}
+}
+
+// rawOf is r in a batch of its own, as a plugin would send it.
+func rawOf(t *testing.T, r connector.Record) *connector.RawBatch {
+	t.Helper()
+	b, err := connector.NewRawBatch([]connector.Record{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

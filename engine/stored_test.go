@@ -147,24 +147,26 @@ func TestFullReadBacklogFull(t *testing.T) {
 	run("one changed", counts{processed: 300, updated: 1, skipped: 299})
 }
 
-// stallingConnector is a directory that goes quiet: after `after` records its read waits
-// until the run is cancelled, and stalled is closed.
+// stallingConnector is a directory that goes quiet: once the batches it passed on hold
+// `after` records, its read waits until the run is cancelled, and stalled is closed.
 type stallingConnector struct {
 	connector.Connector
 	after   int
 	stalled chan struct{}
 }
 
-func (s *stallingConnector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
+func (s *stallingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
 	n := 0
-	return s.Connector.Read(ctx, req, func(r connector.Record) error {
-		if n == s.after {
+	return s.Connector.(connector.RawReader).ReadRaw(ctx, req, func(b *connector.RawBatch) error {
+		if err := fn(b); err != nil {
+			return err
+		}
+		if n += b.Len(); n >= s.after {
 			close(s.stalled)
 			<-ctx.Done()
 			return ctx.Err()
 		}
-		n++
-		return emit(r)
+		return nil
 	})
 }
 
