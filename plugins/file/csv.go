@@ -23,7 +23,7 @@ func readCSV(r io.Reader, b *builder) error {
 	if c.quoteErr != "" {
 		return b.lineErr(c.quoteLine, "header: %s", c.quoteErr)
 	}
-	names := make([]string, len(c.ends))
+	names := make([]attr, len(c.ends))
 	seen := make(map[string]int, len(c.ends))
 	idCol := -1
 	for i := range c.ends {
@@ -38,8 +38,8 @@ func readCSV(r io.Reader, b *builder) error {
 			return b.lineErr(c.start, "columns %d and %d are both named %s", prev+1, i+1, h)
 		}
 		seen[strings.ToLower(h)] = i
-		names[i] = h
-		if b.kind(h)&kindID != 0 {
+		names[i] = b.newAttr(h)
+		if names[i].kind&kindID != 0 {
 			idCol = i
 		}
 	}
@@ -76,22 +76,23 @@ func readCSV(r io.Reader, b *builder) error {
 }
 
 // cell adds the values of one cell. An empty ID cell is an empty ID, not a missing one.
-func (c *csvReader) cell(b *builder, line int, name, cell, sep string, isID bool) {
-	values := []string{cell}
+func (c *csvReader) cell(b *builder, line int, a attr, cell, sep string, isID bool) {
+	values := [1]string{cell}
+	vs := values[:]
 	if sep != "" {
-		values = splitValues(cell, sep)
+		vs = splitValues(cell, sep)
 	}
-	if isID && (len(values) == 0 || len(values) == 1 && values[0] == "") {
-		b.text(line, name, "")
+	if isID && (len(vs) == 0 || len(vs) == 1 && vs[0] == "") {
+		b.text(line, a, "")
 		return
 	}
-	for _, v := range values {
+	for _, v := range vs {
 		switch {
 		case v == "":
-		case b.kind(name)&kindBinary != 0:
-			b.base64(line, name, v)
+		case a.kind&kindBinary != 0:
+			b.base64(line, a, v)
 		default:
-			b.text(line, name, v)
+			b.text(line, a, v)
 		}
 	}
 }

@@ -109,21 +109,21 @@ func (p *jsonLine) parseObject() string {
 // member reads ": value" after the key in p.key.
 func (p *jsonLine) member(surrogate bool) string {
 	b := p.b
-	var name string
+	var name attr
 	skip := false
 	switch {
 	case b.collect && !bytes.EqualFold(p.key, []byte(b.cfg.idAttr)):
 		skip = true // the first pass looks at nothing but the ID
 	default:
-		name = b.intern(p.key)
-		if surrogate || b.kind(name)&kindBadName != 0 {
+		name = b.attr(p.key)
+		if surrogate || name.kind&kindBadName != 0 {
 			b.fail(p.n, "key %s is not a valid attribute name (it is empty or not UTF-8 text)", truncateQuote(p.key))
 			skip = true
 		} else if !b.collect {
-			if _, dup := p.keys[name]; dup {
-				b.fail(p.n, "key %s appears twice in the object", quoteName(name))
+			if _, dup := p.keys[name.name]; dup {
+				b.fail(p.n, "key %s appears twice in the object", quoteName(name.name))
 			}
-			p.keys[name] = struct{}{}
+			p.keys[name.name] = struct{}{}
 		}
 	}
 	p.ws()
@@ -156,7 +156,7 @@ func (p *jsonLine) member(surrogate bool) string {
 
 // element reads one value of attribute name: a scalar, or a nested array or object,
 // which the record cannot hold (a problem of the record, not of the line's syntax).
-func (p *jsonLine) element(name string, skip bool) string {
+func (p *jsonLine) element(name attr, skip bool) string {
 	b := p.b
 	start := p.pos
 	switch c := p.peek(); c {
@@ -168,7 +168,7 @@ func (p *jsonLine) element(name string, skip bool) string {
 		case skip:
 		case surrogate:
 			b.badValue(p.n, name, "holds a \\u escape of half a UTF-16 surrogate pair, which is not text")
-		case b.kind(name)&kindBinary != 0:
+		case name.kind&kindBinary != 0:
 			b.base64(p.n, name, string(p.val))
 		default:
 			b.text(p.n, name, string(p.val))
@@ -198,7 +198,7 @@ func (p *jsonLine) element(name string, skip bool) string {
 	}
 	switch {
 	case skip:
-	case b.kind(name)&kindBinary != 0:
+	case name.kind&kindBinary != 0:
 		b.badValue(p.n, name, "is binary and must hold base64 strings")
 	default:
 		b.text(p.n, name, string(p.s[start:p.pos]))

@@ -138,8 +138,8 @@ func (p *ldifReader) line(text []byte, n int) error {
 	if b.collect && !bytes.EqualFold(name, []byte(b.cfg.idAttr)) {
 		return nil // the first pass looks at nothing but the ID
 	}
-	attr := b.intern(name)
-	if b.kind(attr)&kindBadName != 0 || bytes.ContainsAny(name, " \t") {
+	attr := b.attr(name)
+	if attr.kind&kindBadName != 0 || bytes.ContainsAny(name, " \t") {
 		if hasFoldPrefix(name, b.cfg.idAttr) {
 			b.failUnclear(n, "invalid attribute name %s", truncateQuote(name))
 		} else {

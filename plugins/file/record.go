@@ -52,8 +52,7 @@ const (
 // appears twice. The second emits, and makes both records of a duplicate ID Invalid.
 type builder struct {
 	cfg     *config
-	names   map[string]string   // interned attribute names
-	kinds   map[string]attrKind // attribute name → kind, cached
+	attrs   map[string]attr // attribute name → interned name and kind
 	ids     *idTable
 	collect bool                         // the first pass: only IDs matter
 	out     func(connector.Record) error // the second pass's emit
@@ -81,8 +80,7 @@ type problem struct {
 func newBuilder(cfg *config, ids *idTable, collect bool, out func(connector.Record) error) *builder {
 	return &builder{
 		cfg:     cfg,
-		names:   make(map[string]string),
-		kinds:   make(map[string]attrKind),
+		attrs:   make(map[string]attr),
 		ids:     ids,
 		collect: collect,
 		out:     out,
@@ -94,41 +92,47 @@ func (b *builder) lineErr(line int, format string, args ...any) error {
 	return &LineError{Path: b.cfg.path, Line: line, Err: fmt.Errorf(format, args...)}
 }
 
-// intern returns name as a string shared by every record, without allocating when the
-// name was seen before.
-func (b *builder) intern(name []byte) string {
-	if s, ok := b.names[string(name)]; ok {
-		return s
-	}
-	s := string(name)
-	b.names[s] = s
-	return s
+// attr is an attribute name, interned, with what the connector makes of it.
+type attr struct {
+	name string
+	kind attrKind
 }
 
-func (b *builder) kind(name string) attrKind {
-	k, ok := b.kinds[name]
-	if !ok {
-		lower := strings.ToLower(name)
-		if strings.Contains(lower, ";binary") {
+// attr returns the attribute called name, without allocating when the name was seen
+// before: one map lookup a value.
+func (b *builder) attr(name []byte) attr {
+	if a, ok := b.attrs[string(name)]; ok {
+		return a
+	}
+	return b.newAttr(string(name))
+}
+
+func (b *builder) newAttr(name string) attr {
+	if a, ok := b.attrs[name]; ok {
+		return a
+	}
+	var k attrKind
+	lower := strings.ToLower(name)
+	if strings.Contains(lower, ";binary") {
+		k |= kindBinary
+	}
+	for _, n := range b.cfg.binary {
+		if lower == n {
 			k |= kindBinary
 		}
-		for _, n := range b.cfg.binary {
-			if lower == n {
-				k |= kindBinary
-			}
-		}
-		if strings.EqualFold(name, b.cfg.idAttr) {
-			k |= kindID
-		}
-		if b.cfg.dnAttr != "" && strings.EqualFold(name, b.cfg.dnAttr) {
-			k |= kindDN
-		}
-		if name == "" || badText(name) != "" {
-			k |= kindBadName
-		}
-		b.kinds[name] = k
 	}
-	return k
+	if strings.EqualFold(name, b.cfg.idAttr) {
+		k |= kindID
+	}
+	if b.cfg.dnAttr != "" && strings.EqualFold(name, b.cfg.dnAttr) {
+		k |= kindDN
+	}
+	if name == "" || badText(name) != "" {
+		k |= kindBadName
+	}
+	a := attr{name, k}
+	b.attrs[name] = a
+	return a
 }
 
 // begin starts a record at line.
@@ -143,10 +147,10 @@ func (b *builder) begin(line int) {
 	}
 }
 
-// skips reports whether the values of name can be skipped: in the first pass, every
+// skips reports whether the values of a can be skipped: in the first pass, every
 // attribute but the ID.
-func (b *builder) skips(name string) bool {
-	return b.collect && b.kind(name)&kindID == 0
+func (b *builder) skips(a attr) bool {
+	return b.collect && a.kind&kindID == 0
 }
 
 // fail records a problem with the current record that leaves its ID readable.
@@ -180,13 +184,13 @@ func (b *builder) failUnclear(line int, format string, args ...any) {
 }
 
 // text adds a text value as the source holds it. A binary attribute keeps its bytes.
-func (b *builder) text(line int, name, value string) {
-	if b.skips(name) {
+func (b *builder) text(line int, a attr, value string) {
+	if b.skips(a) {
 		return
 	}
-	k := b.kind(name)
+	k := a.kind
 	if k&kindBinary != 0 {
-		b.bytes(line, name, []byte(value))
+		b.bytes(a, []byte(value))
 		return
 	}
 	if what := badText(value); what != "" {
@@ -196,7 +200,7 @@ func (b *builder) text(line int, name, value string) {
 		if k&kindDN != 0 {
 			b.dnBroken = true
 		}
-		b.fail(line, "attribute %s %s", quoteName(name), what)
+		b.fail(line, "attribute %s %s", quoteName(a.name), what)
 		return
 	}
 	if k&kindID != 0 {
@@ -206,42 +210,42 @@ func (b *builder) text(line int, name, value string) {
 		b.dnVals = append(b.dnVals, value)
 	}
 	if !b.collect {
-		b.rec.Attributes[name] = append(b.rec.Attributes[name], value)
+		b.rec.Attributes[a.name] = append(b.rec.Attributes[a.name], value)
 	}
 }
 
 // base64 adds a value that the source encodes in base64: LDIF's "::" values, and binary
 // attributes in CSV and JSON Lines.
-func (b *builder) base64(line int, name, encoded string) {
-	if b.skips(name) {
+func (b *builder) base64(line int, a attr, encoded string) {
+	if b.skips(a) {
 		return
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
 	if err != nil {
-		b.badValue(line, name, "holds invalid base64: %v", err)
+		b.badValue(line, a, "holds invalid base64: %v", err)
 		return
 	}
-	if b.kind(name)&kindBinary != 0 {
-		b.bytes(line, name, raw)
+	if a.kind&kindBinary != 0 {
+		b.bytes(a, raw)
 		return
 	}
-	b.text(line, name, string(raw))
+	b.text(line, a, string(raw))
 }
 
 // badValue records a value of name that cannot be read at all.
-func (b *builder) badValue(line int, name, format string, args ...any) {
-	k := b.kind(name)
+func (b *builder) badValue(line int, a attr, format string, args ...any) {
+	k := a.kind
 	if k&kindID != 0 {
 		b.idBad = line
 	}
 	if k&kindDN != 0 {
 		b.dnBroken = true
 	}
-	b.fail(line, "attribute %s %s", quoteName(name), fmt.Sprintf(format, args...))
+	b.fail(line, "attribute %s %s", quoteName(a.name), fmt.Sprintf(format, args...))
 }
 
-func (b *builder) bytes(_ int, name string, value []byte) {
-	if b.kind(name)&kindID != 0 {
+func (b *builder) bytes(a attr, value []byte) {
+	if a.kind&kindID != 0 {
 		if len(value) == 0 {
 			b.idVals = append(b.idVals, "")
 		} else {
@@ -254,7 +258,7 @@ func (b *builder) bytes(_ int, name string, value []byte) {
 	if b.rec.Binary == nil {
 		b.rec.Binary = make(map[string][][]byte, 2)
 	}
-	b.rec.Binary[name] = append(b.rec.Binary[name], value)
+	b.rec.Binary[a.name] = append(b.rec.Binary[a.name], value)
 }
 
 // badText says what is wrong with a text value: "" if it is valid UTF-8 without a NUL
