@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -231,5 +232,23 @@ func TestUnstorableIDsAndDNs(t *testing.T) {
 	}
 	if got := title(e.profiles([]string{badDN})[badDN]); got == "Moved" {
 		t.Errorf("the record with the unstorable DN was applied")
+	}
+}
+
+// A delta run of a sync whose connector cannot read deltas fails before it begins: no
+// run is recorded, no lock taken.
+func TestDeltaRunWithoutTheCapability(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 5)
+	prep := e.prepare(e.syncConfig("file", "default", "", ""))
+	if prep.Sync.ReadsDeltas {
+		t.Fatal("the file connector claims delta reads")
+	}
+	_, err := (&engine.Engine{Store: e.store, Holder: "test"}).Run(context.Background(), prep.Sync, engine.Options{Mode: connector.Delta})
+	if !errors.Is(err, engine.ErrNoDeltas) {
+		t.Fatalf("delta run = %v, want ErrNoDeltas", err)
+	}
+	if runs, err := e.store.Runs(context.Background(), "people", 5); err != nil || len(runs) != 0 {
+		t.Errorf("runs after the refused delta run: %d (%v), want none", len(runs), err)
 	}
 }

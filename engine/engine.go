@@ -44,6 +44,9 @@ type Sync struct {
 	// Timeout bounds a whole run; 0 means none.
 	Timeout time.Duration
 	Guard   Guard
+	// ReadsDeltas says the connector serves delta reads (its Capabilities.Delta); a delta
+	// run of a sync whose connector does not fails before it starts.
+	ReadsDeltas bool
 	// RequiredFields are core fields every profile of this sync must have, beyond the
 	// user name or email that every profile needs (see CheckProfile). A mapped profile
 	// without one is a record error.

@@ -40,6 +40,9 @@ const errorFlushSize = 500
 // and is recorded as failed with this error's message.
 var ErrShutdown = errors.New("interrupted by shutdown")
 
+// ErrNoDeltas is the error of a delta run of a sync whose connector cannot read deltas.
+var ErrNoDeltas = errors.New("its connector cannot read deltas (it does not declare the capability); run a full sync")
+
 // Run runs s once: a real run under the sync's lock, or a dry run (opts.DryRun) that
 // writes nothing. The returned Result is filled in as far as the run got even when it
 // fails; the error says why it failed.
@@ -53,6 +56,11 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		defer cancel()
 	}
 
+	if opts.Mode == connector.Delta && !s.ReadsDeltas {
+		res.Status = store.StatusFailed
+		res.Message = ErrNoDeltas.Error()
+		return res, fmt.Errorf("sync %q: %w", s.Name, ErrNoDeltas)
+	}
 	p := &pass{engine: e, sync: s, opts: opts, seen: newSeenSet(), log: log}
 	if !opts.DryRun {
 		run, err := e.Store.BeginRun(ctx, s.Name, res.Mode, e.Holder)

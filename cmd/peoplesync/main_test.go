@@ -218,3 +218,29 @@ func TestCheckCommand(t *testing.T) {
 		t.Fatalf("check of a missing file exited %d:\n%s", code, errOut)
 	}
 }
+
+// A delta_schedule on a connector that cannot read deltas (the file connector: an export
+// is a snapshot) is a validate error at the attribute, and `sync --delta` of such a sync
+// is a usage error, not a run that fails later or reads everything.
+func TestDeltaOnAConnectorWithoutDeltas(t *testing.T) {
+	cfg := writeConfig(t, pgtest.NewDatabase(t))
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withDelta := strings.Replace(string(src), `schedule  = "*/30 * * * *"`, "schedule  = \"*/30 * * * *\"\n  delta_schedule = \"*/5 * * * *\"", 1)
+	if err := os.WriteFile(cfg, []byte(withDelta), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := cli(t, "--config", cfg, "validate")
+	if code != 2 || !strings.Contains(errOut, "Connector cannot read deltas") || !strings.Contains(errOut, "sync.hcl line 21") {
+		t.Errorf("validate exited %d, want 2 naming the delta_schedule line:\n%s", code, errOut)
+	}
+	if err := os.WriteFile(cfg, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = cli(t, "--config", cfg, "sync", "--sync", "people", "--delta")
+	if code != 2 || !strings.Contains(errOut, "cannot read deltas") {
+		t.Errorf("sync --delta exited %d, want 2:\n%s", code, errOut)
+	}
+}

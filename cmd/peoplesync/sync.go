@@ -143,6 +143,9 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 	eng := &engine.Engine{Store: st, Holder: holder(), Logger: a.logger}
 	opts := engine.Options{DryRun: dryRun, AllowDeletes: f.allowDeletes, PlanDetails: f.details}
 	if f.delta {
+		if !prep.Sync.ReadsDeltas {
+			return &exitError{code: exitUsage, err: fmt.Errorf("sync %q: --delta: %w", f.sync, engine.ErrNoDeltas)}
+		}
 		opts.Mode = connector.Delta
 	}
 	res, runErr := eng.Run(ctx, prep.Sync, opts)

@@ -18,6 +18,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/connhost"
 	"github.com/peoplesync/peoplesync/engine/mapper"
+	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
 // Options shape how syncs are set up.
@@ -73,18 +74,23 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		return nil, diags
 	}
 	p.mapping = mapping
-	proc, cdiags := startConnector(ctx, cfg, c, opts)
+	proc, desc, cdiags := startConnector(ctx, cfg, c, opts)
 	diags = append(diags, cdiags...)
 	if cdiags.HasErrors() {
 		p.Close(ctx)
 		return nil, diags
 	}
 	p.process = proc
+	if d := deltaDiagnostic(s, c, desc); d != nil {
+		p.Close(ctx)
+		return nil, append(diags, d)
+	}
 	p.Sync = &engine.Sync{
 		Name:           s.Name,
 		Connector:      proc,
 		Mapper:         mapping,
 		BatchSize:      s.BatchSize,
+		ReadsDeltas:    desc.Capabilities.Delta,
 		RequiredFields: s.RequiredFields,
 		Timeout:        s.Timeout,
 		Guard:          Guard(s.Deletion),
@@ -112,7 +118,23 @@ func Connector(ctx context.Context, cfg *config.Config, name string, opts Option
 			Detail:   fmt.Sprintf("%s has no connector %q; it has: %v.", cfg.Filename, name, names),
 		}}
 	}
-	return startConnector(ctx, cfg, c, opts)
+	proc, _, diags := startConnector(ctx, cfg, c, opts)
+	return proc, diags
+}
+
+// deltaDiagnostic says why s, whose connector c describes itself as desc, cannot have
+// its delta_schedule: the connector cannot read deltas. Nil if it can, or s has none.
+func deltaDiagnostic(s *config.Sync, c *config.Connector, desc connector.Description) *hcl.Diagnostic {
+	if s.DeltaSchedule == "" || desc.Capabilities.Delta {
+		return nil
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Connector cannot read deltas",
+		Detail: fmt.Sprintf("Sync %q has a delta_schedule, but its connector %q (%s) cannot read deltas: it reads everything every time. Remove delta_schedule; schedule sets how often it runs.",
+			s.Name, c.Name, desc.Name),
+		Subject: s.DeltaScheduleRange.Ptr(),
+	}
 }
 
 // Validate checks everything cfg refers to beyond its syntax: each connector starts and
@@ -124,14 +146,23 @@ func Validate(ctx context.Context, cfg *config.Config, opts Options) hcl.Diagnos
 	if cfg == nil {
 		return nil
 	}
+	described := map[string]connector.Description{}
 	for _, c := range cfg.Connectors {
 		if _, err := os.Stat(c.Plugin); c.Plugin == "" || (c.External && err != nil) {
 			continue
 		}
-		proc, d := startConnector(ctx, cfg, c, opts)
+		proc, desc, d := startConnector(ctx, cfg, c, opts)
 		diags = append(diags, d...)
 		if proc != nil {
+			described[c.Name] = desc
 			proc.Kill()
+		}
+	}
+	for _, s := range cfg.Syncs {
+		if desc, ok := described[s.Connector]; ok {
+			if d := deltaDiagnostic(s, cfg.Connector(s.Connector), desc); d != nil {
+				diags = append(diags, d)
+			}
 		}
 	}
 	for _, m := range cfg.Mappings {
@@ -150,8 +181,9 @@ func Validate(ctx context.Context, cfg *config.Config, opts Options) hcl.Diagnos
 	return diags
 }
 
-// startConnector starts c's subprocess and configures it from its config block.
-func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector, opts Options) (*connhost.Process, hcl.Diagnostics) {
+// startConnector starts c's subprocess and configures it from its config block; it
+// returns the process and what the connector says about itself.
+func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector, opts Options) (*connhost.Process, connector.Description, hcl.Diagnostics) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -162,7 +194,7 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 		Logger:     logger,
 	})
 	if err != nil {
-		return nil, hcl.Diagnostics{{
+		return nil, connector.Description{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Connector does not start",
 			Detail:   fmt.Sprintf("connector %q: %v", c.Name, err),
@@ -172,7 +204,7 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	desc, err := proc.Describe(ctx)
 	if err != nil {
 		proc.Kill()
-		return nil, hcl.Diagnostics{{
+		return nil, connector.Description{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Connector does not answer",
 			Detail: fmt.Sprintf("connector %q: describe: %v", c.Name, err), Subject: c.PluginRange.Ptr(),
 		}}
@@ -180,12 +212,12 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	raw, diags := c.DecodeConfig(desc.Schema)
 	if diags.HasErrors() {
 		proc.Kill()
-		return nil, diags
+		return nil, connector.Description{}, diags
 	}
 	cdiags, err := proc.Configure(ctx, raw)
 	if err != nil {
 		proc.Kill()
-		return nil, append(diags, &hcl.Diagnostic{
+		return nil, connector.Description{}, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Connector configuration failed",
 			Detail: cfg.Redact(fmt.Sprintf("connector %q: %v", c.Name, err)), Subject: c.DeclRange.Ptr(),
 		})
@@ -193,9 +225,9 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	diags = append(diags, c.Diagnostics(cdiags)...)
 	if diags.HasErrors() {
 		proc.Kill()
-		return nil, diags
+		return nil, connector.Description{}, diags
 	}
-	return proc, diags
+	return proc, desc, diags
 }
 
 // lazyMapping is a mapping whose module compiles and instantiates (tens of
