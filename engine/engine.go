@@ -75,6 +75,10 @@ type Options struct {
 	AllowDeletes int
 	// PlanDetails is how many changes a dry run describes field by field.
 	PlanDetails int
+	// Begun, if set, is the run to carry out, which the caller began already for this
+	// sync and mode (the scheduler begins a tick's run to claim the tick); Run then
+	// begins none, and finishes this one.
+	Begun store.Run
 }
 
 // Actions of a planned change.

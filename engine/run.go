@@ -63,11 +63,14 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 	}
 	p := &pass{engine: e, sync: s, opts: opts, seen: newSeenSet(), log: log}
 	if !opts.DryRun {
-		run, err := e.Store.BeginRun(ctx, s.Name, res.Mode, e.Holder)
-		if err != nil {
-			res.Status = store.StatusFailed
-			res.Message = err.Error()
-			return res, fmt.Errorf("sync %q: begin run: %w", s.Name, err)
+		run := opts.Begun
+		if run == nil {
+			var err error
+			if run, err = e.Store.BeginRun(ctx, s.Name, res.Mode, e.Holder); err != nil {
+				res.Status = store.StatusFailed
+				res.Message = err.Error()
+				return res, fmt.Errorf("sync %q: begin run: %w", s.Name, err)
+			}
 		}
 		p.run = run
 		res.RunID = run.ID()

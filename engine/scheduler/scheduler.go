@@ -252,26 +252,11 @@ func (s *Scheduler) runTick(ctx context.Context, j Job, tick, until time.Time, l
 		return run.ID(), res, errors.New(msg)
 	}
 	defer release()
-	eng := &engine.Engine{Store: heldStore{Store: s.opts.Store, run: run}, Holder: s.opts.Holder,
-		Logger: s.opts.Logger, Now: s.opts.Clock.Now}
-	res, err := eng.Run(ctx, sync, engine.Options{Mode: j.ReadMode()})
+	eng := &engine.Engine{Store: s.opts.Store, Holder: s.opts.Holder, Logger: s.opts.Logger, Now: s.opts.Clock.Now}
+	res, err := eng.Run(ctx, sync, engine.Options{Mode: j.ReadMode(), Begun: run})
 	s.opts.Metrics.observe(j, res, s.opts.Clock.Now().Sub(start), s.opts.Clock.Now())
 	if engine.IsLockLost(err) {
 		log.Error("the run lost its lock to another replica and stopped", "err", err)
 	}
 	return run.ID(), res, err
-}
-
-// heldStore hands engine.Run the run the scheduler already began for the tick.
-type heldStore struct {
-	store.Store
-	run store.Run
-}
-
-// BeginRun returns the held run if it is of that sync.
-func (h heldStore) BeginRun(_ context.Context, sync, _, _ string) (store.Run, error) {
-	if h.run == nil {
-		return nil, fmt.Errorf("sync %q: the scheduler's run was already used", sync)
-	}
-	return h.run, nil
 }
