@@ -62,9 +62,11 @@ const (
 type Spec struct {
 	// Name is the connector block's label in the config, used in errors and logs.
 	Name string
-	// Plugin is a bundled connector's name ("file"), or the path of an external plugin
-	// binary: a value with a path separator, or starting with ".", is a path.
+	// Plugin is a bundled connector's name ("file"), served by the peoplesync binary.
 	Plugin string
+	// Path, instead of Plugin, is the path of an external plugin binary (the config
+	// tells one from the other: config.Connector.External).
+	Path string
 	// SHA256, when set, is the hex SHA-256 the binary must have; a mismatch fails
 	// before the binary runs.
 	SHA256 string
@@ -97,13 +99,6 @@ type Process struct {
 
 var _ connector.Connector = (*Process)(nil)
 
-// IsPath reports whether a Spec.Plugin value names an external binary rather than a
-// bundled connector.
-func IsPath(pluginName string) bool {
-	return strings.ContainsRune(pluginName, '/') || strings.ContainsRune(pluginName, filepath.Separator) ||
-		strings.HasPrefix(pluginName, ".")
-}
-
 // Start starts the connector plugin spec names and completes the handshake. ctx bounds
 // the start-up only; the process runs until Kill.
 func Start(ctx context.Context, spec Spec, opts Options) (*Process, error) {
@@ -117,8 +112,8 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Process, error) {
 	logger = logger.With("connector", spec.Name)
 
 	var cmd *exec.Cmd
-	path := spec.Plugin
-	if IsPath(spec.Plugin) {
+	path := spec.Path
+	if path != "" {
 		cmd = exec.Command(path)
 	} else {
 		if spec.Plugin == "" {

@@ -201,7 +201,7 @@ func sha(t *testing.T, path string) string {
 func TestWrongChecksumFailsBeforeStart(t *testing.T) {
 	path, marker := script(t, 0o755)
 	wrong := strings.Repeat("ab", 32)
-	_, err := connhost.Start(t.Context(), connhost.Spec{Name: "ext", Plugin: path, SHA256: wrong}, options(nil))
+	_, err := connhost.Start(t.Context(), connhost.Spec{Name: "ext", Path: path, SHA256: wrong}, options(nil))
 	if !errors.Is(err, connhost.ErrChecksumMismatch) {
 		t.Fatalf("Start = %v, want ErrChecksumMismatch", err)
 	}
@@ -233,7 +233,7 @@ func wrapper(t *testing.T, body string) string {
 
 func TestExternalBinaryWithChecksum(t *testing.T) {
 	exe := wrapper(t, `exec "$BIN" plugin file`)
-	p, err := connhost.Start(t.Context(), connhost.Spec{Name: "ext", Plugin: exe, SHA256: "sha256:" + sha(t, exe)}, connhost.Options{})
+	p, err := connhost.Start(t.Context(), connhost.Spec{Name: "ext", Path: exe, SHA256: "sha256:" + sha(t, exe)}, connhost.Options{})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -253,15 +253,15 @@ func TestLaunchErrorsReadClearly(t *testing.T) {
 		is     error
 		saying []string
 	}{
-		{"missing binary", connhost.Spec{Name: "ext", Plugin: "./no/such/connector"}, fs.ErrNotExist,
+		{"missing binary", connhost.Spec{Name: "ext", Path: "./no/such/connector"}, fs.ErrNotExist,
 			[]string{`connector "ext"`, "./no/such/connector", "does not exist"}},
-		{"not executable", connhost.Spec{Name: "ext", Plugin: notExec}, nil,
+		{"not executable", connhost.Spec{Name: "ext", Path: notExec}, nil,
 			[]string{`connector "ext"`, notExec, "not executable"}},
-		{"directory", connhost.Spec{Name: "ext", Plugin: t.TempDir() + "/"}, nil,
+		{"directory", connhost.Spec{Name: "ext", Path: t.TempDir() + "/"}, nil,
 			[]string{`connector "ext"`, "is a directory"}},
-		{"not a plugin", connhost.Spec{Name: "ext", Plugin: notPlugin}, nil,
+		{"not a plugin", connhost.Spec{Name: "ext", Path: notPlugin}, nil,
 			[]string{`connector "ext"`, notPlugin, "did not start as a peoplesync connector"}},
-		{"bad checksum syntax", connhost.Spec{Name: "ext", Plugin: notPlugin, SHA256: "abc"}, nil,
+		{"bad checksum syntax", connhost.Spec{Name: "ext", Path: notPlugin, SHA256: "abc"}, nil,
 			[]string{`connector "ext"`, "64 hex digits"}},
 		{"unknown bundled connector", connhost.Spec{Name: "dir", Plugin: "ldapp"}, nil,
 			[]string{`connector "dir"`, os.Args[0], `no bundled connector "ldapp"`, "file"}},

@@ -23,7 +23,11 @@ import (
 const hostEnv = "CONNHOST_TEST_HOST"
 
 func host(pluginName string) {
-	p, err := connhost.Start(context.Background(), connhost.Spec{Name: "orphan", Plugin: pluginName},
+	spec := connhost.Spec{Name: "orphan", Plugin: pluginName}
+	if strings.Contains(pluginName, "/") { // a wrapper script
+		spec.Plugin, spec.Path = "", pluginName
+	}
+	p, err := connhost.Start(context.Background(), spec,
 		connhost.Options{Executable: os.Args[0], Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

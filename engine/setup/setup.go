@@ -188,7 +188,11 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	if logger == nil {
 		logger = slog.Default()
 	}
-	proc, err := connhost.Start(ctx, connhost.Spec{Name: c.Name, Plugin: c.Plugin, SHA256: c.SHA256}, connhost.Options{
+	spec := connhost.Spec{Name: c.Name, Plugin: c.Plugin, SHA256: c.SHA256}
+	if c.External {
+		spec.Plugin, spec.Path = "", c.Plugin
+	}
+	proc, err := connhost.Start(ctx, spec, connhost.Options{
 		Executable: opts.Executable,
 		Dir:        cfg.Dir,
 		Logger:     logger,
