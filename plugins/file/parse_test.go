@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -370,5 +371,34 @@ func TestCheck(t *testing.T) {
 				t.Errorf("Check = %v, want an error naming %s and %q", err, tt.path, tt.msg)
 			}
 		})
+	}
+}
+
+// TestFileChangedDuringTheReadFails: the two passes must read one file. An export
+// rewritten while it is read fails the read, before its last record is emitted.
+func TestFileChangedDuringTheReadFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.csv")
+	if err := os.WriteFile(path, []byte("id,cn\n1,Ada\n2,Bob\n3,Eve\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := file.New()
+	if diags, err := c.Configure(t.Context(), config(t, map[string]any{"path": path})); err != nil || diags.HasErrors() {
+		t.Fatalf("Configure: %v %+v", err, diags)
+	}
+	var got []string
+	_, err := c.Read(t.Context(), connector.ReadRequest{}, func(r connector.Record) error {
+		if len(got) == 0 {
+			if err := os.WriteFile(path, []byte("id,cn\n1,Ada\n2,Bob\n4,Eve\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, r.ID)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "changed while it was being read") {
+		t.Errorf("Read = %v, want the file changed", err)
+	}
+	if slices.Contains(got, "3") || slices.Contains(got, "4") {
+		t.Errorf("emitted %v: the last record was emitted before the end was checked", got)
 	}
 }
