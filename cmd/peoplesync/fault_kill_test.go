@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,11 +108,14 @@ func TestFaultKilledSyncConverges(t *testing.T) {
 		return r.ID
 	}
 	// rerun waits out the dead run's lease, syncs cfg to its end and checks the result.
+	// The rerun takes the default lease: the short one exists to let a killed run's
+	// lease expire soon, and 2 s with renewals every 0.7 s is not a healthy run's lease
+	// on a machine loaded tenfold (a rerun lost it there).
 	rerun := func(s setup, cfg string, v version, want map[string]stored, killed int64) {
 		start := time.Now()
 		s.w.waitLeaseExpired()
 		lease := time.Since(start)
-		s.w.syncToEnd(cfg, "rerun")
+		s.w.syncToEnd(withLease(t, cfg, "30s"), "rerun")
 		t.Logf("%s: lease expired after %v, rerun took %v", s.w.t.Name(), lease.Round(time.Millisecond), (time.Since(start) - lease).Round(time.Millisecond))
 		s.w.checkConverged(v, want)
 		s.w.checkRuns(killed)
@@ -217,8 +223,27 @@ func TestFaultTakeoverSparesOtherDatabases(t *testing.T) {
 	}
 
 	w.waitLeaseExpired()
-	w.syncToEnd(w.config("file.hcl", "2s", syncSpec{name: faultSync, path: w.writeFile("people.ldif", w.ldif(people)), schedule: "@every 1h"}), "rerun")
+	w.syncToEnd(w.config("file.hcl", "30s", syncSpec{name: faultSync, path: w.writeFile("people.ldif", w.ldif(people)), schedule: "@every 1h"}), "rerun")
 	if _, err := conn.Exec(ctx, `SELECT 1`); err != nil {
 		t.Fatalf("the takeover in one database ended a session of another: %v", err)
 	}
+}
+
+// withLease writes a copy of the config file cfg with lease_ttl set to ttl and returns
+// its path.
+func withLease(t *testing.T, cfg, ttl string) string {
+	t.Helper()
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`lease_ttl = "[^"]*"`)
+	if !re.Match(src) {
+		t.Fatalf("%s sets no lease_ttl", cfg)
+	}
+	out := strings.TrimSuffix(cfg, ".hcl") + "-lease-" + ttl + ".hcl"
+	if err := os.WriteFile(out, re.ReplaceAll(src, []byte(`lease_ttl = "`+ttl+`"`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
 	"github.com/peoplesync/peoplesync/engine/store/pgtest"
 )
@@ -242,5 +244,36 @@ func TestDeltaOnAConnectorWithoutDeltas(t *testing.T) {
 	code, _, errOut = cli(t, "--config", cfg, "sync", "--sync", "people", "--delta")
 	if code != 2 || !strings.Contains(errOut, "cannot read deltas") {
 		t.Errorf("sync --delta exited %d, want 2:\n%s", code, errOut)
+	}
+}
+
+// runs and profiles only read: on a database without the schema they say so, and leave
+// it as it was, rather than migrating it as a side effect; after `migrate` they work.
+func TestReadingCommandsDoNotMigrate(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	cfg := writeConfig(t, dsn)
+	for _, args := range [][]string{{"runs"}, {"profiles", "--sync", "people"}} {
+		code, _, errOut := cli(t, append([]string{"--config", cfg}, args...)...)
+		if code != 1 || !strings.Contains(errOut, "run `peoplesync migrate`") {
+			t.Errorf("%v on an empty database exited %d, want 1 telling to migrate:\n%s", args, code, errOut)
+		}
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var tables int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("the reading commands created %d tables", tables)
+	}
+	if code, _, errOut := cli(t, "--config", cfg, "migrate"); code != 0 {
+		t.Fatalf("migrate exited %d: %s", code, errOut)
+	}
+	if code, _, errOut := cli(t, "--config", cfg, "runs"); code != 0 {
+		t.Errorf("runs after migrate exited %d: %s", code, errOut)
 	}
 }

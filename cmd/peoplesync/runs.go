@@ -17,7 +17,7 @@ func (a *app) migrateCommand() *cobra.Command {
 		Short: "Bring the store's schema up to date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.configuredStore(cmd.Context())
+			st, err := a.configuredStore(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ func (a *app) runsCommand() *cobra.Command {
 		Short: "List recent runs, newest first (or one run's record errors with --errors RUN)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.configuredStore(cmd.Context())
+			st, err := a.configuredStore(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -89,7 +89,7 @@ func (a *app) profilesCommand() *cobra.Command {
 		Short: "Show a few profiles a sync keeps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.configuredStore(cmd.Context())
+			st, err := a.configuredStore(cmd.Context(), false)
 			if err != nil {
 				return err
 			}

@@ -47,24 +47,51 @@ func (a *app) setupOptions() setup.Options {
 	return setup.Options{Logger: a.logger}
 }
 
-// configuredStore loads the configuration and opens its store, migrated.
-func (a *app) configuredStore(ctx context.Context) (*postgres.Store, error) {
+// configuredStore loads the configuration and opens its store, migrated if migrate
+// says so. A store that is not is refused if its schema lags this peoplesync: the
+// commands that only read never migrate as a side effect.
+func (a *app) configuredStore(ctx context.Context, migrate bool) (*postgres.Store, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, err
 	}
-	return a.openStore(ctx, cfg)
+	if migrate {
+		return a.openStore(ctx, cfg)
+	}
+	st, err := a.dialStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := st.PendingMigrations(ctx)
+	if err == nil && pending > 0 {
+		err = fmt.Errorf("the store's schema lacks %d of this peoplesync's migrations; run `peoplesync migrate` (a sync migrates too)", pending)
+	}
+	if err != nil {
+		st.Close()
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	return st, nil
 }
 
 // openStore opens the configured store and migrates it.
 func (a *app) openStore(ctx context.Context, cfg *config.Config) (*postgres.Store, error) {
-	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{LeaseTTL: cfg.Store.LeaseTTL, Logger: a.logger.With("part", "store")})
+	st, err := a.dialStore(ctx, cfg)
 	if err != nil {
-		return nil, &exitError{code: exitFailed, err: fmt.Errorf("open store: %w", err)}
+		return nil, err
 	}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
-		return nil, &exitError{code: exitFailed, err: fmt.Errorf("migrate store: %w", err)}
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	return st, nil
+}
+
+// dialStore opens the configured store as it is.
+func (a *app) dialStore(ctx context.Context, cfg *config.Config) (*postgres.Store, error) {
+	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{LeaseTTL: cfg.Store.LeaseTTL, Logger: a.logger.With("part", "store")})
+	if err != nil {
+		// postgres.Open says "open store" itself.
+		return nil, &exitError{code: exitFailed, err: err}
 	}
 	return st, nil
 }

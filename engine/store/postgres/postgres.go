@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -116,6 +120,47 @@ func (s *Store) Migrate(ctx context.Context) error {
 		s.log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "duration", r.Duration)
 	}
 	return nil
+}
+
+// PendingMigrations returns how many of the embedded migrations the database has not
+// applied, without changing anything (a database without the schema lacks all of
+// them): for the commands that only read, which must not migrate as a side effect.
+func (s *Store) PendingMigrations(ctx context.Context) (int, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return 0, fmt.Errorf("list migrations: %w", err)
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("read the schema version: %w", translate(err))
+	}
+	if !exists {
+		return len(files), nil
+	}
+	applied := map[int64]bool{}
+	rows, err := s.pool.Query(ctx, `SELECT version_id, is_applied FROM goose_db_version ORDER BY id`)
+	if err != nil {
+		return 0, fmt.Errorf("read the schema version: %w", translate(err))
+	}
+	var version int64
+	var isApplied bool
+	if _, err := pgx.ForEachRow(rows, []any{&version, &isApplied}, func() error {
+		applied[version] = isApplied // the latest row of a version says its state
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("read the schema version: %w", translate(err))
+	}
+	pending := 0
+	for _, f := range files {
+		v, err := strconv.ParseInt(strings.SplitN(path.Base(f), "_", 2)[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s has no version number", f)
+		}
+		if !applied[v] {
+			pending++
+		}
+	}
+	return pending, nil
 }
 
 // LeaseTTL returns the lease of the locks this store's runs take.
