@@ -18,7 +18,7 @@ import (
 )
 
 // mapWorkers is how many batches are looked up and mapped at once, while the reader
-// reads the next one and the writer and appliers write the last ones: one per CPU, as the
+// reads the next one and the comparer and appliers write the last ones: one per CPU, as the
 // mapper has one module instance per CPU. (On the 2-core bench machine, 4 workers made
 // the initial 100k sync ~6% slower and its peak RSS ~10 MB higher than 2, each holding a
 // batch while waiting for an instance.)
@@ -431,13 +431,13 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		close(mapped)
 	}()
 
-	// The writer takes no new batch once the run is cancelled, but the batch it is
+	// The comparer takes no new batch once the run is cancelled, but the batch it is
 	// writing commits: a shutdown stops at a batch boundary, not inside one.
 	wctx, wcancel := context.WithCancel(context.WithoutCancel(gctx))
 	defer wcancel()
 	stopGrace := context.AfterFunc(gctx, func() { time.AfterFunc(batchGrace, wcancel) })
 	defer stopGrace()
-	// The writer compares and counts, one batch at a time; the appliers write its
+	// The comparer compares and counts, one batch at a time; the appliers write its
 	// changes, several batches at once (each in its own transaction).
 	applies := make(chan []store.Change, 1)
 	g.Go(func() error {
@@ -446,7 +446,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			changes, err := p.write(wctx, mb)
+			changes, err := p.compare(wctx, mb)
 			if err != nil {
 				return err
 			}
@@ -488,7 +488,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 
 // prepare looks up what the store holds for a batch and maps the records that changed
 // at the source, hashing their profiles: the work that can run for several batches at
-// once, ahead of the one writer. A record whose source hash is the stored one is marked
+// once, ahead of the one comparer. A record whose source hash is the stored one is marked
 // unchanged and not mapped at all. In a full read the stored index settles most records
 // (unchanged, or new) without a lookup; only the rest are looked up.
 func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error) {
@@ -509,7 +509,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 		it := &items[i]
 		id, kind := it.raw.ID(it.i), it.raw.Kind(it.i)
 		if id != "" {
-			mb.keys[i] = p.seen.key(id) // for the writer, hashed here in parallel
+			mb.keys[i] = p.seen.key(id) // for the comparer, hashed here in parallel
 		}
 		state := linkUnknown
 		if kind == connector.Upsert && id != "" {
@@ -517,7 +517,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 			state = index.state(mb.keys[i], &mb.sources[i])
 		}
 		if state == linkUnchanged {
-			// The writer needs no more of it than this.
+			// The comparer needs no more of it than this.
 			batch[i] = connector.Record{ID: id, Kind: kind}
 			mb.unchanged[i] = true
 			continue
@@ -681,10 +681,11 @@ func pendingBytes(batch []pending) int {
 	return n
 }
 
-// write compares one prepared batch with the store and returns the changes to apply (a
-// dry run plans them instead). It alone keeps the run's counts, but for what the appliers
-// write, and the set of IDs seen.
-func (p *pass) write(ctx context.Context, mb mappedBatch) ([]store.Change, error) {
+// compare compares one prepared batch with the store and returns the changes the
+// appliers are to write (a dry run plans them instead, and returns none). It alone keeps
+// the run's counts, but for what the appliers write, and the set of IDs seen; it writes
+// only the bookkeeping of unchanged records (their new source hashes) and record errors.
+func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, error) {
 	changes := make([]store.Change, 0, len(mb.records))
 	var sourceHashes map[string][]byte
 	for i := range mb.records {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -185,9 +184,6 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 	}
 	switch {
 	case runErr != nil:
-		if errors.Is(runErr, store.ErrLocked) {
-			return &exitError{code: exitFailed, err: runErr}
-		}
 		return &exitError{code: exitFailed, err: runErr}
 	case res.Status == store.StatusGuarded:
 		return &exitError{code: exitGuarded}
