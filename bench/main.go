@@ -28,6 +28,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/peoplesync/peoplesync/bench/internal/procstat"
 	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
 	"github.com/peoplesync/peoplesync/engine/store/pgtest"
 	"github.com/peoplesync/peoplesync/examples/peoplegen"
@@ -409,16 +410,13 @@ func (w *world) sync(ctx context.Context, cfg, dsn string, delta bool) (sample, 
 		return sample{}, err
 	}
 	stop := make(chan struct{})
-	peaks := make(chan [2]int64, 1)
-	go func() { peaks <- watch(cmd.Process.Pid, stop) }()
+	peaks := make(chan procstat.Peaks, 1)
+	go func() { peaks <- procstat.Watch(cmd.Process.Pid, stop) }()
 	err = cmd.Wait()
 	wall := time.Since(start)
 	close(stop)
 	p := <-peaks
-	// VmHWM is a high-water mark, so the last poll before exit misses at most the last
-	// 25 ms. (The kernel's maxrss from wait4 is no use here: it counts the moment between
-	// fork and exec, when the child is a copy of this large process.)
-	s := sample{wall: wall, rssKB: p[0], connRSSKB: p[1]}
+	s := sample{wall: wall, rssKB: p.SelfKB, connRSSKB: p.ChildKB}
 	if err != nil {
 		return s, fmt.Errorf("peoplesync sync: %v\n%s%s", err, out.String(), stderr.String())
 	}
@@ -431,75 +429,6 @@ func (w *world) sync(ctx context.Context, cfg, dsn string, delta bool) (sample, 
 	}
 	s.rowsWritten = after - before
 	return s, nil
-}
-
-// watch polls the peak resident set (VmHWM) of pid and of its child processes until
-// stop closes, and returns the largest seen of each. Finding the children means reading
-// every process's stat file, which cost the 2-core machine ~0.1 CPU-s of an initial sync
-// when done every tick: once a child is found, the scan is repeated only twice a second.
-func watch(pid int, stop <-chan struct{}) [2]int64 {
-	var peak [2]int64
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	var kids []int
-	for n := 0; ; n++ {
-		peak[0] = max(peak[0], vmHWM(pid))
-		if len(kids) == 0 || n%20 == 0 {
-			kids = children(pid)
-		}
-		for _, child := range kids {
-			peak[1] = max(peak[1], vmHWM(child))
-		}
-		select {
-		case <-stop:
-			return peak
-		case <-tick.C:
-		}
-	}
-}
-
-// children lists pid's child processes by scanning /proc (the kernel's per-task
-// children file is not always built in).
-func children(pid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// The fields after the command (in parentheses, which may hold spaces): state, ppid.
-		i := bytes.LastIndexByte(data, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(data[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, child)
-		}
-	}
-	return out
-}
-
-func vmHWM(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb
-		}
-	}
-	return 0
 }
 
 // rowsWritten sums the rows inserted, updated and deleted in the profile tables, as the
