@@ -2,23 +2,25 @@ package interrupt
 
 // Opcodes the rewriter acts on; every other opcode is copied with its immediates.
 const (
-	opUnreachable  = 0x00
-	opBlock        = 0x02
-	opLoop         = 0x03
-	opIf           = 0x04
-	opEnd          = 0x0b
-	opCall         = 0x10
-	opReturnCall   = 0x12 // tail calls
-	opGlobalGet    = 0x23
-	opGlobalSet    = 0x24
-	opI32Const     = 0x41
-	opI32Eqz       = 0x45
-	opI32Sub       = 0x6b
-	opRefFunc      = 0xd2
-	prefixMisc     = 0xfc // saturating truncation, bulk memory, tables
-	prefixSIMD     = 0xfd
-	prefixAtomic   = 0xfe // threads
-	blockTypeEmpty = 0x40
+	opUnreachable        = 0x00
+	opBlock              = 0x02
+	opLoop               = 0x03
+	opIf                 = 0x04
+	opEnd                = 0x0b
+	opCall               = 0x10
+	opCallIndirect       = 0x11
+	opReturnCall         = 0x12 // tail calls
+	opReturnCallIndirect = 0x13
+	opGlobalGet          = 0x23
+	opGlobalSet          = 0x24
+	opI32Const           = 0x41
+	opI32Eqz             = 0x45
+	opI32Sub             = 0x6b
+	opRefFunc            = 0xd2
+	prefixMisc           = 0xfc // saturating truncation, bulk memory, tables
+	prefixSIMD           = 0xfd
+	prefixAtomic         = 0xfe // threads
+	blockTypeEmpty       = 0x40
 )
 
 // isValType reports whether c is a one-byte value type (number, vector or reference).
@@ -38,6 +40,8 @@ type rewriter struct {
 	// check is the countdown, ready to insert.
 	check []byte
 	stats Stats
+	// blocks is expr's stack of open blocks, kept to spare an allocation per function.
+	blocks []bool
 }
 
 // funcIndex maps a function index of the original module to the rewritten one.
@@ -48,31 +52,31 @@ func (w *rewriter) funcIndex(i uint32) uint32 {
 	return i
 }
 
-// countdown encodes the check inserted at every loop header and function entry:
+// countdown encodes the check that expr inserts:
 //
 //	global.get $budget
+//	i32.const 1
+//	i32.sub
+//	global.set $budget
+//	global.get $budget    ;; wazero reuses the value just stored: no second load
 //	i32.eqz
 //	if
 //	  call $tick          ;; the host: may stop the call; returns the next budget
 //	  global.set $budget
 //	end
-//	global.get $budget
-//	i32.const 1
-//	i32.sub
-//	global.set $budget
 //
 // It leaves the operand stack as it found it, so it is valid at the start of any loop,
-// whatever the loop's parameters.
+// whatever the loop's parameters, and before any call, whatever its arguments. The budget starts at 1, so the first check calls tick.
 func countdown(budget, tick uint32) []byte {
 	var b []byte
+	b = appendU32(append(b, opGlobalGet), budget)
+	b = append(b, opI32Const, 1, opI32Sub)
+	b = appendU32(append(b, opGlobalSet), budget)
 	b = appendU32(append(b, opGlobalGet), budget)
 	b = append(b, opI32Eqz, opIf, blockTypeEmpty)
 	b = appendU32(append(b, opCall), tick)
 	b = appendU32(append(b, opGlobalSet), budget)
 	b = append(b, opEnd)
-	b = appendU32(append(b, opGlobalGet), budget)
-	b = append(b, opI32Const, 1, opI32Sub)
-	b = appendU32(append(b, opGlobalSet), budget)
 	return b
 }
 
@@ -86,11 +90,6 @@ func (w *rewriter) body(r *reader, out []byte) []byte {
 		}
 	}
 	out = append(out, r.b[start:r.off]...)
-	// A body that opens with a loop is checked at entry by that loop's own check.
-	if r.peek() != opLoop {
-		out = append(out, w.check...)
-		w.stats.Entries++
-	}
 	out = w.expr(r, out, true)
 	if r.err == nil && r.off != len(r.b) {
 		r.fail("%d bytes after the end of the function body", len(r.b)-r.off)
@@ -99,20 +98,35 @@ func (w *rewriter) body(r *reader, out []byte) []byte {
 }
 
 // expr copies instructions up to and including the end that closes the expression,
-// renumbering function indices and, if instrument is set, inserting the check after
-// every loop header.
+// renumbering function indices. If instrument is set, it inserts the check after every
+// loop header, and before every call that may lead back into the module (to a function
+// it defines, or through a table) but is not inside a loop.
+//
+// Those two bound the time between two checks. Code inside a loop is reached only
+// through the loop's header, so an invocation that calls into the module passes a check
+// before it does; one that does not is a leaf, which runs for a time its size bounds.
+// Between two checks, then, every frame on the stack only moves forward through its
+// body (a back-edge would pass a header), and each call it makes is to a leaf or passes
+// a check: the time is bounded by the size of the code times the depth of the stack,
+// which wazero bounds. (Checking every function entry instead costs Go guests twice as
+// many checks: their functions call morestack in a prologue, before their main loop, a
+// call that is rarely made but needs a check in front.)
 func (w *rewriter) expr(r *reader, out []byte, instrument bool) []byte {
-	depth := 1
-	for depth > 0 && r.err == nil {
+	// blocks holds, for each open block, whether it is a loop; loops counts them.
+	blocks := w.blocks[:0]
+	blocks = append(blocks, false)
+	loops := 0
+	for len(blocks) > 0 && r.err == nil {
 		start := r.off
 		op := r.byte()
 		switch op {
 		case opBlock, opIf:
 			r.blockType()
-			depth++
+			blocks = append(blocks, false)
 		case opLoop:
 			r.blockType()
-			depth++
+			blocks = append(blocks, true)
+			loops++
 			if instrument {
 				out = append(out, r.b[start:r.off]...)
 				out = append(out, w.check...)
@@ -120,16 +134,31 @@ func (w *rewriter) expr(r *reader, out []byte, instrument bool) []byte {
 				continue
 			}
 		case opEnd:
-			depth--
+			if blocks[len(blocks)-1] {
+				loops--
+			}
+			blocks = blocks[:len(blocks)-1]
 		case opCall, opReturnCall, opRefFunc:
 			i := r.u32()
+			if instrument && op != opRefFunc && i >= w.imports && loops == 0 {
+				out = append(out, w.check...)
+				w.stats.Calls++
+			}
 			out = appendU32(append(out, op), w.funcIndex(i))
 			continue
+		case opCallIndirect, opReturnCallIndirect:
+			r.u32()
+			r.u32()
+			if instrument && loops == 0 {
+				out = append(out, w.check...)
+				w.stats.Calls++
+			}
 		default:
 			r.immediates(op)
 		}
 		out = append(out, r.b[start:r.off]...)
 	}
+	w.blocks = blocks
 	return out
 }
 
@@ -162,9 +191,6 @@ func (r *reader) immediates(op byte) {
 		for n := r.count(); n > 0 && r.err == nil; n-- {
 			r.u32()
 		}
-		r.u32()
-	case op == 0x11, op == 0x13: // call_indirect, return_call_indirect: type, table
-		r.u32()
 		r.u32()
 	case op == 0x1c: // select with types
 		for n := r.count(); n > 0 && r.err == nil; n-- {

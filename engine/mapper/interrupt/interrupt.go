@@ -7,15 +7,18 @@
 // remedy (RuntimeConfig.WithCloseOnContextDone) leaves the guest for Go at every loop
 // header to look at the module's state, which costs a Go guest about 6× its speed.
 //
-// Instrument adds a countdown instead: a mutable i32 global that every loop header and
-// every function entry decrements, and an imported host function, ImportModule.ImportName
-// of type () -> i32, that the guest calls when the countdown reaches zero:
+// Instrument adds a countdown instead: a mutable i32 global that every loop header
+// decrements, and so does every call outside a loop that may lead back into the module
+// (a recursion need not loop), and an imported host function, ImportModule.ImportName of
+// type () -> i32, that the guest calls when the countdown reaches zero:
 //
-//	loop                      (and at the entry of a function not opening with a loop)
-//	  budget == 0 ? budget = tick()     ── Go code: the scheduler can preempt, a GC can
-//	  budget--                             stop the world, the host can panic to stop
-//	  …                                    the call (wazero turns the panic into the
-//	end                                    call's error)
+//	loop                      (or: before a call outside any loop)
+//	  budget--; budget == 0 ? budget = tick()   ── Go code: the scheduler can preempt,
+//	  …                                            a GC can stop the world, the host
+//	end                                            can panic to stop the call (wazero
+//	                                               turns the panic into its error)
+//
+// Between two checks a guest runs for a bounded time (see rewriter.expr for why).
 //
 // The host decides how often it is called by the budget tick returns. A call the guest
 // never returns from (a host function that blocks) is outside this scheme, as is a single
@@ -48,9 +51,9 @@ const (
 type Stats struct {
 	// Loops is the number of loop headers checked.
 	Loops int
-	// Entries is the number of function entries checked: the functions whose body does not
-	// open with a loop.
-	Entries int
+	// Calls is the number of calls checked: calls outside any loop that may lead back
+	// into the module (and so recurse).
+	Calls int
 }
 
 // Section ids, and the order in which non-custom sections must appear.
@@ -294,8 +297,8 @@ func (m *module) rewrite(w *rewriter, id byte, body []byte) ([]byte, error) {
 			out = append(out, r.bytes(2)...) // type, mutability
 			out = w.expr(r, out, false)
 		}
-		// (global (mut i32) (i32.const 0)): the first check calls the host.
-		out = append(out, 0x7f, 1, opI32Const, 0, opEnd)
+		// (global (mut i32) (i32.const 1)): the first check calls the host.
+		out = append(out, 0x7f, 1, opI32Const, 1, opEnd)
 	case secExport:
 		n := r.count()
 		out = appendU32(out, n)

@@ -90,8 +90,8 @@ func call(t *testing.T, mod api.Module, name string, args ...uint64) ([]uint64, 
 	return f.Call(context.Background(), args...)
 }
 
-// countModule exports count(n), the sum of 1..n computed in a loop; its body opens with
-// a block, so its entry is checked too.
+// countModule exports count(n), the sum of 1..n computed in a loop; it calls nothing, so
+// only its loop is checked.
 var countModule = module(
 	section(1, vec(funcType([]byte{i32}, []byte{i32}))),
 	section(3, vec(u32(0))),
@@ -110,8 +110,8 @@ var countModule = module(
 func TestCountdownCallsTick(t *testing.T) {
 	t.Parallel()
 	out, stats := instrument(t, countModule)
-	if stats != (interrupt.Stats{Loops: 1, Entries: 1}) {
-		t.Errorf("stats %+v, want one loop and one entry", stats)
+	if stats != (interrupt.Stats{Loops: 1}) {
+		t.Errorf("stats %+v, want one loop and no call", stats)
 	}
 	h := &host{budget: 7}
 	mod := instantiate(t, newRuntime(t, nil, h), out)
@@ -119,13 +119,12 @@ func TestCountdownCallsTick(t *testing.T) {
 	if err != nil || res[0] != 500500 {
 		t.Fatalf("count(1000) = %v, %v; want 500500", res, err)
 	}
-	// The entry and 1001 loop headers; the countdown starts at 0, so the first check
-	// calls tick, and then every 7th.
-	if want := (1002 + 6) / 7; h.calls != want {
+	// 1001 loop headers; the first check calls tick, and then every 7th.
+	if want := (1001 + 6) / 7; h.calls != want {
 		t.Errorf("tick called %d times, want %d", h.calls, want)
 	}
-	// The budget carries over from call to call: the last tick was at the 1002nd check,
-	// so count(5)'s 7 checks call it once.
+	// The budget carries over from call to call: the last tick was at the 995th check,
+	// so count(5)'s 6 checks, the 1002nd to the 1007th, call it once.
 	h.calls = 0
 	if _, err := call(t, mod, "count", 5); err != nil {
 		t.Fatal(err)
@@ -139,16 +138,17 @@ func TestTickStopsRunawayCode(t *testing.T) {
 	t.Parallel()
 	t1 := funcType([]byte{i32}, []byte{i32})
 	cases := []struct {
-		name string
-		code []byte
-		arg  uint64
+		name  string
+		code  []byte
+		arg   uint64
+		stats interrupt.Stats
 	}{
 		{"endless loop", module(
 			section(1, vec(funcType(nil, nil))),
 			section(3, vec(u32(0))),
 			section(7, vec(exportFunc("run", 0))),
 			section(10, vec(code(nil, op(opLoop, empty), br(0), op(opEnd)))),
-		), 0},
+		), 0, interrupt.Stats{Loops: 1}},
 		{"loop calling a function", module(
 			section(1, vec(funcType(nil, nil))),
 			section(3, vec(u32(0), u32(0))),
@@ -157,7 +157,7 @@ func TestTickStopsRunawayCode(t *testing.T) {
 				code(nil, op(opLoop, empty), callFn(1), br(0), op(opEnd)),
 				code(nil, op(0x01)),
 			)),
-		), 0},
+		), 0, interrupt.Stats{Loops: 1}},
 		// f(n) = n == 0 ? 0 : f(n-1) + f(n-1) + 1: 2^50 calls and no loop at all.
 		{"recursion without loops", module(
 			section(1, vec(t1)),
@@ -169,12 +169,29 @@ func TestTickStopsRunawayCode(t *testing.T) {
 				localGet(0), i32c(1), op(i32Sub), callFn(0),
 				op(i32Add), i32c(1), op(i32Add), op(opEnd),
 			))),
-		), 50},
+		), 50, interrupt.Stats{Calls: 2}},
+		// The same through a table: call_indirect may lead anywhere.
+		{"indirect recursion", module(
+			section(1, vec(t1)),
+			section(3, vec(u32(0))),
+			section(4, vec([]byte{funcref, 0, 1})),
+			section(7, vec(exportFunc("run", 0))),
+			section(9, vec(cat(u32(0), i32c(0), op(opEnd), vec(u32(0))))),
+			section(10, vec(code(nil,
+				localGet(0), op(i32Eqz), op(opIf, i32), i32c(0), op(opElse),
+				localGet(0), i32c(1), op(i32Sub), i32c(0), callIndirect(0, 0),
+				localGet(0), i32c(1), op(i32Sub), i32c(0), callIndirect(0, 0),
+				op(i32Add), i32c(1), op(i32Add), op(opEnd),
+			))),
+		), 50, interrupt.Stats{Calls: 2}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, _ := instrument(t, tc.code)
+			out, stats := instrument(t, tc.code)
+			if stats != tc.stats {
+				t.Errorf("stats %+v, want %+v", stats, tc.stats)
+			}
 			h := &host{budget: 1000, stopAfter: 5}
 			mod := instantiate(t, newRuntime(t, nil, h), out)
 			var args []uint64
@@ -490,8 +507,8 @@ func TestAddsMissingSections(t *testing.T) {
 		h := &host{budget: 1}
 		mod := instantiate(t, newRuntime(t, nil, h), out)
 		if name == "count" {
-			if _, err := call(t, mod, "count", 3); err != nil || h.calls != 5 {
-				t.Errorf("%s: count(3): %v, %d ticks, want 5", name, err, h.calls)
+			if _, err := call(t, mod, "count", 3); err != nil || h.calls != 4 {
+				t.Errorf("%s: count(3): %v, %d ticks, want 4", name, err, h.calls)
 			}
 		}
 	}
