@@ -16,14 +16,15 @@ import (
 // GOMAXPROCS goroutines. Compare records/s with BenchmarkMapNative in mappings/default.
 func BenchmarkDefaultModule(b *testing.B) {
 	for _, bc := range []struct {
-		name    string
-		timeout time.Duration
+		name string
+		opts mapper.Options
 	}{
-		{"no_time_limit", 0},             // the default
-		{"time_limit", 30 * time.Second}, // WithCloseOnContextDone
+		{"countdown", mapper.Options{}}, // the default: package interrupt
+		{"no_interruption", mapper.WithoutInterruption(mapper.Options{})},
+		{"close_on_context_done", mapper.WithCloseOnContextDone(mapper.Options{CallTimeout: 30 * time.Second})},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			m := compile(b, "default", mapper.Options{CallTimeout: bc.timeout})
+			m := compile(b, "default", bc.opts)
 			mp := newMapper(b, m, `{"default_country_code": "49"}`)
 			batch := make([]connector.Record, mapper.DefaultBatchSize)
 			for i := range batch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -37,10 +38,14 @@ func (m *Module) instantiate(ctx context.Context) (*instance, error) {
 		WithName(""). // anonymous: one compiled module, many instances
 		WithStartFunctions(exportInitialize).
 		WithStderr(stderr)
-	callCtx, cancel := m.callContext(ctx)
+	limit := m.startLimit()
+	callCtx, cancel := m.callContext(ctx, limit)
 	defer cancel()
 	mod, err := m.rt.InstantiateModule(callCtx, m.compiled, cfg)
 	if err != nil {
+		if why := stopped(ctx, callCtx, exportInitialize, limit); why != nil {
+			return nil, fmt.Errorf("instantiate: %w", why)
+		}
 		return nil, fmt.Errorf("instantiate: %s", withStderr(err, stderr))
 	}
 	inst := &instance{
@@ -59,16 +64,16 @@ func (inst *instance) close(ctx context.Context) {
 	_ = inst.mod.Close(ctx)
 }
 
-// call writes input into the guest, calls fn on it and returns fn's packed output, a view
-// of guest memory valid until the next call.
-func (inst *instance) call(ctx context.Context, m *Module, fn api.Function, input []byte) ([]byte, error) {
+// call writes input into the guest, calls fn on it, within limit, and returns fn's packed
+// output, a view of guest memory valid until the next call.
+func (inst *instance) call(ctx context.Context, m *Module, fn api.Function, input []byte, limit time.Duration) ([]byte, error) {
 	inst.stderr.reset()
-	callCtx, cancel := m.callContext(ctx)
+	callCtx, cancel := m.callContext(ctx, limit)
 	defer cancel()
 	stack := inst.stack[:]
 	stack[0] = uint64(len(input))
 	if err := inst.alloc.CallWithStack(callCtx, stack); err != nil {
-		return nil, inst.callError(ctx, callCtx, m, exportAlloc, err)
+		return nil, inst.callError(ctx, callCtx, exportAlloc, limit, err)
 	}
 	ptr := uint32(stack[0])
 	if !inst.mem.Write(ptr, input) {
@@ -76,7 +81,7 @@ func (inst *instance) call(ctx context.Context, m *Module, fn api.Function, inpu
 	}
 	stack[0], stack[1] = uint64(ptr), uint64(len(input))
 	if err := fn.CallWithStack(callCtx, stack); err != nil {
-		return nil, inst.callError(ctx, callCtx, m, fn.Definition().Name(), err)
+		return nil, inst.callError(ctx, callCtx, fn.Definition().Name(), limit, err)
 	}
 	packed := stack[0]
 	if packed == 0 {
@@ -89,19 +94,28 @@ func (inst *instance) call(ctx context.Context, m *Module, fn api.Function, inpu
 	return out, nil
 }
 
-func (inst *instance) callError(ctx, callCtx context.Context, m *Module, name string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%s stopped: %w", name, ctx.Err())
-	}
-	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %s ran out of time (limit %s)", ErrTrapped, name, m.opts.CallTimeout)
+func (inst *instance) callError(ctx, callCtx context.Context, name string, limit time.Duration, err error) error {
+	if why := stopped(ctx, callCtx, name, limit); why != nil {
+		return why
 	}
 	return fmt.Errorf("%w: %s: %s", ErrTrapped, name, withStderr(err, inst.stderr))
 }
 
+// stopped says why the call of name, made with callCtx (ctx bounded by limit), was
+// stopped, or returns nil if it was not: it failed by itself.
+func stopped(ctx, callCtx context.Context, name string, limit time.Duration) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s stopped: %w", name, ctx.Err())
+	}
+	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %s %w (limit %s)", ErrTrapped, name, errOutOfTime, limit)
+	}
+	return nil
+}
+
 // configure hands the settings to the guest.
 func (inst *instance) configure(ctx context.Context, m *Module, settings []byte) error {
-	out, err := inst.call(ctx, m, inst.configureF, settings)
+	out, err := inst.call(ctx, m, inst.configureF, settings, m.startLimit())
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
 	}
@@ -132,7 +146,7 @@ func (inst *instance) mapInto(ctx context.Context, m *Module, recs []Input, out 
 	if cap(buf) <= 4<<20 {
 		inst.in = buf // keep the buffer, unless a batch of photos made it huge
 	}
-	data, err := inst.call(ctx, m, inst.mapF, buf)
+	data, err := inst.call(ctx, m, inst.mapF, buf, m.opts.CallTimeout)
 	if err != nil {
 		return err
 	}

@@ -7,26 +7,48 @@
 //	                                                fresh instance, so only the culprit fails
 //
 // The guest side, and the ABI between the two, is package sdk/mapping. A module gets no
-// files, network or environment, fake clocks and randomness, a memory cap, and, if
-// Options.CallTimeout is set, a time limit per call.
+// files, network or environment, fake clocks and randomness, a memory cap and a time
+// limit per call.
 //
-// # The time limit and its price
+// # The time limit
 //
-// wazero can stop a running guest only if the module was compiled with a call that checks
-// the module's state at every loop header (WithCloseOnContextDone). Go's WebAssembly
-// passes loop headers all the time (it even dispatches within a function through one), and
-// on our 2-core machine the default module maps about 6× fewer records per second with the
-// checks (≈12–25k/s instead of ≈100–150k/s, see BenchmarkDefaultModule). So the limit is off by default: a mapping that loops
-// forever then hangs its run, and a cancelled context is noticed between batches only.
-// Set CallTimeout for modules you do not trust to terminate.
+// Every call into an instance is limited, to Options.CallTimeout or DefaultCallTimeout
+// (10 s), and stops when its context ends. wazero v1.12 cannot do that cheaply: the code
+// it compiles never looks outside itself, and compiled guest code cannot be preempted by
+// the Go scheduler, so a guest looping unchecked cannot be stopped and also holds up the
+// next stop-the-world of the garbage collector, and with it the whole process. wazero's
+// own check (RuntimeConfig.WithCloseOnContextDone) leaves the guest for Go at every loop
+// header, and Go's WebAssembly passes loop headers all the time (it even dispatches
+// within a function through one): the default module maps about 3× fewer records per
+// second with it (see BenchmarkDefaultModule).
 //
-// A cheaper watchdog does not exist in wazero v1.12: without the checks the compiled code
-// never looks at the module's state, so Module.CloseWithExitCode from another goroutine
-// only takes effect when the call returns by itself. Worse, compiled guest code cannot be
-// preempted by the Go scheduler, so a guest looping without checks also blocks the next
-// stop-the-world of the garbage collector, and with it the whole process: abandoning the
-// call (and re-running its batch on a second, checked runtime) would not save the
-// process either.
+// So Compile instruments the module first (package interrupt): a countdown on a new
+// global at every loop header (and before every call outside a loop that may recurse),
+// a few instructions, whose slow path, every 2^16 of them, calls tick, a Go function.
+// tick lets the scheduler preempt and the collector stop the goroutine, and panics,
+// which fails the call, once the call's context (a context.WithTimeout of the limit) has
+// ended. On the busy 2-core machine that costs the default module ≈15–20% of its
+// records per CPU second, where wazero's check costs ≈70%: the decrement alone costs
+// nothing measurable, the branch ≈6%, and the rest is the call on the slow path, which
+// makes wazero's register allocator keep the values live at a loop header on the stack.
+// The instrumented bytes are what wazero compiles and caches; the mapping's identity
+// stays the hash of the module's own bytes.
+//
+//	call ──► guest ─ loop ─► countdown ─ 0? ─► tick (Go): ctx done? panic ─► call fails
+//	              ▲                                     │ no: budget = 2^16
+//	              └─────────────────────────────────────┘
+//
+// A call that runs out of time traps like any other: the batch is mapped again record by
+// record, so a record that loops forever costs its run two limits and fails alone with
+// "ran out of time (limit 10s)". A module that runs out of time on StuckAfter (3) records
+// in a row looks stuck: the Mapper then fails every remaining record at once with
+// ErrStuck, for the rest of its life (one run's, in the engine), rather than spend the
+// limit twice on each. A call stopped by its context fails with the context's error and
+// counts for nothing.
+//
+// Starting an instance (the guest's _initialize, its ABI version and configuration) gets
+// the larger of CallTimeout and DefaultCallTimeout: starting a Go runtime is what a busy
+// machine slows most, and a tight CallTimeout is meant for records.
 package mapper
 
 import (
@@ -51,6 +73,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/peoplesync/peoplesync/engine/mapper/interrupt"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/mapping"
 	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
@@ -73,6 +96,15 @@ const (
 const (
 	DefaultMemoryLimitPages = 512 // 32 MiB
 	DefaultBatchSize        = 64
+	// DefaultCallTimeout limits a call when Options.CallTimeout is 0. A call maps one
+	// batch and normally takes well under 10 ms, but the first calls into a fresh
+	// instance (the Go runtime's start-up, a cold compilation cache) on a busy 2-core
+	// machine have been seen to take far longer: 10 s leaves three orders of magnitude
+	// for that, and still stops a module that loops forever within a run.
+	DefaultCallTimeout = 10 * time.Second
+	// StuckAfter is how many records in a row may each run out of time before the Mapper
+	// takes its module for stuck and fails its remaining records at once (ErrStuck).
+	StuckAfter = 3
 	// DefaultMaxModuleBytes bounds a module file: a Go module is a few MiB, and the
 	// compiler needs many times a module's size in memory.
 	DefaultMaxModuleBytes = 64 << 20
@@ -93,16 +125,24 @@ var (
 	ErrModuleTooLarge = errors.New("mapping module too large")
 	// ErrClosed is returned by a closed Mapper.
 	ErrClosed = errors.New("mapper is closed")
+	// ErrStuck marks a record a Mapper did not map because its module looks stuck:
+	// StuckAfter records in a row ran out of time. It wraps ErrTrapped.
+	ErrStuck = fmt.Errorf("%w: the module looks stuck", ErrTrapped)
+
+	// errOutOfTime marks a call that ran out of time (it wraps ErrTrapped too).
+	errOutOfTime = errors.New("ran out of time")
+	// errStopped is what the countdown's host function panics with to stop a call;
+	// callError reports why instead.
+	errStopped = errors.New("call stopped by the host")
 )
 
 // Options tune a module's sandbox and pool. The zero value is the defaults.
 type Options struct {
 	// MemoryLimitPages caps each instance's memory in 64 KiB pages; 0 means 512 (32 MiB).
 	MemoryLimitPages uint32
-	// CallTimeout, if positive, limits one call into an instance (one batch): a call over
-	// it traps, and so does a call whose context ends. It compiles the module with
-	// interruption checks that cost Go guests about 6× their throughput (see the package
-	// doc). 0 means no limit, and a running call cannot be stopped.
+	// CallTimeout limits one call into an instance (one batch, or one record when a
+	// batch is mapped again record by record): a call over it traps, and so does a call
+	// whose context ends. 0 means DefaultCallTimeout.
 	CallTimeout time.Duration
 	// MaxModuleBytes refuses module files larger than this; 0 means 64 MiB.
 	MaxModuleBytes int64
@@ -119,7 +159,30 @@ type Options struct {
 	// Logger receives warnings (a trap, an unusable cache directory); nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// interruption is how a call is stopped; only the tests change it, to measure the
+	// alternatives (BenchmarkDefaultModule).
+	interruption interruption
+	// onTick, if set, runs in every call of tick: tests learn from it that a guest runs.
+	onTick func()
 }
+
+// interruption is a way of stopping a running call.
+type interruption int
+
+const (
+	// countdown instruments the module (package interrupt): every 2^16 loop headers
+	// the guest calls tick, which stops the call once its context has ended. The
+	// default.
+	countdown interruption = iota
+	// noInterruption runs the module as it is, without a time limit: a call cannot be
+	// stopped. How the mapper ran by default before the countdown.
+	noInterruption
+	// closeOnContextDone has wazero check the module's state at every loop header
+	// (RuntimeConfig.WithCloseOnContextDone). How CallTimeout worked before the
+	// countdown.
+	closeOnContextDone
+)
 
 func (o Options) withDefaults() Options {
 	if o.MemoryLimitPages == 0 {
@@ -134,14 +197,14 @@ func (o Options) withDefaults() Options {
 	if o.BatchSize <= 0 {
 		o.BatchSize = DefaultBatchSize
 	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	return o
 }
-
-// interruptible reports whether calls can be stopped from outside.
-func (o Options) interruptible() bool { return o.CallTimeout > 0 }
 
 // Module is a compiled mapping module. It is safe for concurrent use.
 type Module struct {
@@ -176,7 +239,7 @@ func Compile(ctx context.Context, path string, opts Options) (*Module, error) {
 
 	cfg := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(opts.MemoryLimitPages).
-		WithCloseOnContextDone(opts.interruptible())
+		WithCloseOnContextDone(opts.interruption == closeOnContextDone)
 	if !opts.DisableCache {
 		dir := opts.CacheDir
 		if dir == "" {
@@ -227,9 +290,9 @@ func (m *Module) setup(ctx context.Context, code []byte) error {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, m.rt); err != nil {
 		return fmt.Errorf("instantiate WASI: %w", err)
 	}
-	compiled, err := m.rt.CompileModule(ctx, code)
+	compiled, err := m.compile(ctx, code)
 	if err != nil {
-		return fmt.Errorf("not a valid WebAssembly module: %w", err)
+		return err
 	}
 	m.compiled = compiled
 	if err := checkExports(compiled); err != nil {
@@ -241,7 +304,7 @@ func (m *Module) setup(ctx context.Context, code []byte) error {
 	}
 	defer inst.close(ctx)
 	stack := inst.stack[:1]
-	callCtx, cancel := m.callContext(ctx)
+	callCtx, cancel := m.callContext(ctx, m.startLimit())
 	defer cancel()
 	if err := inst.abiVersion.CallWithStack(callCtx, stack); err != nil {
 		return fmt.Errorf("%s: %s", exportABIVersion, withStderr(err, inst.stderr))
@@ -250,6 +313,62 @@ func (m *Module) setup(ctx context.Context, code []byte) error {
 		return fmt.Errorf("mapping %w %d, this peoplesync needs %d", ErrABIVersion, v, ABIVersion)
 	}
 	return nil
+}
+
+// compile compiles code, instrumented with the countdown unless the options say
+// otherwise.
+func (m *Module) compile(ctx context.Context, code []byte) (wazero.CompiledModule, error) {
+	if m.opts.interruption != countdown {
+		compiled, err := m.rt.CompileModule(ctx, code)
+		if err != nil {
+			return nil, fmt.Errorf("not a valid WebAssembly module: %w", err)
+		}
+		return compiled, nil
+	}
+	_, err := m.rt.NewHostModuleBuilder(interrupt.ImportModule).
+		NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(m.tick), nil, []api.ValueType{api.ValueTypeI32}).
+		Export(interrupt.ImportName).
+		Instantiate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate %s: %w", interrupt.ImportModule, err)
+	}
+	instrumented, _, err := interrupt.Instrument(code)
+	if err == nil {
+		compiled, cerr := m.rt.CompileModule(ctx, instrumented)
+		if cerr == nil {
+			return compiled, nil
+		}
+		err = cerr
+	}
+	// The rewriter checks little: if the module itself is invalid, wazero says best why,
+	// in terms of the module as its author built it.
+	if _, cerr := m.rt.CompileModule(ctx, code); cerr != nil {
+		return nil, fmt.Errorf("not a valid WebAssembly module: %w", cerr)
+	}
+	return nil, fmt.Errorf("cannot add time checks to the module (%w): please report this", err)
+}
+
+// tickBudget is how many checks an instrumented guest passes between two calls of tick.
+// The default module passes ≈2.2 × 2^16 of them to map a batch of 64 records, and the
+// endless loop of testdata/trap reaches the next tick within 0.1–0.5 ms (the latter on
+// the busy 2-core machine): that bounds how long a guest holds up a garbage collection
+// or a cancelled context, for two or three host calls per batch.
+const tickBudget = 1 << 16
+
+// tick is the countdown's host function (see package interrupt): Go code that the guest
+// calls every tickBudget checks (package interrupt). Running it lets the Go
+// scheduler preempt the goroutine and a garbage collection stop the world; it stops
+// the call, by a panic that wazero returns as the call's error, once the call's context
+// (which carries the time limit) has ended.
+func (m *Module) tick(ctx context.Context, stack []uint64) {
+	if m.opts.onTick != nil {
+		m.opts.onTick()
+	}
+	if ctx.Err() != nil {
+		panic(errStopped)
+	}
+	stack[0] = tickBudget
 }
 
 func checkExports(c wazero.CompiledModule) error {
@@ -312,12 +431,21 @@ func (m *Module) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// callContext bounds one call into an instance.
-func (m *Module) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if !m.opts.interruptible() {
+// callContext bounds one call into an instance by limit. (A timer per call costs ≈1 µs;
+// a call maps a batch in about 0.5 ms.)
+func (m *Module) callContext(ctx context.Context, limit time.Duration) (context.Context, context.CancelFunc) {
+	if m.opts.interruption == noInterruption {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, m.opts.CallTimeout)
+	return context.WithTimeout(ctx, limit)
+}
+
+// startLimit bounds the calls that start an instance (the module's _initialize, its ABI
+// version, its configuration): CallTimeout, but never less than DefaultCallTimeout, as
+// starting the Go runtime of a guest is the work most slowed by a busy machine, and a
+// tight CallTimeout is meant for the records.
+func (m *Module) startLimit() time.Duration {
+	return max(m.opts.CallTimeout, DefaultCallTimeout)
 }
 
 // Result is what the mapping made of one record. Exactly one of Profile, SkipReason and
@@ -344,6 +472,11 @@ type Mapper struct {
 	closed bool
 	done   chan struct{} // closed by Close, to wake callers waiting for an instance
 	traps  atomic.Int64
+
+	// timeouts counts the records in a row that ran out of time alone; stuck is set once
+	// it reaches StuckAfter, and stays set.
+	timeouts atomic.Int32
+	stuck    atomic.Bool
 }
 
 // NewMapper returns a Mapper whose instances are configured with settingsJSON (a JSON
@@ -425,6 +558,32 @@ func (mp *Mapper) Identity() []byte {
 
 // Traps returns how many instances this Mapper has discarded after a trap.
 func (mp *Mapper) Traps() int64 { return mp.traps.Load() }
+
+// Stuck reports whether the Mapper has taken its module for stuck (see ErrStuck): it
+// then fails every record at once, for the rest of its life (a run's, in the engine).
+func (mp *Mapper) Stuck() bool { return mp.stuck.Load() }
+
+// stuckError is the error of a record not mapped because the module looks stuck.
+func (mp *Mapper) stuckError() error {
+	return fmt.Errorf("%w: %d records in a row ran out of time (limit %s); not mapped",
+		ErrStuck, StuckAfter, mp.m.opts.CallTimeout)
+}
+
+// callEnded counts, for the stuck rule, how a call into an instance ended: alone says
+// the call mapped a single record, err is its failure or nil.
+func (mp *Mapper) callEnded(alone bool, err error) {
+	if !errors.Is(err, errOutOfTime) {
+		mp.timeouts.Store(0)
+		return
+	}
+	if !alone { // the batch is mapped again record by record: the records will tell
+		return
+	}
+	if n := mp.timeouts.Add(1); n == StuckAfter && !mp.stuck.Swap(true) {
+		mp.m.log.Error("mapping module looks stuck: failing its remaining records without calling it",
+			"records_out_of_time", n, "limit", mp.m.opts.CallTimeout)
+	}
+}
 
 func (mp *Mapper) newInstance(ctx context.Context) (*instance, error) {
 	inst, err := mp.m.instantiate(ctx)
@@ -567,6 +726,10 @@ func (mp *Mapper) mapBatch(ctx context.Context, recs []Input, out []Result) {
 		fill(out, ErrClosed)
 		return
 	}
+	if mp.stuck.Load() {
+		fill(out, mp.stuckError())
+		return
+	}
 	inst, err := mp.get(ctx)
 	if errors.Is(err, ErrClosed) {
 		fill(out, ErrClosed)
@@ -577,6 +740,9 @@ func (mp *Mapper) mapBatch(ctx context.Context, recs []Input, out []Result) {
 		return
 	}
 	err = inst.mapInto(ctx, mp.m, recs, out)
+	if ctx.Err() == nil {
+		mp.callEnded(len(recs) == 1, err)
+	}
 	if err == nil {
 		mp.put(inst)
 		return
