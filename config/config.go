@@ -113,6 +113,16 @@ type Connector struct {
 	secrets *secretSet
 }
 
+// The bounds of a mapping's call_timeout. A call maps a batch of 64 records in well under
+// 10 ms on an idle machine, far longer on a busy one; below 100 ms a busy machine would
+// fail healthy batches. A module that loops forever costs its run a few limits (each such
+// record two, then the records that show it stuck): over 10 minutes, the limit protects
+// nothing.
+const (
+	MinCallTimeout = 100 * time.Millisecond
+	MaxCallTimeout = 10 * time.Minute
+)
+
 // Mapping is a mapping block: a WASM mapping module and its settings.
 type Mapping struct {
 	// Name is the block's label; syncs refer to it as mapping.NAME.
@@ -124,9 +134,12 @@ type Mapping struct {
 	SettingsJSON []byte
 	// ModuleRange is the module attribute's value range, for module load and ABI errors.
 	ModuleRange hcl.Range
-	// CallTimeout, if set, limits each call into the module (one batch of records): a
-	// module that loops forever then fails its records instead of hanging the run. It
-	// costs Go modules several times their speed, so it is off unless set.
+	// CallTimeout, if set, replaces the engine's default limit (10 s,
+	// mapper.DefaultCallTimeout) on each call into the module: one batch of records, or
+	// one record when a batch that failed is mapped again record by record. A record whose
+	// mapping loops forever fails with "ran out of time"; a module that runs out of time on
+	// a few records in a row fails the rest of its run's records at once. It lies between
+	// MinCallTimeout and MaxCallTimeout.
 	CallTimeout time.Duration
 	// SettingsRange is the settings attribute's value range (the block header when
 	// absent), for settings the module rejects.

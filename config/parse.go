@@ -434,7 +434,18 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 	}
 	if attr, ok := content.Attributes["call_timeout"]; ok {
 		if dur, ok := d.positiveDuration(attr, "call_timeout", "\"5s\""); ok {
-			m.CallTimeout = dur
+			switch {
+			case dur < MinCallTimeout:
+				d.errorf(attr.Expr.Range(), "Invalid duration",
+					"call_timeout must be at least %s: one call maps a batch of 64 records, which can take tens of milliseconds on a busy machine; got %s.",
+					shortDuration(MinCallTimeout), d.show(attr, shortDuration(dur)))
+			case dur > MaxCallTimeout:
+				d.errorf(attr.Expr.Range(), "Invalid duration",
+					"call_timeout must be at most %s: a module that loops forever holds its run for several times the limit before it counts as stuck; got %s.",
+					shortDuration(MaxCallTimeout), d.show(attr, shortDuration(dur)))
+			default:
+				m.CallTimeout = dur
+			}
 		}
 	}
 	if attr, ok := content.Attributes["settings"]; ok {
@@ -444,6 +455,18 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 		}
 	}
 	return m
+}
+
+// shortDuration writes d as a user would: "10m", not "10m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // positiveDuration decodes a duration attribute that must be positive.

@@ -357,7 +357,7 @@ func (m *Module) compile(ctx context.Context, code []byte) (wazero.CompiledModul
 const tickBudget = 1 << 16
 
 // tick is the countdown's host function (see package interrupt): Go code that the guest
-// calls every tickBudget checks (package interrupt). Running it lets the Go
+// calls every tickBudget checks. Running it lets the Go
 // scheduler preempt the goroutine and a garbage collection stop the world; it stops
 // the call, by a panic that wazero returns as the call's error, once the call's context
 // (which carries the time limit) has ended.

@@ -21,3 +21,13 @@ sync "people" {
   mapping   = mapping.slow
   schedule  = "@hourly"
 }
+
+mapping "hasty" {
+  module       = "../valid/modules/default.module"
+  call_timeout = "5ms"
+}
+
+mapping "patient" {
+  module       = "../valid/modules/default.module"
+  call_timeout = "1h"
+}
