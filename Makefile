@@ -10,7 +10,7 @@ DEV_PG_DIR  ?= .dev/postgres
 DEV_PG_PORT ?= 54329
 MAPPING_DIRS := $(patsubst %/main.go,%,$(wildcard mappings/*/main.go))
 
-.PHONY: all build mappings run test vet fmt proto people bench clean pg-down
+.PHONY: all build mappings run test fuzz vet fmt proto people bench clean pg-down
 
 all: build
 
@@ -46,6 +46,20 @@ test: mappings
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Each fuzzer for FUZZTIME on top of its corpus (which every go test runs): the readers
+# of untrusted bytes (sync.hcl, the plugin protocol, the mapping wire, export files).
+# A failing input lands in the package's testdata/fuzz; commit it as a regression case.
+FUZZTIME ?= 10s
+FUZZERS  := ./config:FuzzLoad ./sdk/connector:FuzzBatchDecoder ./sdk/connector:FuzzRawBatch \
+            ./sdk/mapping/wire:FuzzDecode ./plugins/file:FuzzLDIF ./plugins/file:FuzzCSV ./plugins/file:FuzzJSONL
+fuzz:
+	@for f in $(FUZZERS); do \
+	  pkg=$${f%%:*}; name=$${f##*:}; \
+	  echo "go test -run='^$$' -fuzz='^$$name\$$' -fuzztime=$(FUZZTIME) $$pkg"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
 
 # Regenerate the connector protocol's Go code (needs protoc, protoc-gen-go, protoc-gen-go-grpc).
 proto:
