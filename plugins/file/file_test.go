@@ -2,6 +2,7 @@ package file_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -87,6 +88,31 @@ func TestConformance(t *testing.T) {
 		}, wantCSV},
 		{"jsonl", map[string]any{"path": filepath.Join("testdata", "people.jsonl"), "dn_attribute": "dn"}, wantJSONL},
 	}
+	// An HR export with an empty ID, a repeated ID and a NUL byte among good rows.
+	bad := filepath.Join(t.TempDir(), "hr.csv")
+	rows := "id,cn,title\n" +
+		"1,Ada,Engineer\n" +
+		",Nobody,Ghost\n" +
+		"2,Bo,Manager\n" +
+		"2,Bo Again,Manager\n" +
+		"3,Cy\x00,Clerk\n" +
+		"4,Di,Director\n"
+	if err := os.WriteFile(bad, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badSource := &connectortest.BadSource{
+		Config: config(t, map[string]any{"path": bad, "id_attribute": "id"}),
+		Valid: []connector.Record{
+			{ID: "1", Attributes: attrs{"id": {"1"}, "cn": {"Ada"}, "title": {"Engineer"}}},
+			{ID: "4", Attributes: attrs{"id": {"4"}, "cn": {"Di"}, "title": {"Director"}}},
+		},
+		Invalid: []connector.Record{
+			{ID: "", Problem: bad + ":3:"},
+			{ID: "2", Problem: bad + ":4:"},
+			{ID: "2", Problem: bad + ":5:"},
+			{ID: "3", Problem: bad + ":6:"},
+		},
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			connectortest.Run(t, connectortest.Harness{
@@ -95,6 +121,7 @@ func TestConformance(t *testing.T) {
 				Want:         tt.want,
 				BadConfig:    config(t, map[string]any{"path": tt.config["path"], "format": "xlsx"}),
 				BadAttribute: "format",
+				BadRecords:   badSource,
 			})
 		})
 	}
