@@ -106,7 +106,7 @@ func TestStuckModuleFailsTheRestAtOnce(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			limit := 100 * time.Millisecond
+			limit := 250 * time.Millisecond
 			mp := newMapper(t, compile(t, "trap", mapper.Options{Instances: 1, CallTimeout: limit}), "")
 			recs := make([]connector.Record, len(tc.ids))
 			for i, id := range tc.ids {
@@ -118,11 +118,11 @@ func TestStuckModuleFailsTheRestAtOnce(t *testing.T) {
 				switch {
 				case errors.Is(r.Err, mapper.ErrStuck):
 					stuck++
-					want := "mapping trapped: the module looks stuck: 3 records in a row ran out of time (limit 100ms); not mapped"
+					want := "mapping trapped: the module looks stuck: 3 records in a row ran out of time (limit 250ms); not mapped"
 					if r.Err.Error() != want || !errors.Is(r.Err, mapper.ErrTrapped) {
 						t.Errorf("record %d: %q, want %q wrapping ErrTrapped", i, r.Err, want)
 					}
-				case r.Err != nil && strings.Contains(r.Err.Error(), "ran out of time (limit 100ms)"):
+				case r.Err != nil && strings.Contains(r.Err.Error(), "ran out of time (limit 250ms)"):
 					outOfTime++
 				case tc.ids[i] == "loop":
 					t.Errorf("record %d (loop): %+v", i, r)

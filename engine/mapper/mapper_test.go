@@ -513,7 +513,9 @@ func TestGuestMemoryStaysSmall(t *testing.T) {
 	t.Logf("instance memory after 6000 batches: %d MiB", mp.IdleMemory()>>20)
 }
 
-// Identity, from the file alone, is the identity the compiled module's Mapper has.
+// Identity, from the file alone, is the identity the compiled module's Mapper has: the
+// module's own bytes, not the instrumented ones wazero compiles, so that the countdown
+// (or a change to it) does not re-map a stored database.
 func TestIdentityWithoutCompiling(t *testing.T) {
 	t.Parallel()
 	settings := `{ "default_country_code": "49" }`
