@@ -30,6 +30,9 @@ import (
 // count lets it carve every value from one slice. Binary values are copied one by one.
 // Unlike protobuf strings, values are not checked for valid UTF-8: they cross as the
 // connector emitted them.
+//
+// testdata/vectors.json holds test vectors: batches as bytes, the records they decode
+// to, and each record's canonical form (see Canonicalizer); TestVectors pins both.
 
 // errCorruptBatch is wrapped by every decoding error: the batch is not a valid encoding.
 var errCorruptBatch = errors.New("corrupt record batch")
