@@ -277,3 +277,25 @@ func TestReadingCommandsDoNotMigrate(t *testing.T) {
 		t.Errorf("runs after migrate exited %d: %s", code, errOut)
 	}
 }
+
+// A misspelt bundled connector says so, with the names there are and the nearest, at
+// the plugin attribute, and not go-plugin's text about architectures and libraries.
+func TestUnknownBundledConnector(t *testing.T) {
+	cfg := writeConfig(t, "postgres://unused")
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(src), `plugin = "file"`, `plugin = "files"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := cli(t, "--config", cfg, "validate")
+	for _, want := range []string{`No bundled connector "files"; the bundled connectors are file, ldap. Did you mean "file"?`, "sync.hcl line 6"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+	if code != 2 || strings.Contains(errOut, "architecture") || strings.Contains(errOut, "dynamic-link") {
+		t.Errorf("validate exited %d (want 2) or spoke of go-plugin's guesses:\n%s", code, errOut)
+	}
+}

@@ -10,14 +10,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/peoplesync/peoplesync/config"
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/connhost"
 	"github.com/peoplesync/peoplesync/engine/mapper"
+	"github.com/peoplesync/peoplesync/plugins"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -188,6 +191,9 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if d := unknownBundled(c, opts); d != nil {
+		return nil, connector.Description{}, hcl.Diagnostics{d}
+	}
 	spec := connhost.Spec{Name: c.Name, Plugin: c.Plugin, SHA256: c.SHA256}
 	if c.External {
 		spec.Plugin, spec.Path = "", c.Plugin
@@ -232,6 +238,34 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 		return nil, connector.Description{}, diags
 	}
 	return proc, desc, diags
+}
+
+// unknownBundled says that c names a bundled connector this binary does not have, with
+// the names it has and the nearest one, rather than go-plugin's account of a process
+// that did not answer its handshake. Only this binary's own connectors are known: with
+// Options.Executable set (tests), whatever it serves is.
+func unknownBundled(c *config.Connector, opts Options) *hcl.Diagnostic {
+	if c.External || opts.Executable != "" {
+		return nil
+	}
+	if _, ok := plugins.Bundled[c.Plugin]; ok {
+		return nil
+	}
+	names := plugins.Names()
+	hint := ""
+	best := 3
+	for _, n := range names {
+		if d := levenshtein.Distance(c.Plugin, n, nil); d < best {
+			best, hint = d, fmt.Sprintf(" Did you mean %q?", n)
+		}
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Unknown connector plugin",
+		Detail: fmt.Sprintf("No bundled connector %q; the bundled connectors are %s.%s An external connector is given by the path of its binary, such as \"./bin/my-connector\".",
+			c.Plugin, strings.Join(names, ", "), hint),
+		Subject: c.PluginRange.Ptr(),
+	}
 }
 
 // lazyMapping is a mapping whose module compiles and instantiates (tens of
