@@ -202,7 +202,7 @@ func TestCheckCommand(t *testing.T) {
 		t.Fatalf("check exited %d: %q %s", code, out, errOut)
 	}
 	code, _, errOut = cli(t, "--config", cfg, "check", "--connector", "nope")
-	if code != 2 || !strings.Contains(errOut, `has no connector "nope"; it has: [hr_export]`) {
+	if code != 2 || !strings.Contains(errOut, `has no connector "nope"; it has: hr_export.`) {
 		t.Fatalf("check of an unknown connector exited %d:\n%s", code, errOut)
 	}
 	// A source that is gone fails the check with its cause.
@@ -297,5 +297,29 @@ func TestUnknownBundledConnector(t *testing.T) {
 	}
 	if code != 2 || strings.Contains(errOut, "architecture") || strings.Contains(errOut, "dynamic-link") {
 		t.Errorf("validate exited %d (want 2) or spoke of go-plugin's guesses:\n%s", code, errOut)
+	}
+}
+
+// Unknown names are usage errors (exit 2) that list what there is, not empty tables.
+func TestUnknownNamesAreUsageErrors(t *testing.T) {
+	cfg := writeConfig(t, pgtest.NewDatabase(t))
+	if code, _, errOut := cli(t, "--config", cfg, "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"profiles", "--sync", "nope"}, `has no sync "nope"; it has: people`},
+		{[]string{"runs", "--sync", "nope"}, `has no sync "nope"; it has: people`},
+		{[]string{"runs", "--errors", "999"}, "the store has no run 999"},
+	} {
+		code, _, errOut := cli(t, append([]string{"--config", cfg}, tc.args...)...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v exited %d, want 2 with %q:\n%s", tc.args, code, tc.want, errOut)
+		}
+	}
+	if code, _, errOut := cli(t, "--config", cfg, "runs", "--sync", "people"); code != 0 {
+		t.Errorf("runs of a known sync without runs exited %d: %s", code, errOut)
 	}
 }

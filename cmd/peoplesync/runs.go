@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -46,6 +48,9 @@ func (a *app) runsCommand() *cobra.Command {
 			defer tw.Flush()
 			if errorsOf > 0 {
 				errs, err := st.RunErrors(cmd.Context(), errorsOf)
+				if errors.Is(err, store.ErrNotFound) {
+					return &exitError{code: exitUsage, err: fmt.Errorf("--errors %d: the store has no run %d", errorsOf, errorsOf)}
+				}
 				if err != nil {
 					return &exitError{code: exitFailed, err: err}
 				}
@@ -58,6 +63,11 @@ func (a *app) runsCommand() *cobra.Command {
 			runs, err := st.Runs(cmd.Context(), syncName, limit)
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
+			}
+			if syncName != "" && len(runs) == 0 {
+				if err := a.knownSync(syncName); err != nil {
+					return err
+				}
 			}
 			if err := printLocks(cmd.Context(), a.stdout, st); err != nil {
 				return &exitError{code: exitFailed, err: err}
@@ -98,6 +108,11 @@ func (a *app) profilesCommand() *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
+			if len(ps) == 0 {
+				if err := a.knownSync(syncName); err != nil {
+					return err
+				}
+			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			defer tw.Flush()
 			fmt.Fprintln(tw, "DISPLAY NAME\tEMAIL\tTITLE\tDEPARTMENT\tLOCATION\tPHONE\tMANAGER\tACTIVE")
@@ -114,6 +129,23 @@ func (a *app) profilesCommand() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 10, "how many profiles")
 	_ = cmd.MarkFlagRequired("sync")
 	return cmd
+}
+
+// knownSync returns a usage error if the configuration has no sync called name. (A
+// sync removed from the configuration still shows the runs and profiles it left.)
+func (a *app) knownSync(name string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Sync(name) != nil {
+		return nil
+	}
+	names := make([]string, 0, len(cfg.Syncs))
+	for _, s := range cfg.Syncs {
+		names = append(names, s.Name)
+	}
+	return &exitError{code: exitUsage, err: fmt.Errorf("--sync %s: %s has no sync %q; it has: %s", name, a.configPath, name, strings.Join(names, ", "))}
 }
 
 func managerName(p store.StoredProfile) string {

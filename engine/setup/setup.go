@@ -63,7 +63,7 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Unknown sync",
-			Detail:   fmt.Sprintf("%s has no sync %q; it has: %v.", cfg.Filename, name, names),
+			Detail:   fmt.Sprintf("%s has no sync %q; it has: %s.", cfg.Filename, name, strings.Join(names, ", ")),
 		}}
 	}
 	c, m := cfg.Connector(s.Connector), cfg.Mapping(s.Mapping)
@@ -118,7 +118,7 @@ func Connector(ctx context.Context, cfg *config.Config, name string, opts Option
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Unknown connector",
-			Detail:   fmt.Sprintf("%s has no connector %q; it has: %v.", cfg.Filename, name, names),
+			Detail:   fmt.Sprintf("%s has no connector %q; it has: %s.", cfg.Filename, name, strings.Join(names, ", ")),
 		}}
 	}
 	proc, _, diags := startConnector(ctx, cfg, c, opts)

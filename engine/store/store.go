@@ -169,7 +169,8 @@ type Store interface {
 	ListProfiles(ctx context.Context, sync string, limit int) ([]StoredProfile, error)
 	// Runs returns the latest runs, newest first; sync "" means all syncs.
 	Runs(ctx context.Context, sync string, limit int) ([]RunInfo, error)
-	// RunErrors returns the per-record errors of a run.
+	// RunErrors returns the per-record errors of a run; an error wrapping ErrNotFound
+	// if there is no such run.
 	RunErrors(ctx context.Context, runID int64) ([]RecordError, error)
 	// Cursor returns the sync's last delta cursor, "" if none.
 	Cursor(ctx context.Context, sync string) (string, error)

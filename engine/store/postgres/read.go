@@ -306,6 +306,15 @@ func (s *Store) RunErrors(ctx context.Context, runID int64) ([]store.RecordError
 	}); err != nil {
 		return nil, fmt.Errorf("run errors: %w", translate(err))
 	}
+	if len(out) == 0 {
+		var exists bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sync_runs WHERE id = $1)`, runID).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("run errors: %w", translate(err))
+		}
+		if !exists {
+			return nil, fmt.Errorf("run %d: %w", runID, store.ErrNotFound)
+		}
+	}
 	return out, nil
 }
 
