@@ -37,8 +37,16 @@ func slogLevel(l hclog.Level) slog.Level {
 	}
 }
 
+// quietInfo are go-plugin's Info messages about the plugin's life that every command
+// would print (the host stops its plugins itself when it is done with them); a plugin
+// that exits with an error is logged by go-plugin as an error, and its read fails.
+var quietInfo = map[string]bool{"plugin process exited": true, "starting plugin": true, "plugin started": true}
+
 func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	ctx := context.Background()
+	if level == hclog.Info && quietInfo[msg] {
+		level = hclog.Debug
+	}
 	sl := slogLevel(level)
 	if !h.base.Enabled(ctx, sl) {
 		return

@@ -38,3 +38,20 @@ func TestHCLoggerBridgesToSlog(t *testing.T) {
 		t.Errorf("Name %q, ImpliedArgs %v", named.Name(), named.ImpliedArgs())
 	}
 }
+
+// go-plugin's Info lines about a plugin's start and clean exit are debug lines: every
+// command would print them. Its error about a plugin that exited badly stays an error.
+func TestPluginLifeIsQuiet(t *testing.T) {
+	var buf bytes.Buffer
+	l := newHCLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	l.Info("plugin process exited", "plugin", "/bin/peoplesync", "id", 7)
+	l.Info("starting plugin", "path", "/bin/peoplesync")
+	l.Error("plugin process exited", "plugin", "/bin/peoplesync", "id", 8, "error", "exit status 2")
+	out := buf.String()
+	if strings.Contains(out, "id=7") || strings.Contains(out, "starting plugin") {
+		t.Errorf("an info line of the plugin's life was printed: %s", out)
+	}
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "exit status 2") {
+		t.Errorf("the bad exit was not logged as an error: %s", out)
+	}
+}
