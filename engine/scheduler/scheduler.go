@@ -68,6 +68,8 @@ type Scheduler struct {
 	loops    sync.WaitGroup
 	runs     sync.WaitGroup
 	stopOnce sync.Once
+
+	testSignals testSignals
 }
 
 // New returns a scheduler of jobs.
@@ -184,7 +186,6 @@ func (s *Scheduler) loop(ctx context.Context, i int, j Job) {
 			defer s.runs.Done()
 			id, res, err := s.runTick(ctx, j, tick, next, log.With("tick", tick.Format(time.RFC3339)))
 			s.mu.Lock()
-			defer s.mu.Unlock()
 			s.state[i].Running = false
 			if id != 0 || err != nil {
 				s.state[i].LastRunID, s.state[i].LastStatus, s.state[i].LastError = id, res.Status, ""
@@ -193,6 +194,9 @@ func (s *Scheduler) loop(ctx context.Context, i int, j Job) {
 					s.state[i].LastError = err.Error()
 				}
 			}
+			st := s.state[i]
+			s.mu.Unlock()
+			s.testSignals.runEnded.signal(st)
 		}()
 	}
 }
