@@ -115,6 +115,9 @@ func open(path string) (*os.File, error) {
 //
 // The second pass holds each record back until the next one is read, so that the last
 // record is emitted only once the file is known to end where the first pass saw it end.
+//
+// A path that is not a regular file (a named pipe) can be read only once: its one pass
+// emits the same way, but of two records with one ID only the second is Invalid.
 func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
 	cfg, err := c.config()
 	if err != nil {
@@ -145,9 +148,16 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 			return nil
 		}
 	}
+	ids := newIDTable()
+	if !before.Mode().IsRegular() {
+		// A pipe or a device can be read only once: one pass, in which the second
+		// record of a repeated ID is Invalid but the first was emitted before it.
+		once := newBuilder(cfg, ids, false, nil)
+		once.once = true
+		return emitBehind(cfg, f, once, cancelled, emit)
+	}
 
 	// The first pass: IDs only.
-	ids := newIDTable()
 	first := newBuilder(cfg, ids, true, nil)
 	first.onEnd = cancelled
 	if err := readFormat(cfg.format, f, first); err != nil {
@@ -158,6 +168,24 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 	}
 
 	// The second pass: emit, one record behind.
+	second := newBuilder(cfg, ids, false, nil)
+	res, err := emitBehind(cfg, f, second, cancelled, emit, func() error {
+		after, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("file connector: %w", err)
+		}
+		if second.count != first.count || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+			return fmt.Errorf("reading %s: %w (read it again)", cfg.path, errChanged)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// emitBehind reads the file with b and emits its records one record behind: each is
+// emitted once the next one is read, and the last once the file has ended cleanly and
+// every check passed, so that a file cut off in its last record emits nothing of it.
+func emitBehind(cfg *config, r io.Reader, b *builder, cancelled func() error, emit connector.EmitFunc, checks ...func() error) (connector.ReadResult, error) {
 	var (
 		count   int64
 		pending connector.Record
@@ -177,22 +205,20 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 		count++
 		return nil
 	}
-	second := newBuilder(cfg, ids, false, func(r connector.Record) error {
+	b.out = func(rec connector.Record) error {
 		if err := flush(); err != nil {
 			return err
 		}
-		pending, held = r, true
+		pending, held = rec, true
 		return nil
-	})
-	if err := readFormat(cfg.format, f, second); err != nil {
+	}
+	if err := readFormat(cfg.format, r, b); err != nil {
 		return connector.ReadResult{}, err
 	}
-	after, err := f.Stat()
-	if err != nil {
-		return connector.ReadResult{}, fmt.Errorf("file connector: %w", err)
-	}
-	if second.count != first.count || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
-		return connector.ReadResult{}, fmt.Errorf("reading %s: %w (read it again)", cfg.path, errChanged)
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return connector.ReadResult{}, err
+		}
 	}
 	if err := flush(); err != nil {
 		return connector.ReadResult{}, err

@@ -55,6 +55,7 @@ type builder struct {
 	attrs   map[string]attr // attribute name → interned name and kind
 	ids     *idTable
 	collect bool                         // the first pass: only IDs matter
+	once    bool                         // the only pass (a pipe): IDs are noted as they come
 	out     func(connector.Record) error // the second pass's emit
 	onEnd   func() error                 // the first pass's check for a cancelled read
 
@@ -301,7 +302,14 @@ func (b *builder) end() error {
 		}
 		return nil
 	}
-	if idOK {
+	if idOK && b.once {
+		if first, seen := b.ids.firstLine(id); seen {
+			b.failFirst(start, "ID %s appears more than once in the file (first at line %d); this record is not applied, but the first was read before it: a pipe is read only once, so export to a file to have neither applied",
+				truncateQuote([]byte(id)), first)
+		} else {
+			b.ids.add(id, start)
+		}
+	} else if idOK {
 		other, dup, known := b.ids.lookup(id, start)
 		if !known {
 			return fmt.Errorf("reading %s: %w (line %d holds ID %q, which the first pass did not see there)", b.cfg.path, errChanged, start, truncateQuote([]byte(id)))
@@ -396,6 +404,12 @@ func (t *idTable) add(id string, line int) {
 		return
 	}
 	t.lines[h] = l
+}
+
+// firstLine returns the line where id first appeared, if it did.
+func (t *idTable) firstLine(id string) (int, bool) {
+	l, ok := t.lines[maphash.String(t.seed, id)]
+	return int(l.first), ok
 }
 
 // lookup says whether id appears more than once, and at which other line; known is false
