@@ -35,6 +35,10 @@ const batchGrace = 30 * time.Second
 // errorFlushSize is how many per-record errors are buffered before they are written.
 const errorFlushSize = 500
 
+// ErrInterrupted is wrapped by the cause with which a command cancels a run on SIGINT or
+// SIGTERM: the run is recorded as interrupted, not as "context canceled".
+var ErrInterrupted = errors.New("interrupted")
+
 // ErrShutdown is the cause with which a daemon cancels the context of the runs it stops
 // (context.WithCancelCause): the run stops reading, lets the batch being written commit,
 // and is recorded as failed with this error's message.
@@ -79,8 +83,8 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 	}
 
 	runErr := p.execute(ctx)
-	if runErr != nil && errors.Is(context.Cause(ctx), ErrShutdown) {
-		runErr = ErrShutdown
+	if runErr != nil {
+		runErr = p.why(ctx, runErr)
 	}
 	p.fill(&res)
 	res.Duration = e.now().Sub(start)
@@ -130,6 +134,22 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		return res, fmt.Errorf("sync %q: %w", s.Name, runErr)
 	}
 	return res, nil
+}
+
+// why says why a run that failed with err stopped, when its context says: a shutdown or
+// an interruption (the cause it was cancelled with, ErrShutdown or one wrapping
+// ErrInterrupted) rather than "context canceled", or the sync's timeout.
+func (p *pass) why(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, ErrShutdown):
+		return ErrShutdown
+	case errors.Is(cause, ErrInterrupted):
+		return cause
+	case errors.Is(cause, context.DeadlineExceeded) && p.sync.Timeout > 0:
+		return fmt.Errorf("the sync's timeout (%s) passed: %w", p.sync.Timeout, err)
+	}
+	return err
 }
 
 // pass is the state of one run.
@@ -217,7 +237,7 @@ func (p *pass) execute(ctx context.Context) error {
 		start = time.Now()
 		n, err := p.run.ResolveManagers(ctx, p.resolveScope())
 		if err != nil {
-			return fmt.Errorf("resolve managers: %w", err)
+			return err // the store's error says "resolve managers"
 		}
 		p.log.Debug("managers resolved", "changed", n, "took", time.Since(start).Round(time.Millisecond))
 	}
@@ -878,7 +898,7 @@ func (p *pass) deletions(ctx context.Context) error {
 		n := min(len(gone), 1000)
 		d, err := p.run.SoftDelete(ctx, gone[:n])
 		if err != nil {
-			return fmt.Errorf("soft-delete %d profiles: %w", n, err)
+			return err // the store's error says "soft delete"
 		}
 		p.noteChanged(gone[:n]...)
 		p.deleted += int64(d)
