@@ -196,13 +196,14 @@ func (r *replica) signal(sig syscall.Signal) {
 	}
 }
 
-// wait waits for the process to exit and returns its exit code.
-func (r *replica) wait(d time.Duration) int {
+// exit waits for the process to exit and returns its exit code.
+func (r *replica) exit() int {
 	r.t.Helper()
+	start := time.Now()
 	select {
 	case <-r.done:
-	case <-time.After(d):
-		r.t.Fatalf("replica %d did not exit within %v", r.cmd.Process.Pid, d)
+	case <-testDeadline(r.t):
+		r.t.Fatalf("replica %d did not exit in %v", r.cmd.Process.Pid, time.Since(start).Round(time.Millisecond))
 	}
 	return r.cmd.ProcessState.ExitCode()
 }
@@ -226,7 +227,7 @@ func (r *replica) logLines(msg string) []map[string]any {
 func (r *replica) addr() string {
 	r.t.Helper()
 	var addr string
-	waitUntil(r.t, 20*time.Second, "the replica to serve", func() bool {
+	eventually(r.t, "the replica to serve", func() bool {
 		if l := r.logLines("serving"); len(l) > 0 {
 			addr, _ = l[0]["addr"].(string)
 		}
@@ -235,7 +236,43 @@ func (r *replica) addr() string {
 	return addr
 }
 
-// waitUntil polls cond until it holds or d has passed.
+// testDeadline fires shortly before the test binary's deadline (go test -timeout). The
+// serve tests wait for subprocesses on machines that other test suites load, where no
+// fixed wait is long enough (a replica's first run under -race on a busy 2-core machine
+// has taken over 20 s); a wait that never ends still fails its own test, saying what it
+// waited for, before the binary's timeout ends every test with a goroutine dump. Without
+// a deadline (-timeout 0) it never fires.
+func testDeadline(t *testing.T) <-chan time.Time {
+	d, ok := t.Deadline()
+	if !ok {
+		return nil
+	}
+	left := time.Until(d)
+	return time.After(left - min(left/10, 10*time.Second))
+}
+
+// eventually polls cond until it holds, failing the test at its deadline. A wait longer
+// than 10 s is logged: it shows how loaded the machine was.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	end := testDeadline(t)
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		select {
+		case <-poll.C:
+		case <-end:
+			t.Fatalf("gave up after %v waiting for %s", time.Since(start).Round(time.Millisecond), what)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Logf("waited %v for %s", d.Round(time.Millisecond), what)
+	}
+}
+
+// waitUntil polls cond until it holds or d has passed. (The fault tests use it; the serve
+// tests wait with eventually.)
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -312,7 +349,7 @@ func TestServeThreeReplicasRunEachTickOnce(t *testing.T) {
 		reps = append(reps, w.start(cfg, fmt.Sprintf("replica%d", i)))
 	}
 	const wantTicks = 6
-	waitUntil(t, 40*time.Second, fmt.Sprintf("%d finished runs of each sync", wantTicks), func() bool {
+	eventually(t, fmt.Sprintf("%d finished runs of each sync", wantTicks), func() bool {
 		for _, s := range []string{"alpha", "beta"} {
 			n := 0
 			for _, r := range w.runs(s) {
@@ -331,7 +368,7 @@ func TestServeThreeReplicasRunEachTickOnce(t *testing.T) {
 		r.signal(syscall.SIGTERM)
 	}
 	for _, r := range reps {
-		if code := r.wait(30 * time.Second); code != 0 {
+		if code := r.exit(); code != 0 {
 			t.Errorf("replica exited %d after SIGTERM", code)
 		}
 	}
@@ -411,7 +448,7 @@ func TestServeEndpoints(t *testing.T) {
 	cfg := w.config("sync.hcl", "10s", syncSpec{name: "alpha", path: path, schedule: "@every 1s"})
 	r := w.start(cfg, "replica")
 	base := "http://" + r.addr()
-	waitUntil(t, 20*time.Second, "a succeeded run", func() bool {
+	eventually(t, "a succeeded run", func() bool {
 		runs := w.runs("alpha")
 		return len(runs) > 0 && runs[len(runs)-1].Status == store.StatusSucceeded
 	})
@@ -421,7 +458,12 @@ func TestServeEndpoints(t *testing.T) {
 	if code, body := get(t, base+"/readyz"); code != 200 {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
-	_, metrics := get(t, base+"/metrics")
+	// The run is recorded in the store before the replica counts it in its metrics.
+	var metrics string
+	eventually(t, "/metrics to count the succeeded run", func() bool {
+		_, metrics = get(t, base+"/metrics")
+		return strings.Contains(metrics, `peoplesync_runs_total{mode="full",status="succeeded",sync="alpha"}`)
+	})
 	for _, want := range []string{
 		`peoplesync_runs_total{mode="full",status="succeeded",sync="alpha"}`,
 		`peoplesync_records_total{action="created",sync="alpha"} 50`,
@@ -447,13 +489,13 @@ func TestServeEndpoints(t *testing.T) {
 		t.Errorf("/status: %s", body)
 	}
 	// `peoplesync runs` names the lock holder while a run holds it.
-	waitUntil(t, 20*time.Second, "`peoplesync runs` to show the replica holding alpha's lock", func() bool {
+	eventually(t, "`peoplesync runs` to show the replica holding alpha's lock", func() bool {
 		_, out, _ := cli(t, "--config", cfg, "runs", "--limit", "3")
 		return strings.Contains(out, "LOCK") && strings.Contains(out, fmt.Sprintf(":%d", r.cmd.Process.Pid)) &&
 			strings.Contains(out, "held")
 	})
 	r.signal(syscall.SIGTERM)
-	if code := r.wait(30 * time.Second); code != 0 {
+	if code := r.exit(); code != 0 {
 		t.Errorf("exit %d after SIGTERM", code)
 	}
 }
@@ -497,7 +539,7 @@ func (p *fifoLDIF) write(t *testing.T, data []byte) {
 	t.Helper()
 	select {
 	case <-p.open:
-	case <-time.After(30 * time.Second):
+	case <-testDeadline(t):
 		t.Fatal("no connector opened the export pipe")
 	}
 	p.mu.Lock()
@@ -544,14 +586,14 @@ func TestServeStoppedHolderLosesItsLock(t *testing.T) {
 	// The connector sends records 500 to a message: 1100 written lets 1000 through.
 	head, _ := splitLDIF(t, w.ldif(people), 1100)
 	pipe.write(t, head)
-	waitUntil(t, 20*time.Second, "the first batches to commit", func() bool { return w.live("hr") >= 100 })
+	eventually(t, "the first batches to commit", func() bool { return w.live("hr") >= 100 })
 	if pid := w.lockHolderPID("hr"); pid != a.cmd.Process.Pid {
 		t.Fatalf("lock held by pid %d, want replica a (%d)", pid, a.cmd.Process.Pid)
 	}
 	a.signal(syscall.SIGSTOP)
 
 	b := w.start(w.config("b.hcl", "2s", syncSpec{name: "hr", path: w.writeFile("people.ldif", w.ldif(people)), schedule: "@every 1s", batch: 100}), "b")
-	waitUntil(t, 30*time.Second, "replica b to take over and finish a run", func() bool {
+	eventually(t, "replica b to take over and finish a run", func() bool {
 		for _, r := range w.runs("hr") {
 			if r.Status == store.StatusSucceeded && strings.HasSuffix(r.Holder, fmt.Sprintf(":%d", b.cmd.Process.Pid)) {
 				return true
@@ -561,7 +603,7 @@ func TestServeStoppedHolderLosesItsLock(t *testing.T) {
 	})
 	// b, not a, may hold it from here on: stop b's ticks from racing a's resumed run.
 	b.signal(syscall.SIGTERM)
-	if code := b.wait(30 * time.Second); code != 0 {
+	if code := b.exit(); code != 0 {
 		t.Errorf("replica b exited %d", code)
 	}
 
@@ -573,7 +615,7 @@ func TestServeStoppedHolderLosesItsLock(t *testing.T) {
 	a.signal(syscall.SIGCONT)
 	pipe.write(t, rest)
 	pipe.close()
-	waitUntil(t, 20*time.Second, "replica a to report its lost lock", func() bool {
+	eventually(t, "replica a to report its lost lock", func() bool {
 		return len(a.logLines("the run lost its lock to another replica and stopped")) > 0
 	})
 	ps, err := w.store.ListProfiles(context.Background(), "hr", 5000)
@@ -599,7 +641,7 @@ func TestServeStoppedHolderLosesItsLock(t *testing.T) {
 	default:
 	}
 	a.signal(syscall.SIGTERM)
-	if code := a.wait(30 * time.Second); code != 0 {
+	if code := a.exit(); code != 0 {
 		t.Errorf("replica a exited %d", code)
 	}
 	for _, r := range w.runs("hr") {
@@ -619,11 +661,11 @@ func TestServeKilledHolderConverges(t *testing.T) {
 	a := w.start(w.config("a.hcl", "2s", syncSpec{name: "hr", path: pipe.path, schedule: "@every 1s", batch: 100}), "a")
 	head, _ := splitLDIF(t, w.ldif(people), 1100)
 	pipe.write(t, head)
-	waitUntil(t, 20*time.Second, "the first batches to commit", func() bool { return w.live("hr") >= 100 })
+	eventually(t, "the first batches to commit", func() bool { return w.live("hr") >= 100 })
 	if err := syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	a.wait(10 * time.Second)
+	a.exit()
 	pipe.close()
 	partial := w.live("hr")
 	if partial%100 != 0 {
@@ -631,12 +673,12 @@ func TestServeKilledHolderConverges(t *testing.T) {
 	}
 
 	b := w.start(w.config("b.hcl", "2s", syncSpec{name: "hr", path: w.writeFile("people.ldif", w.ldif(people)), schedule: "@every 1s", batch: 100}), "b")
-	waitUntil(t, 30*time.Second, "a later tick to converge", func() bool {
+	eventually(t, "a later tick to converge", func() bool {
 		runs := w.runs("hr")
 		return len(runs) > 1 && runs[0].Status == store.StatusSucceeded
 	})
 	b.signal(syscall.SIGTERM)
-	if code := b.wait(30 * time.Second); code != 0 {
+	if code := b.exit(); code != 0 {
 		t.Errorf("replica b exited %d", code)
 	}
 	if n := w.live("hr"); n != len(people) {
@@ -666,9 +708,9 @@ func TestServeSIGTERMDrains(t *testing.T) {
 	a := w.start(w.config("a.hcl", "10s", syncSpec{name: "hr", path: pipe.path, schedule: "@every 1s", batch: 100}), "a")
 	head, _ := splitLDIF(t, w.ldif(people), 1100)
 	pipe.write(t, head)
-	waitUntil(t, 20*time.Second, "the first batches to commit", func() bool { return w.live("hr") >= 100 })
+	eventually(t, "the first batches to commit", func() bool { return w.live("hr") >= 100 })
 	a.signal(syscall.SIGTERM)
-	if code := a.wait(30 * time.Second); code != 0 {
+	if code := a.exit(); code != 0 {
 		t.Fatalf("exit %d after SIGTERM", code)
 	}
 	runs := w.runs("hr")
