@@ -3,7 +3,10 @@ package file
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -60,6 +63,28 @@ type config struct {
 
 // parseConfig decodes and validates a config block, reporting every problem as a
 // diagnostic on its attribute.
+// unreadable says why path cannot be read as an export, or "" if it can: a run could
+// not work, so validate says so rather than the first run.
+func unreadable(path string) string {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file (a relative path is relative to the config file's directory)"
+	case err != nil:
+		return err.Error()
+	case st.IsDir():
+		return "a directory, not an export file"
+	case !st.Mode().IsRegular():
+		return "" // a named pipe: opening it would take the writer's data
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	_ = f.Close()
+	return ""
+}
+
 func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	var diags connector.Diagnostics
 	errorf := func(attr, summary, detail string, args ...any) {
@@ -112,6 +137,10 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 
 	if cfg.path == "" && !mistyped["path"] {
 		errorf("path", "Missing required attribute", "path names the export file to read.")
+	} else if cfg.path != "" {
+		if problem := unreadable(cfg.path); problem != "" {
+			errorf("path", "Export file cannot be read", "%s: %s.", cfg.path, problem)
+		}
 	}
 	switch {
 	case cfg.format != "":

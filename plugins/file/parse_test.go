@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -334,10 +335,23 @@ func TestConfigureDiagnostics(t *testing.T) {
 		{"separator outside csv", `{"path": "a.ldif", "multi_value_separator": ";"}`, "multi_value_separator", connector.Warning, "Attribute ignored"},
 		{"dn_attribute with ldif", `{"path": "a.ldif", "dn_attribute": "dn"}`, "dn_attribute", connector.Warning, "Attribute ignored for LDIF"},
 		{"not an object", `[]`, "", connector.Error, "Invalid file connector configuration"},
+		{"missing file", `{"path": "gone.ldif"}`, "path", connector.Error, "Export file cannot be read"},
+		{"directory", `{"path": "dir.ldif"}`, "path", connector.Error, "Export file cannot be read"},
+	}
+	// The files the cases name, but for gone.ldif.
+	dir := t.TempDir()
+	for _, name := range []string{"a.ldif", "a.csv", "export.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir.ldif"), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			diags, err := file.New().Configure(t.Context(), json.RawMessage(tt.config))
+			cfg := regexp.MustCompile(`"path": "([^"]*)"`).ReplaceAllString(tt.config, `"path": "`+dir+`/$1"`)
+			diags, err := file.New().Configure(t.Context(), json.RawMessage(cfg))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -362,10 +376,24 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// The file is there when the connector is configured, and then gone.
+			configured := filepath.Join(t.TempDir(), "people.ldif")
+			if err := os.WriteFile(configured, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			c := file.New()
-			if diags, _ := c.Configure(context.Background(), config(t, map[string]any{"path": tt.path, "format": "ldif"})); diags.HasErrors() {
+			if diags, _ := c.Configure(context.Background(), config(t, map[string]any{"path": configured, "format": "ldif"})); diags.HasErrors() {
 				t.Fatal(diags)
 			}
+			if err := os.Remove(configured); err != nil {
+				t.Fatal(err)
+			}
+			if tt.path == dir {
+				if err := os.Mkdir(configured, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tt.path = configured
 			err := c.Check(t.Context())
 			if err == nil || !strings.Contains(err.Error(), tt.msg) || !strings.Contains(err.Error(), tt.path) {
 				t.Errorf("Check = %v, want an error naming %s and %q", err, tt.path, tt.msg)
