@@ -130,3 +130,27 @@ func TestBadExportsEndToEnd(t *testing.T) {
 		t.Errorf("run of a cut-off export: %+v, want failed, nothing written", s)
 	}
 }
+
+// mapping test reads the input as the sync that uses the mapping reads its export (here
+// with id_attribute = "employee_id"), so an author tests with the file HR drops; and
+// --id-attribute says otherwise.
+func TestMappingTestReadsAsTheSyncDoes(t *testing.T) {
+	dir := t.TempDir()
+	export := filepath.Join(dir, "hr.csv")
+	hrExport(t, export, nil)
+	cfg := hrConfig(t, "postgres://unused", export)
+	sample := filepath.Join(dir, "sample.csv")
+	hrExport(t, sample, nil)
+	code, out, errOut := cli(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", sample)
+	if code != 0 || !strings.Contains(out, `"id":"E007"`) {
+		t.Fatalf("mapping test exited %d, want the records read by employee_id:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", sample, "--id-attribute", "uid")
+	if code != 0 || !strings.Contains(out, `"id":"user7"`) {
+		t.Fatalf("mapping test --id-attribute uid exited %d:\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = cli(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", sample, "--connector", "nope")
+	if code != 2 || !strings.Contains(errOut, `has no connector "nope"`) {
+		t.Errorf("--connector nope exited %d:\n%s", code, errOut)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/peoplesync/peoplesync/config"
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/mapper"
 	"github.com/peoplesync/peoplesync/plugins/file"
@@ -25,17 +26,20 @@ import (
 
 func (a *app) mappingCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "mapping", Short: "Work with mapping modules"}
-	var name, input, expect string
+	var name, input, expect, connName, idAttr string
 	var callTimeout time.Duration
 	test := &cobra.Command{
 		Use:   "test --mapping NAME --input FILE [--expect GOLDEN]",
 		Short: "Map every record of an LDIF, CSV or JSON Lines file and print the results as JSON Lines",
 		Long: "Map every record of an LDIF, CSV or JSON Lines file with the mapping NAME of the configuration\n" +
 			"and print one JSON object per record: its profile, its skip reason or its error.\n" +
-			"With --expect, compare the output with a golden file instead and fail on any difference.",
+			"With --expect, compare the output with a golden file instead and fail on any difference.\n" +
+			"The file is read as the file connector of the sync that uses the mapping reads its export\n" +
+			"(its id_attribute, dn_attribute, separator and binary attributes), or as --connector NAME does.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.mappingTest(cmd.Context(), name, input, expect, callTimeout)
+			return a.mappingTest(cmd.Context(), mappingTestArgs{name: name, input: input, expect: expect,
+				connector: connName, idAttribute: idAttr, callTimeout: callTimeout})
 		},
 	}
 	test.Flags().StringVar(&name, "mapping", "", "name of the mapping block (required)")
@@ -43,13 +47,23 @@ func (a *app) mappingCommand() *cobra.Command {
 	test.Flags().StringVar(&expect, "expect", "", "golden JSON Lines file the output must equal")
 	test.Flags().DurationVar(&callTimeout, "call-timeout", 10*time.Second,
 		"fail a call into the module (a batch of records) that runs longer, so a module that loops forever fails its test (0: no limit)")
+	test.Flags().StringVar(&connName, "connector", "", "read the input as this file connector's config block does (default: the connector of the sync that uses the mapping)")
+	test.Flags().StringVar(&idAttr, "id-attribute", "", "the attribute or column that holds each record's ID (overrides the connector's)")
 	_ = test.MarkFlagRequired("mapping")
 	_ = test.MarkFlagRequired("input")
 	cmd.AddCommand(test)
 	return cmd
 }
 
-func (a *app) mappingTest(ctx context.Context, name, input, expect string, callTimeout time.Duration) error {
+// mappingTestArgs are the flags of mapping test.
+type mappingTestArgs struct {
+	name, input, expect    string
+	connector, idAttribute string
+	callTimeout            time.Duration
+}
+
+func (a *app) mappingTest(ctx context.Context, args mappingTestArgs) error {
+	name, input, expect, callTimeout := args.name, args.input, args.expect, args.callTimeout
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -58,7 +72,14 @@ func (a *app) mappingTest(ctx context.Context, name, input, expect string, callT
 	if m == nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s has no mapping %q", a.configPath, name)}
 	}
-	records, err := readRecordFile(ctx, input)
+	readCfg, err := inputConfig(cfg, name, args.connector, input)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if args.idAttribute != "" {
+		readCfg["id_attribute"] = args.idAttribute
+	}
+	records, err := readRecordFile(ctx, input, readCfg)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
@@ -129,12 +150,54 @@ func mapAsASyncWould(ctx context.Context, mp *mapper.Mapper, records []connector
 	return results
 }
 
+// inputConfig is the file connector config with which mapping test reads input: that
+// of connName, or of the file connector of the first sync that uses the mapping, with
+// path and format those of input; just the path if there is no such connector.
+func inputConfig(cfg *config.Config, mapping, connName, input string) (map[string]any, error) {
+	if connName == "" {
+		for _, s := range cfg.Syncs {
+			if c := cfg.Connector(s.Connector); s.Mapping == mapping && c != nil && !c.External && c.Plugin == "file" {
+				connName = c.Name
+				break
+			}
+		}
+	}
+	out := map[string]any{}
+	if connName != "" {
+		c := cfg.Connector(connName)
+		if c == nil {
+			return nil, fmt.Errorf("--connector: %s has no connector %q", cfg.Filename, connName)
+		}
+		if c.External || c.Plugin != "file" {
+			return nil, fmt.Errorf("--connector %s: only a file connector's block says how to read a file; %s is %q", connName, connName, c.Plugin)
+		}
+		desc, err := file.New().Describe(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		raw, diags := c.DecodeConfig(desc.Schema)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("connector %q: %s", connName, diags.Error())
+		}
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, fmt.Errorf("connector %q: %w", connName, err)
+		}
+	}
+	out["path"] = input
+	if ext := strings.TrimPrefix(filepath.Ext(input), "."); ext != "" {
+		out["format"] = ext
+	}
+	return out, nil
+}
+
 // readRecordFile reads every record of an export file with the bundled file connector,
-// in process.
-func readRecordFile(ctx context.Context, path string) ([]connector.Record, error) {
+// in process, configured with readCfg.
+func readRecordFile(ctx context.Context, path string, readCfg map[string]any) ([]connector.Record, error) {
 	c := file.New()
-	format := strings.TrimPrefix(filepath.Ext(path), ".")
-	raw, _ := json.Marshal(map[string]string{"path": path, "format": format})
+	raw, err := json.Marshal(readCfg)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
 	diags, err := c.Configure(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
