@@ -91,17 +91,17 @@ const (
 
 // Change is one change a dry run would make.
 type Change struct {
-	Action     string
-	ExternalID string
-	Name       string
-	Fields     []FieldDiff
+	Action     string      `json:"action"`
+	ExternalID string      `json:"external_id"`
+	Name       string      `json:"name"`
+	Fields     []FieldDiff `json:"fields,omitempty"`
 }
 
 // FieldDiff is one field's old and new value.
 type FieldDiff struct {
-	Field string
-	Old   string
-	New   string
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
 }
 
 // Result is what a run did.

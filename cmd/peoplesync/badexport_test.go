@@ -154,3 +154,36 @@ func TestMappingTestReadsAsTheSyncDoes(t *testing.T) {
 		t.Errorf("--connector nope exited %d:\n%s", code, errOut)
 	}
 }
+
+// plan --output json has one key style throughout: the changes' keys are snake_case
+// like the summary's.
+func TestPlanJSONKeys(t *testing.T) {
+	dir := t.TempDir()
+	export := filepath.Join(dir, "hr.csv")
+	hrExport(t, export, nil)
+	cfg := hrConfig(t, pgtest.NewDatabase(t), export)
+	code, out, errOut := cli(t, "--config", cfg, "plan", "--sync", "people", "--output", "json")
+	if code != 0 {
+		t.Fatalf("plan exited %d: %s", code, errOut)
+	}
+	var doc struct {
+		RunID   *int64 `json:"run_id"`
+		Changes []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Changes) == 0 {
+		t.Fatalf("plan of 26 new people lists no changes: %s", out)
+	}
+	for key := range doc.Changes[0] {
+		if key != strings.ToLower(key) {
+			t.Errorf("change key %q is not snake_case: %s", key, out)
+		}
+	}
+	for _, key := range []string{"action", "external_id", "name", "fields"} {
+		if _, ok := doc.Changes[0][key]; !ok {
+			t.Errorf("change lacks %q: %v", key, doc.Changes[0])
+		}
+	}
+}
