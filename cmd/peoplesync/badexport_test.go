@@ -187,3 +187,37 @@ func TestPlanJSONKeys(t *testing.T) {
 		}
 	}
 }
+
+// plan's text agrees with itself: deletions the guard holds back are listed as held and
+// counted as held, a cut list says how many more there are, and a read that fails is an
+// error, not a note.
+func TestPlanTextAgrees(t *testing.T) {
+	dir := t.TempDir()
+	export := filepath.Join(dir, "hr.csv")
+	hrExport(t, export, nil)
+	cfg := hrConfig(t, pgtest.NewDatabase(t), export)
+	code, out, errOut := cli(t, "--config", cfg, "plan", "--sync", "people", "--details", "3")
+	if code != 0 || !strings.Contains(out, "… and 23 more") || !strings.Contains(out, "would create 26") {
+		t.Fatalf("plan of 26 new people with --details 3 (exit %d):\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := cli(t, "--config", cfg, "sync", "--sync", "people"); code != 0 {
+		t.Fatalf("sync: %s", errOut)
+	}
+	// 6 of 26 gone is 23%, past max_percent 10: held.
+	src, _ := os.ReadFile(export)
+	lines := strings.SplitAfter(string(src), "\n")
+	if err := os.WriteFile(export, []byte(strings.Join(lines[:21], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = cli(t, "--config", cfg, "plan", "--sync", "people")
+	if code != 3 || !strings.Contains(out, "delete 0 (6 held back by the deletion guard)") || strings.Count(out, "  held ") != 6 || strings.Contains(out, "  delete ") {
+		t.Errorf("plan with held deletions (exit %d, want 3):\n%s", code, out)
+	}
+	if err := os.WriteFile(export, src[:len(src)-3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = cli(t, "--config", cfg, "plan", "--sync", "people")
+	if code != 1 || !strings.Contains(out, "error: ") || strings.Contains(out, "note: ") {
+		t.Errorf("plan of a cut-off export (exit %d, want 1):\n%s", code, out)
+	}
+}

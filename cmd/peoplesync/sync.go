@@ -225,15 +225,32 @@ func writeResultJSON(w io.Writer, r engine.Result) error {
 func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 	if dryRun {
 		fmt.Fprintf(w, "Plan for sync %q (%s read; nothing was written):\n", r.Sync, r.Mode)
+		held := r.WouldDelete > r.Deleted // the guard holds the deletions back
 		for _, c := range r.Changes {
-			fmt.Fprintf(w, "  %-7s %s (%s)\n", c.Action, c.Name, c.ExternalID)
+			action := c.Action
+			if held && action == engine.ActionDelete {
+				action = "held"
+			}
+			fmt.Fprintf(w, "  %-7s %s (%s)\n", action, c.Name, c.ExternalID)
 			for _, d := range c.Fields {
 				fmt.Fprintf(w, "          %-16s %q → %q\n", d.Field, d.Old, d.New)
 			}
 		}
-		fmt.Fprintf(w, "would create %d, update %d, delete %d; unchanged or skipped %d; errors %d (%d records read in %s)\n",
-			r.Created, r.Updated, r.Deleted, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
-		if r.Message != "" {
+		total := r.Created + r.Updated + max(r.Deleted, r.WouldDelete)
+		if more := total - int64(len(r.Changes)); more > 0 && r.Status != store.StatusFailed {
+			fmt.Fprintf(w, "  … and %d more (--details N shows more)\n", more)
+		}
+		deletes := fmt.Sprintf("delete %d", r.Deleted)
+		if held {
+			deletes = fmt.Sprintf("delete 0 (%d held back by the deletion guard)", r.WouldDelete)
+		}
+		fmt.Fprintf(w, "would create %d, update %d, %s; unchanged or skipped %d; errors %d (%d records read in %s)\n",
+			r.Created, r.Updated, deletes, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
+		switch {
+		case r.Message == "":
+		case r.Status == store.StatusFailed:
+			fmt.Fprintf(w, "error: %s\n", r.Message)
+		default:
 			fmt.Fprintf(w, "note: %s\n", r.Message)
 		}
 		return
