@@ -113,16 +113,14 @@ func (a *app) profilesCommand() *cobra.Command {
 					return err
 				}
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			defer tw.Flush()
-			fmt.Fprintln(tw, "DISPLAY NAME\tEMAIL\tTITLE\tDEPARTMENT\tLOCATION\tPHONE\tMANAGER\tACTIVE")
+			var t table
+			t.add("DISPLAY NAME", "EMAIL", "TITLE", "DEPARTMENT", "LOCATION", "PHONE", "MANAGER", "STATE")
 			for _, p := range ps {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%v\n",
-					p.Profile.Get(profile.DisplayName), p.Profile.Get(profile.Email), p.Profile.Get(profile.Title),
+				t.add(p.Profile.Get(profile.DisplayName), p.Profile.Get(profile.Email), p.Profile.Get(profile.Title),
 					p.Profile.Get(profile.Department), p.Profile.Get(profile.Location), p.Profile.Get(profile.PhoneWork),
-					managerName(p), p.Profile.Active)
+					managerName(p), profileState(p))
 			}
-			return nil
+			return t.write(a.stdout)
 		},
 	}
 	cmd.Flags().StringVar(&syncName, "sync", "", "name of the sync (required)")
@@ -146,6 +144,18 @@ func (a *app) knownSync(name string) error {
 		names = append(names, s.Name)
 	}
 	return &exitError{code: exitUsage, err: fmt.Errorf("--sync %s: %s has no sync %q; it has: %s", name, a.configPath, name, strings.Join(names, ", "))}
+}
+
+// profileState tells a deleted profile (the source no longer has the person) from an
+// inactive one (the source marks the person disabled) and an active one.
+func profileState(p store.StoredProfile) string {
+	switch {
+	case p.DeletedAt != nil:
+		return "deleted " + p.DeletedAt.UTC().Format(time.DateOnly)
+	case !p.Profile.Active:
+		return "inactive"
+	}
+	return "active"
 }
 
 func managerName(p store.StoredProfile) string {
