@@ -27,10 +27,13 @@
 // a few instructions, whose slow path, every 2^16 of them, calls tick, a Go function.
 // tick lets the scheduler preempt and the collector stop the goroutine, and panics,
 // which fails the call, once the call's context (a context.WithTimeout of the limit) has
-// ended. On the busy 2-core machine that costs the default module ≈15–20% of its
-// records per CPU second, where wazero's check costs ≈70%: the decrement alone costs
-// nothing measurable, the branch ≈6%, and the rest is the call on the slow path, which
-// makes wazero's register allocator keep the values live at a loop header on the stack.
+// ended. On the busy 2-core machine that costs the default module 5–20% of its records
+// per CPU second (BenchmarkDefaultModule's median: 4%; one instance on a locked thread,
+// alternating with an uninstrumented one: 13–23%), where wazero's check costs ≈65%.
+// Of that, the decrement alone costs nothing measurable and the branch about 6%; the
+// rest comes with the call on the slow path, probably because wazero's register
+// allocator then keeps the values live at a loop header on the stack. (Checking at
+// back-edges and before calls instead of at loop headers measured no better.)
 // The instrumented bytes are what wazero compiles and caches; the mapping's identity
 // stays the hash of the module's own bytes.
 //

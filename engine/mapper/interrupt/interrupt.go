@@ -5,7 +5,7 @@
 // runtime cannot preempt machine code it did not compile, it also holds up every
 // stop-the-world of the garbage collector, and with it the whole process. wazero's own
 // remedy (RuntimeConfig.WithCloseOnContextDone) leaves the guest for Go at every loop
-// header to look at the module's state, which costs a Go guest about 6× its speed.
+// header to look at the module's state, which costs a Go guest several times its speed.
 //
 // Instrument adds a countdown instead: a mutable i32 global that every loop header
 // decrements, and so does every call outside a loop that may lead back into the module
