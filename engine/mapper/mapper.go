@@ -28,8 +28,9 @@
 // tick lets the scheduler preempt and the collector stop the goroutine, and panics,
 // which fails the call, once the call's context (a context.WithTimeout of the limit) has
 // ended. On the busy 2-core machine that costs the default module 5–20% of its records
-// per CPU second (BenchmarkDefaultModule's median: 4%; one instance on a locked thread,
-// alternating with an uninstrumented one: 13–23%), where wazero's check costs ≈65%.
+// per CPU second (BenchmarkDefaultModule, 8 interleaved rounds: 4% between the medians,
+// 11% as the median of the rounds' ratios; one instance on a locked thread, alternating
+// with an uninstrumented one: 13–23%), where wazero's check costs ≈65%.
 // Of that, the decrement alone costs nothing measurable and the branch about 6%; the
 // rest comes with the call on the slow path, probably because wazero's register
 // allocator then keeps the values live at a loop header on the stack. (Checking at
