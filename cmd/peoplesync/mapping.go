@@ -46,7 +46,7 @@ func (a *app) mappingCommand() *cobra.Command {
 	test.Flags().StringVar(&input, "input", "", "records to map: .ldif, .csv or .jsonl (required)")
 	test.Flags().StringVar(&expect, "expect", "", "golden JSON Lines file the output must equal")
 	test.Flags().DurationVar(&callTimeout, "call-timeout", 10*time.Second,
-		"fail a call into the module (a batch of records) that runs longer, so a module that loops forever fails its test (0: no limit)")
+		"fail a call into the module (a batch of records) that runs longer, so a module that loops forever fails its test (0: the mapper's default)")
 	test.Flags().StringVar(&connName, "connector", "", "read the input as this file connector's config block does (default: the connector of the sync that uses the mapping)")
 	test.Flags().StringVar(&idAttr, "id-attribute", "", "the attribute or column that holds each record's ID (overrides the connector's)")
 	_ = test.MarkFlagRequired("mapping")
