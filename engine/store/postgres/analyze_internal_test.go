@@ -84,3 +84,58 @@ func TestBigSyncAfterAnalyzedTrialAnalyzesWhatItWrote(t *testing.T) {
 		t.Fatalf("after the big sync the planner believes profile_links holds %.0f rows, want at least %d", believed, big)
 	}
 }
+
+// The batches of a big first sync after an analyzed trial look their managers up on
+// statistics that keep up with the sync as it grows: the run analyzes while it applies,
+// before it resolves anything.
+func TestApplyAnalyzesAsTheSyncOutgrowsTheStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.NewDatabase(t), Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `ALTER TABLE profiles SET (autovacuum_enabled = false);
+		ALTER TABLE profile_links SET (autovacuum_enabled = false)`); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(syncName string, from, n int) *run {
+		t.Helper()
+		r, err := s.BeginRun(ctx, syncName, "full", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := creates(from, n)
+		for len(all) > 0 {
+			b := all[:min(500, len(all))]
+			all = all[len(b):]
+			if _, err := r.Apply(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r.(*run)
+	}
+	trial := apply("trial", 0, 250)
+	if err := trial.Finish(ctx, store.Summary{Status: store.StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE profiles, profile_links`); err != nil {
+		t.Fatal(err)
+	}
+	const big = 3 * outgrowMin
+	r := apply("big", 250, big)
+	defer r.Finish(ctx, store.Summary{Status: store.StatusSucceeded})
+	believed, err := r.believedLinks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Analyzing whenever the run has written as many rows as the planner believed, the
+	// last analysis saw at least half of what the run wrote.
+	if believed < big/2 {
+		t.Fatalf("after %d creates the planner believes profile_links holds %.0f rows, want at least %d", big, believed, big/2)
+	}
+}

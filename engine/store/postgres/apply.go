@@ -103,6 +103,7 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 	defer func() {
 		if err == nil {
 			r.unanalyzed.Add(int64(res.Created + res.Updated))
+			r.analyzeIfOutgrown(ctx)
 		}
 	}()
 	if len(changes) == 0 {
