@@ -19,6 +19,11 @@ type Metrics struct {
 	lockHeld    *prometheus.GaugeVec
 }
 
+// durationBuckets are the run-duration histogram's upper bounds in seconds, from an
+// unchanged run of a small directory to an hour's initial sync, written out: computed
+// ones (ExponentialBuckets(0.1, 3, 10)) gave labels like le="0.30000000000000004".
+var durationBuckets = []float64{0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3600}
+
 // NewMetrics creates the metrics and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
@@ -33,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "peoplesync_run_duration_seconds",
 			Help:    "Duration of this replica's runs, by sync and mode.",
-			Buckets: prometheus.ExponentialBuckets(0.1, 3, 10),
+			Buckets: durationBuckets,
 		}, []string{"sync", "mode"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "peoplesync_last_success_timestamp_seconds",

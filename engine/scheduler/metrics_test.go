@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +52,38 @@ peoplesync_runs_total{mode="full",status="completed_with_errors",sync="hr"} 1
 	}
 	if got := testutil.ToFloat64(m.lastSuccess.WithLabelValues("hr", "full")); got != float64(now.Add(time.Hour).Unix()) {
 		t.Errorf("last success %v, want the clean run's end", got)
+	}
+}
+
+// The duration histogram's bucket labels read as written: no float noise such as
+// le="0.30000000000000004".
+func TestDurationBucketLabels(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.observe(Job{Sync: "hr", Mode: "full"}, engine.Result{Status: store.StatusSucceeded}, 2*time.Second, time.Unix(1_800_000_000, 0))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, f := range families {
+		if f.GetName() != "peoplesync_run_duration_seconds" {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			for _, b := range metric.GetHistogram().GetBucket() {
+				seen++
+				if label := strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64); len(label) > 5 {
+					t.Errorf("bucket label le=%q", label)
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no duration buckets gathered")
 	}
 }
