@@ -49,14 +49,11 @@ func (a *app) serve(ctx context.Context, listen string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{LeaseTTL: cfg.Store.LeaseTTL, Logger: a.logger.With("part", "store")})
+	st, err := a.openStore(ctx, cfg)
 	if err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("open store: %w", err)}
+		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return &exitError{code: exitFailed, err: fmt.Errorf("migrate store: %w", err)}
-	}
 	if n, err := st.AbandonRuns(ctx); err != nil {
 		return &exitError{code: exitFailed, err: err}
 	} else if n > 0 {
