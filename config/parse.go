@@ -724,6 +724,18 @@ func (d *decoder) nonEmptyString(attr *hcl.Attribute) (string, bool) {
 	return s, ok
 }
 
+// Nearest returns the candidate closest to name by edit distance, if one is within
+// maxDistance edits: the "did you mean" of a diagnostic. "" if none is.
+func Nearest(name string, candidates []string, maxDistance int) string {
+	best, dist := "", maxDistance+1
+	for _, c := range candidates {
+		if n := levenshtein.Distance(name, c, nil); n < dist {
+			best, dist = c, n
+		}
+	}
+	return best
+}
+
 // coreFields decodes a list of core profile field names, suggesting the nearest name
 // for one that is not a field.
 func (d *decoder) coreFields(attr *hcl.Attribute) []string {
@@ -738,14 +750,8 @@ func (d *decoder) coreFields(attr *hcl.Attribute) []string {
 			names = append(names, name)
 			continue
 		}
-		best, dist := "", 4
-		for _, f := range profile.CoreFields {
-			if n := levenshtein.Distance(name, f, nil); n < dist {
-				best, dist = f, n
-			}
-		}
 		hint := fmt.Sprintf("The core fields are %s.", strings.Join(profile.CoreFields[:], ", "))
-		if best != "" {
+		if best := Nearest(name, profile.CoreFields[:], 3); best != "" {
 			hint = fmt.Sprintf("Did you mean %q?", best)
 		}
 		d.errorf(attr.Expr.Range(), "Unknown profile field", "%s names %s, which is not a core profile field. %s", attr.Name, d.show(attr, name), hint)

@@ -63,6 +63,7 @@ type app struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	logger     *slog.Logger
+	cfg        *config.Config // loaded by loadConfig
 }
 
 func main() {
@@ -201,7 +202,12 @@ func isTerminal(w io.Writer) bool {
 }
 
 // loadConfig loads the configuration and prints its diagnostics; errors end the command.
+// loadConfig loads the configuration once per command, printing its diagnostics once;
+// later calls return the same Config.
 func (a *app) loadConfig() (*config.Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
 	cfg, diags := config.Load(a.configPath)
 	if len(diags) > 0 {
 		a.printDiagnostics(cfg, diags)
@@ -209,6 +215,7 @@ func (a *app) loadConfig() (*config.Config, error) {
 	if diags.HasErrors() {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, countErrors(diags))}
 	}
+	a.cfg = cfg
 	return cfg, nil
 }
 

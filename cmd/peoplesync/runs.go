@@ -3,8 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,8 +44,7 @@ func (a *app) runsCommand() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			defer tw.Flush()
+			var t table
 			if errorsOf > 0 {
 				errs, err := st.RunErrors(cmd.Context(), errorsOf)
 				if errors.Is(err, store.ErrNotFound) {
@@ -54,11 +53,11 @@ func (a *app) runsCommand() *cobra.Command {
 				if err != nil {
 					return &exitError{code: exitFailed, err: err}
 				}
-				fmt.Fprintln(tw, "EXTERNAL ID\tERROR")
+				t.add("EXTERNAL ID", "ERROR")
 				for _, e := range errs {
-					fmt.Fprintf(tw, "%s\t%s\n", e.ExternalID, e.Message)
+					t.add(e.ExternalID, e.Message)
 				}
-				return nil
+				return t.write(a.stdout)
 			}
 			runs, err := st.Runs(cmd.Context(), syncName, limit)
 			if err != nil {
@@ -72,17 +71,17 @@ func (a *app) runsCommand() *cobra.Command {
 			if err := printLocks(cmd.Context(), a.stdout, st); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			fmt.Fprintln(tw, "RUN\tSYNC\tMODE\tSTATUS\tSTARTED\tDURATION\tPROCESSED\tCREATED\tUPDATED\tSKIPPED\tDELETED\tERRORS\tHOLDER\tMESSAGE")
+			t.add("RUN", "SYNC", "MODE", "STATUS", "STARTED", "DURATION", "PROCESSED", "CREATED", "UPDATED", "SKIPPED", "DELETED", "ERRORS", "HOLDER", "MESSAGE")
 			for _, r := range runs {
 				dur := "-"
 				if r.FinishedAt != nil {
 					dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
-					r.ID, r.Sync, r.Mode, r.Status, r.StartedAt.UTC().Format(time.RFC3339), dur,
-					r.Processed, r.Created, r.Updated, r.Skipped, r.Deleted, r.Errors, r.Holder, r.Message)
+				n := func(v int64) string { return strconv.FormatInt(v, 10) }
+				t.add(n(r.ID), r.Sync, r.Mode, r.Status, r.StartedAt.UTC().Format(time.RFC3339), dur,
+					n(r.Processed), n(r.Created), n(r.Updated), n(r.Skipped), n(r.Deleted), n(r.Errors), r.Holder, r.Message)
 			}
-			return nil
+			return t.write(a.stdout)
 		},
 	}
 	cmd.Flags().StringVar(&syncName, "sync", "", "only runs of this sync")

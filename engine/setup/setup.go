@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/peoplesync/peoplesync/config"
@@ -253,11 +252,8 @@ func unknownBundled(c *config.Connector, opts Options) *hcl.Diagnostic {
 	}
 	names := plugins.Names()
 	hint := ""
-	best := 3
-	for _, n := range names {
-		if d := levenshtein.Distance(c.Plugin, n, nil); d < best {
-			best, hint = d, fmt.Sprintf(" Did you mean %q?", n)
-		}
+	if best := config.Nearest(c.Plugin, names, 2); best != "" {
+		hint = fmt.Sprintf(" Did you mean %q?", best)
 	}
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
