@@ -52,7 +52,7 @@ test: mappings
 # of untrusted bytes (sync.hcl, the plugin protocol, the mapping wire, export files).
 # A failing input lands in the package's testdata/fuzz; commit it as a regression case.
 FUZZTIME ?= 10s
-FUZZERS  := ./config:FuzzLoad ./sdk/connector:FuzzBatchDecoder ./sdk/connector:FuzzRawBatch \
+FUZZERS  := ./config:FuzzLoad ./sdk/internal/recordwire:FuzzBatchDecoder ./sdk/internal/recordwire:FuzzRawBatch \
             ./sdk/mapping/wire:FuzzDecode ./plugins/file:FuzzLDIF ./plugins/file:FuzzCSV ./plugins/file:FuzzJSONL
 fuzz:
 	@for f in $(FUZZERS); do \

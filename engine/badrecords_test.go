@@ -9,6 +9,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/store"
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // spoilingConnector is a directory in which some records cannot be read: the records of
@@ -25,8 +26,8 @@ func (s *spoilingConnector) Read(ctx context.Context, req connector.ReadRequest,
 	return s.Connector.Read(ctx, req, func(r connector.Record) error { return emit(s.spoiled(r)) })
 }
 
-func (s *spoilingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
-	return s.Connector.(connector.RawReader).ReadRaw(ctx, req, func(b *connector.RawBatch) error {
+func (s *spoilingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*protocol.RawBatch) error) (connector.ReadResult, error) {
+	return s.Connector.(protocol.RawReader).ReadRaw(ctx, req, func(b *protocol.RawBatch) error {
 		recs := make([]connector.Record, b.Len())
 		for i := range recs {
 			r, err := b.Record(i)
@@ -35,7 +36,7 @@ func (s *spoilingConnector) ReadRaw(ctx context.Context, req connector.ReadReque
 			}
 			recs[i] = s.spoiled(r)
 		}
-		nb, err := connector.NewRawBatch(recs)
+		nb, err := protocol.NewRawBatch(recs)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // rawBatchRecords is how many records of an in-process connector make one batch: about
@@ -18,18 +19,18 @@ type rawReader struct {
 }
 
 // readerOf returns c as a RawReader: itself if it is one.
-func readerOf(c connector.Connector) connector.RawReader {
-	if rr, ok := c.(connector.RawReader); ok {
+func readerOf(c connector.Connector) protocol.RawReader {
+	if rr, ok := c.(protocol.RawReader); ok {
 		return rr
 	}
 	return rawReader{c}
 }
 
 // ReadRaw reads every record and hands them on in batches.
-func (r rawReader) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
+func (r rawReader) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*protocol.RawBatch) error) (connector.ReadResult, error) {
 	batch := make([]connector.Record, 0, rawBatchRecords)
 	flush := func() error {
-		b, err := connector.NewRawBatch(batch)
+		b, err := protocol.NewRawBatch(batch)
 		if err != nil {
 			return err
 		}

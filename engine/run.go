@@ -15,6 +15,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine/mapper"
 	"github.com/peoplesync/peoplesync/engine/store"
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // mapWorkers is how many batches are looked up and mapped at once, while the reader
@@ -405,7 +406,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		}
 		// Records stay in the batches they arrived in until prepare knows which it
 		// needs decoded: most, in an unchanged directory, it does not.
-		end, err := readerOf(p.sync.Connector).ReadRaw(gctx, req, func(b *connector.RawBatch) error {
+		end, err := readerOf(p.sync.Connector).ReadRaw(gctx, req, func(b *protocol.RawBatch) error {
 			for i := range b.Len() {
 				if err := add(pending{raw: b, i: i}); err != nil {
 					return err
@@ -602,7 +603,7 @@ type readier interface {
 
 // pending is one record of a read on its way to prepare, in the batch it arrived in.
 type pending struct {
-	raw *connector.RawBatch
+	raw *protocol.RawBatch
 	i   int
 }
 
@@ -691,7 +692,7 @@ func (h *backlog) release() [][]pending {
 // it draws from, once.
 func pendingBytes(batch []pending) int {
 	n := 0
-	var last *connector.RawBatch
+	var last *protocol.RawBatch
 	for i := range batch {
 		if raw := batch[i].raw; raw != last {
 			n += raw.Size()

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 
-	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // sourceHasher hashes records as the connector returned them, salted with the mapping's
@@ -14,16 +14,16 @@ import (
 // which is most of the work of a sync over an unchanged directory.
 //
 // The hash is sha256 over the salt (length-prefixed) and the record's canonical form
-// (connector.Canonicalizer), taken straight from the batch the record arrived in: the
+// (protocol.Canonicalizer), taken straight from the batch the record arrived in: the
 // same as a decoded Record's canonical form, and the same as earlier versions stored.
 // The zero value is ready; it keeps its buffer from record to record.
 type sourceHasher struct {
 	buf []byte
-	c   connector.Canonicalizer
+	c   protocol.Canonicalizer
 }
 
 // sum hashes record i of a batch, without decoding it.
-func (h *sourceHasher) sum(salt []byte, b *connector.RawBatch, i int) [32]byte {
+func (h *sourceHasher) sum(salt []byte, b *protocol.RawBatch, i int) [32]byte {
 	h.buf = h.c.AppendRaw(h.salted(salt), b, i)
 	return sha256.Sum256(h.buf)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 func TestSourceHash(t *testing.T) {
@@ -85,9 +86,9 @@ func TestSourceHashIsStable(t *testing.T) {
 }
 
 // rawOf is r in a batch of its own, as a plugin would send it.
-func rawOf(t *testing.T, r connector.Record) *connector.RawBatch {
+func rawOf(t *testing.T, r connector.Record) *protocol.RawBatch {
 	t.Helper()
-	b, err := connector.NewRawBatch([]connector.Record{r})
+	b, err := protocol.NewRawBatch([]connector.Record{r})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/store"
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // countingStore counts the store reads that a full read's index of links saves. With
@@ -46,9 +47,9 @@ func (s *signallingConnector) Read(ctx context.Context, req connector.ReadReques
 }
 
 // ReadRaw keeps the raw path of the plugin client under test.
-func (s *signallingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
+func (s *signallingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*protocol.RawBatch) error) (connector.ReadResult, error) {
 	defer close(s.done)
-	return s.Connector.(connector.RawReader).ReadRaw(ctx, req, fn)
+	return s.Connector.(protocol.RawReader).ReadRaw(ctx, req, fn)
 }
 
 func (c *countingStore) Lookup(ctx context.Context, sync string, ids []string) (map[string]store.Stored, error) {
@@ -155,9 +156,9 @@ type stallingConnector struct {
 	stalled chan struct{}
 }
 
-func (s *stallingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
+func (s *stallingConnector) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*protocol.RawBatch) error) (connector.ReadResult, error) {
 	n := 0
-	return s.Connector.(connector.RawReader).ReadRaw(ctx, req, func(b *connector.RawBatch) error {
+	return s.Connector.(protocol.RawReader).ReadRaw(ctx, req, func(b *protocol.RawBatch) error {
 		if err := fn(b); err != nil {
 			return err
 		}

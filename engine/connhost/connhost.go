@@ -4,7 +4,7 @@
 // A bundled connector runs as the peoplesync binary itself, re-executed as
 // "<executable> plugin <name>"; an external one is a binary at a path, optionally pinned
 // by its SHA-256. Either way the subprocess's logs arrive in the engine's slog logger,
-// and a subprocess that dies turns the read in flight into connector.ErrIncompleteRead,
+// and a subprocess that dies turns the read in flight into protocol.ErrIncompleteRead,
 // so nothing is concluded (or deleted) from half a directory.
 //
 // Nothing a plugin does can hold the host: every wait on it has a deadline (start-up and
@@ -35,6 +35,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // ErrChecksumMismatch marks an external plugin whose SHA-256 is not the configured one.
@@ -167,12 +168,12 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Process, error) {
 	cmd.ExtraFiles = []*os.File{lifeR}
 	// go-plugin appends os.Environ() unless SkipHostEnv; then it adds its cookie and
 	// PLUGIN_* variables to these.
-	cmd.Env = append(pluginEnv(os.Environ()), connector.LifelineEnv+"=3")
+	cmd.Env = append(pluginEnv(os.Environ()), protocol.LifelineEnv+"=3")
 	setProcAttr(cmd)
 	stderr := &tail{max: 2048}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  connector.Handshake,
-		Plugins:          connector.PluginSet(nil),
+		HandshakeConfig:  protocol.Handshake,
+		Plugins:          protocol.PluginSet(nil),
 		Cmd:              cmd,
 		SkipHostEnv:      true,
 		SecureConfig:     secure,
@@ -224,7 +225,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Process, error) {
 				spec.Name, path, ErrChecksumMismatch, want, got)
 		}
 		msg := fmt.Sprintf("connector %q: plugin %s did not start as a peoplesync connector (protocol %d)",
-			spec.Name, path, connector.ProtocolVersion)
+			spec.Name, path, protocol.ProtocolVersion)
 		if out := stderr.String(); out != "" {
 			return nil, fmt.Errorf("%s: %w; its output ends with:\n%s", msg, s.err, out)
 		}
@@ -246,13 +247,13 @@ func dispense(client *plugin.Client) (connector.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := rpc.Dispense(connector.PluginName)
+	raw, err := rpc.Dispense(protocol.PluginName)
 	if err != nil {
-		return nil, fmt.Errorf("dispensing %q: %w", connector.PluginName, err)
+		return nil, fmt.Errorf("dispensing %q: %w", protocol.PluginName, err)
 	}
 	conn, ok := raw.(connector.Connector)
 	if !ok {
-		return nil, fmt.Errorf("dispensing %q gave %T, not a connector", connector.PluginName, raw)
+		return nil, fmt.Errorf("dispensing %q gave %T, not a connector", protocol.PluginName, raw)
 	}
 	return conn, nil
 }
@@ -371,30 +372,30 @@ func (p *Process) Check(ctx context.Context) error {
 }
 
 // Read streams the plugin's records to emit. A read the plugin did not finish (it
-// failed, or its process died) returns an error wrapping connector.ErrIncompleteRead.
+// failed, or its process died) returns an error wrapping protocol.ErrIncompleteRead.
 func (p *Process) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
 	if p.Exited() {
-		return connector.ReadResult{}, fmt.Errorf("%w: %w", connector.ErrIncompleteRead, p.exitedErr())
+		return connector.ReadResult{}, fmt.Errorf("%w: %w", protocol.ErrIncompleteRead, p.exitedErr())
 	}
 	res, err := p.conn.Read(ctx, req, emit)
-	if err != nil && errors.Is(err, connector.ErrIncompleteRead) {
+	if err != nil && errors.Is(err, protocol.ErrIncompleteRead) {
 		return res, fmt.Errorf("connector %q: %w", p.name, err)
 	}
 	return res, err
 }
 
 // ReadRaw reads from the plugin as Read does, handing over each batch undecoded (see
-// connector.RawBatch).
-func (p *Process) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*connector.RawBatch) error) (connector.ReadResult, error) {
+// protocol.RawBatch).
+func (p *Process) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*protocol.RawBatch) error) (connector.ReadResult, error) {
 	if p.Exited() {
-		return connector.ReadResult{}, fmt.Errorf("%w: %w", connector.ErrIncompleteRead, p.exitedErr())
+		return connector.ReadResult{}, fmt.Errorf("%w: %w", protocol.ErrIncompleteRead, p.exitedErr())
 	}
-	rr, ok := p.conn.(connector.RawReader)
+	rr, ok := p.conn.(protocol.RawReader)
 	if !ok {
 		return connector.ReadResult{}, fmt.Errorf("connector %q: the plugin client cannot hand over raw batches", p.name)
 	}
 	res, err := rr.ReadRaw(ctx, req, fn)
-	if err != nil && errors.Is(err, connector.ErrIncompleteRead) {
+	if err != nil && errors.Is(err, protocol.ErrIncompleteRead) {
 		return res, fmt.Errorf("connector %q: %w", p.name, err)
 	}
 	return res, err

@@ -19,6 +19,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine/connhost"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/connectortest"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // syncBuffer is a log destination safe for the plugin's log goroutines.
@@ -122,7 +123,7 @@ func TestCrashMidStreamIsAnIncompleteRead(t *testing.T) {
 	p := start(t, connhost.Spec{Name: "crashy", Plugin: "crasher"}, logs)
 	n := 0
 	_, err := p.Read(t.Context(), connector.ReadRequest{}, func(connector.Record) error { n++; return nil })
-	if !errors.Is(err, connector.ErrIncompleteRead) {
+	if !errors.Is(err, protocol.ErrIncompleteRead) {
 		t.Fatalf("Read = %v, want ErrIncompleteRead", err)
 	}
 	if !strings.Contains(err.Error(), `connector "crashy"`) {
@@ -134,7 +135,7 @@ func TestCrashMidStreamIsAnIncompleteRead(t *testing.T) {
 	eventually(t, "the process has exited", p.Exited)
 
 	_, err = p.Read(t.Context(), connector.ReadRequest{}, func(connector.Record) error { return nil })
-	if !errors.Is(err, connector.ErrIncompleteRead) || !strings.Contains(err.Error(), "has exited") {
+	if !errors.Is(err, protocol.ErrIncompleteRead) || !strings.Contains(err.Error(), "has exited") {
 		t.Errorf("Read on a dead process = %v, want ErrIncompleteRead saying it exited", err)
 	}
 	// The plugin's slog line reached the host's logger, at its level, named.
@@ -171,7 +172,7 @@ func TestKillIsIdempotent(t *testing.T) {
 		t.Error("Exited() = false after Kill")
 	}
 	_, err := p.Read(t.Context(), connector.ReadRequest{}, func(connector.Record) error { return nil })
-	if !errors.Is(err, connector.ErrIncompleteRead) {
+	if !errors.Is(err, protocol.ErrIncompleteRead) {
 		t.Errorf("Read after Kill = %v, want ErrIncompleteRead", err)
 	}
 }

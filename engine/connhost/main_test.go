@@ -16,6 +16,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine/connhost"
 	"github.com/peoplesync/peoplesync/plugins"
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // hostEnv makes the test binary a host: it starts the plugin the variable names, prints
@@ -61,11 +62,11 @@ func serve(name string) {
 	case "hanger":
 		connector.Serve(&testConnector{name: name, read: hangRead})
 	case "wrongversion":
-		hs := connector.Handshake
-		hs.ProtocolVersion = connector.ProtocolVersion + 98
+		hs := protocol.Handshake
+		hs.ProtocolVersion = protocol.ProtocolVersion + 98
 		plugin.Serve(&plugin.ServeConfig{
 			HandshakeConfig: hs,
-			Plugins:         connector.PluginSet(&testConnector{name: name}),
+			Plugins:         protocol.PluginSet(&testConnector{name: name}),
 			GRPCServer:      plugin.DefaultGRPCServer,
 		})
 	default:

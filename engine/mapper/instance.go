@@ -12,7 +12,6 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
-	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
 )
 
@@ -188,8 +187,8 @@ type rawAppender struct {
 	buf []byte
 }
 
-func (a *rawAppender) Begin(id, dn []byte, kind connector.ChangeKind, text int) {
-	a.buf = a.enc.AppendHead(a.buf, id, dn, uint8(kind), text)
+func (a *rawAppender) Begin(id, dn []byte, kind uint8, text int) {
+	a.buf = a.enc.AppendHead(a.buf, id, dn, kind, text)
 }
 
 func (a *rawAppender) Text(name string, values [][]byte) {

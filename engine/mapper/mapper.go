@@ -82,6 +82,7 @@ import (
 	"github.com/peoplesync/peoplesync/sdk/mapping"
 	"github.com/peoplesync/peoplesync/sdk/mapping/wire"
 	"github.com/peoplesync/peoplesync/sdk/profile"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // ABIVersion is the mapping ABI version this host speaks.
@@ -664,7 +665,7 @@ func (mp *Mapper) Close(ctx context.Context) error {
 // encoded for the module straight from the batch's bytes (no Record is built).
 type Input struct {
 	Record *connector.Record
-	Raw    *connector.RawBatch
+	Raw    *protocol.RawBatch
 	I      int
 }
 

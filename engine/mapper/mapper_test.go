@@ -20,6 +20,7 @@ import (
 	"github.com/peoplesync/peoplesync/sdk/mapping"
 	"github.com/peoplesync/peoplesync/sdk/mapping/mappingtest"
 	"github.com/peoplesync/peoplesync/sdk/profile"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // modules holds the test modules, built once by TestMain.
@@ -540,7 +541,7 @@ func TestMapInputsFromRawBatch(t *testing.T) {
 	mp := newMapper(t, compile(t, "default", mapper.Options{}), `{"default_country_code": "49"}`)
 	recs := []connector.Record{ldapRecord(), adRecord(), ldapRecord()}
 	recs[2].ID, recs[2].DN = "second", "uid=second,ou=People,dc=example,dc=com"
-	raw, err := connector.NewRawBatch(recs)
+	raw, err := protocol.NewRawBatch(recs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,15 @@
-// Package connector is the contract between peoplesync and a directory connector: the
-// plain-Go interface a connector implements, the types it reads and writes, and (in the
-// files beside this one) the versioned go-plugin gRPC protocol that carries them between
-// the engine and the connector's subprocess.
+// Package connector is what a directory connector's author needs: the plain-Go
+// interface a connector implements (Connector, and WriterReader for one that decodes a
+// wire format of its own), the types it reads and writes (Record, RecordWriter, Schema,
+// Diagnostics), and Serve, which its main calls to serve it as a go-plugin subprocess.
+// Package connectortest is the conformance suite a connector's tests run; the program
+// in examples/connector is a whole connector in one file.
 //
-// A connector author implements Connector and calls Serve from main. The engine never sees
-// the protocol's generated types: it talks to a subprocess through the same interface.
+// The rest of the protocol stays out of an author's way: the host side (dispensing a
+// plugin, raw batches, the canonical form the engine hashes) is package protocol, and
+// the record encoding both sides share is specified once, with test vectors, in
+// sdk/internal/recordwire. The engine never sees the protocol's generated types: it
+// talks to a subprocess through the same Connector interface.
 package connector
 
 import (
@@ -170,9 +175,6 @@ type Connector interface {
 	// returns the read's end. Any error means the read was incomplete.
 	Read(ctx context.Context, req ReadRequest, emit EmitFunc) (ReadResult, error)
 }
-
-// ErrIncompleteRead marks a read whose stream ended without its end message.
-var ErrIncompleteRead = errors.New("incomplete read: the stream ended without its end message")
 
 // ErrNotConfigured is returned by Check and Read before a successful Configure.
 var ErrNotConfigured = errors.New("connector is not configured")

@@ -25,23 +25,6 @@ func toPBDescription(d Description) *connectorpb.DescribeResponse {
 	}
 }
 
-func fromPBDescription(r *connectorpb.DescribeResponse) Description {
-	d := Description{
-		Name:         r.GetName(),
-		Capabilities: Capabilities{Delta: r.GetCapabilities().GetDelta()},
-	}
-	for _, a := range r.GetSchema().GetAttributes() {
-		d.Schema.Attributes = append(d.Schema.Attributes, AttributeSchema{
-			Name:        a.GetName(),
-			Type:        Type(a.GetType()),
-			Required:    a.GetRequired(),
-			Sensitive:   a.GetSensitive(),
-			Description: a.GetDescription(),
-		})
-	}
-	return d
-}
-
 func toPBDiagnostics(ds Diagnostics) []*connectorpb.Diagnostic {
 	out := make([]*connectorpb.Diagnostic, len(ds))
 	for i, d := range ds {
@@ -57,34 +40,6 @@ func toPBDiagnostics(ds Diagnostics) []*connectorpb.Diagnostic {
 		}
 	}
 	return out
-}
-
-func fromPBDiagnostics(ds []*connectorpb.Diagnostic) Diagnostics {
-	if len(ds) == 0 {
-		return nil
-	}
-	out := make(Diagnostics, len(ds))
-	for i, d := range ds {
-		sev := Error
-		if d.GetSeverity() == connectorpb.Diagnostic_WARNING {
-			sev = Warning
-		}
-		out[i] = Diagnostic{
-			Severity:  sev,
-			Summary:   d.GetSummary(),
-			Detail:    d.GetDetail(),
-			Attribute: d.GetAttribute(),
-		}
-	}
-	return out
-}
-
-func toPBReadRequest(r ReadRequest) *connectorpb.ReadRequest {
-	mode := connectorpb.ReadRequest_FULL
-	if r.Mode == Delta {
-		mode = connectorpb.ReadRequest_DELTA
-	}
-	return &connectorpb.ReadRequest{Mode: mode, Cursor: r.Cursor}
 }
 
 func fromPBReadRequest(r *connectorpb.ReadRequest) ReadRequest {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/peoplesync/peoplesync/sdk/internal/connectorpb"
+	"github.com/peoplesync/peoplesync/sdk/internal/recordwire"
 )
 
 // Batching of the Read stream: one gRPC message per record costs more than the record
@@ -16,7 +17,7 @@ import (
 // batch closes once it reaches them), per message.
 const (
 	maxBatchRecords = 500
-	maxBatchBytes   = 1 << 20
+	maxBatchBytes   = recordwire.MaxBatchBytes
 )
 
 // grpcServer serves a Connector over the connector protocol, in the plugin process.
@@ -73,17 +74,17 @@ func (s *grpcServer) Read(req *connectorpb.ReadRequest, stream connectorpb.Conne
 // batcher collects emitted records into encoded RecordBatch messages.
 type batcher struct {
 	stream connectorpb.Connector_ReadServer
-	enc    batchEncoder
+	enc    recordwire.Encoder
 }
 
 func (b *batcher) emit(r Record) error {
-	b.enc.add(&r)
+	b.enc.Add(&recordwire.Record{ID: r.ID, DN: r.DN, Kind: uint8(r.Kind), Problem: r.Problem, Attributes: r.Attributes, Binary: r.Binary})
 	return b.sendIfFull()
 }
 
 // sendIfFull sends the batch once it holds enough.
 func (b *batcher) sendIfFull() error {
-	if b.enc.len() >= maxBatchRecords || b.enc.size() >= maxBatchBytes {
+	if b.enc.Len() >= maxBatchRecords || b.enc.Size() >= maxBatchBytes {
 		return b.flush()
 	}
 	return nil
@@ -92,11 +93,11 @@ func (b *batcher) sendIfFull() error {
 // flush sends the pending records. A sent message is never modified again (gRPC may
 // encode it lazily), so each batch is encoded into a fresh slice.
 func (b *batcher) flush() error {
-	if b.enc.len() == 0 {
+	if b.enc.Len() == 0 {
 		return nil
 	}
 	msg := &connectorpb.ReadResponse{Msg: &connectorpb.ReadResponse_Batch{
-		Batch: &connectorpb.RecordBatch{Records: b.enc.finish()},
+		Batch: &connectorpb.RecordBatch{Records: b.enc.Finish()},
 	}}
 	if err := b.stream.Send(msg); err != nil {
 		return fmt.Errorf("sending records: %w", err)

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -14,38 +15,10 @@ import (
 	"github.com/peoplesync/peoplesync/sdk/internal/connectorpb"
 )
 
-// ProtocolVersion is the major version of the connector protocol. It travels in the
-// go-plugin handshake, so an engine and a connector built against different majors refuse
-// each other at start-up with a clear message instead of misreading each other's
-// messages. It must match the protocol package (peoplesync.connector.v2).
-//
-// Version 2 carries each batch of records as one encoded bytes field (see batch.go)
-// instead of nested protobuf messages.
-const ProtocolVersion = 2
-
-// PluginName is the name under which a connector is dispensed from its plugin process.
-const PluginName = "connector"
-
-// Handshake is the go-plugin handshake both sides of the connector protocol use. The
-// magic cookie only stops a person from running a connector binary by hand; it is not a
-// security measure.
-var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  ProtocolVersion,
-	MagicCookieKey:   "PEOPLESYNC_PLUGIN",
-	MagicCookieValue: "c2a0b7e1-peoplesync-connector",
-}
-
-// LifelineEnv names the variable through which the engine hands a plugin the number of
-// a file descriptor: the read end of a pipe whose write end only the engine holds. When
-// the engine is gone, however it died, the pipe reads end of file and Serve exits, so
-// that no connector outlives its host (on Linux the engine also asks the kernel to
-// SIGKILL the plugin; the lifeline covers other systems and a plugin started through a
-// wrapper script).
-const LifelineEnv = "PEOPLESYNC_PLUGIN_LIFELINE"
-
-// GRPCPlugin is the go-plugin glue of the connector protocol. In a plugin process, Impl
-// is the connector being served; on the engine's side Impl is nil and dispensing
-// PluginName returns a Connector that talks to the subprocess.
+// GRPCPlugin is the plugin side of the connector protocol's go-plugin glue: it serves
+// Impl. Serve uses it; an author who runs go-plugin's own Serve (with options of their
+// own) can too. The host side, which dispenses a Connector that talks to a plugin
+// process, is package protocol's.
 type GRPCPlugin struct {
 	// The connector protocol is gRPC only.
 	plugin.NetRPCUnsupportedPlugin
@@ -61,15 +34,10 @@ func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-// GRPCClient returns a Connector that calls the plugin process over conn.
-func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
-	return &grpcClient{client: connectorpb.NewConnectorClient(conn)}, nil
-}
-
-// PluginSet returns the go-plugin plugin set of the connector protocol, serving impl
-// (nil on the engine's side).
-func PluginSet(impl Connector) plugin.PluginSet {
-	return plugin.PluginSet{PluginName: &GRPCPlugin{Impl: impl}}
+// GRPCClient fails: a plugin process serves a connector, it does not call one. Hosts
+// use package protocol.
+func (p *GRPCPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("connector.GRPCPlugin serves connectors; hosts dispense them with package protocol")
 }
 
 // Serve serves c as a connector plugin and never returns. Call it from a connector's
@@ -79,13 +47,14 @@ func PluginSet(impl Connector) plugin.PluginSet {
 // own log at the same level: both go-plugin's hclog logger and the default slog logger
 // (so a connector just uses log/slog).
 //
-// Serve exits the process when the engine that started it is gone (see LifelineEnv).
+// Serve exits the process when the engine that started it is gone: the engine hands it
+// one end of a pipe that closes with the engine, however the engine ended.
 func Serve(c Connector) {
 	slog.SetDefault(slog.New(newPluginLogHandler(os.Stderr)))
 	watchLifeline()
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: Handshake,
-		Plugins:         PluginSet(c),
+		HandshakeConfig: connectorpb.Handshake,
+		Plugins:         plugin.PluginSet{connectorpb.PluginName: &GRPCPlugin{Impl: c}},
 		GRPCServer:      plugin.DefaultGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "connector",
@@ -100,7 +69,7 @@ func Serve(c Connector) {
 // A plugin started without one (by an older engine, or by go-plugin's test helpers) is
 // not watched.
 func watchLifeline() {
-	fd, err := strconv.Atoi(os.Getenv(LifelineEnv))
+	fd, err := strconv.Atoi(os.Getenv(connectorpb.LifelineEnv))
 	if err != nil || fd < 3 {
 		return
 	}

@@ -2,9 +2,9 @@ package connector
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"github.com/peoplesync/peoplesync/sdk/internal/recordwire"
 )
 
 // WriterReader is a Connector that can also read into a RecordWriter: it hands over
@@ -23,7 +23,7 @@ type WriterReader interface {
 // ErrRepeatedName is wrapped by RecordWriter.End's error for a record that names an
 // attribute twice. The writer is left as before the record: the connector may merge
 // the values and write the record again.
-var ErrRepeatedName = errors.New("attribute written twice")
+var ErrRepeatedName = recordwire.ErrRepeatedName
 
 // RecordWriter takes a read's records in parts: Begin, then the record's ID, DN and
 // attributes in any order, then End. The byte slices given to it (and the slices that
@@ -38,14 +38,7 @@ type RecordWriter struct {
 	id      string
 	dn      []byte
 	problem string
-	attrs   []writerAttr
-}
-
-// writerAttr is one attribute of the record being written.
-type writerAttr struct {
-	name   string
-	values [][]byte
-	binary bool
+	attrs   []recordwire.Part
 }
 
 // NewRecordWriter returns a RecordWriter that emits each record to emit.
@@ -71,135 +64,57 @@ func (w *RecordWriter) SetDN(dn []byte) { w.dn = dn }
 
 // Text adds a text attribute: values are its values, each UTF-8 text.
 func (w *RecordWriter) Text(name string, values [][]byte) {
-	w.attrs = append(w.attrs, writerAttr{name: name, values: values})
+	w.attrs = append(w.attrs, recordwire.Part{Name: name, Values: values})
 }
 
 // Binary adds a binary attribute (a photo, a GUID).
 func (w *RecordWriter) Binary(name string, values [][]byte) {
-	w.attrs = append(w.attrs, writerAttr{name: name, values: values, binary: true})
+	w.attrs = append(w.attrs, recordwire.Part{Name: name, Values: values, Binary: true})
 }
 
 // End writes the record. It fails, writing nothing, when an attribute name repeats; an
 // error from the consumer (the emit function, or sending a full batch) comes back too.
 func (w *RecordWriter) End() error {
 	if w.kind == Invalid {
-		rec := Record{ID: w.id, DN: string(w.dn), Kind: Invalid, Problem: w.problem}
 		if w.b != nil {
-			w.b.enc.add(&rec)
+			w.b.enc.Add(&recordwire.Record{ID: w.id, DN: string(w.dn), Kind: recordwire.Invalid, Problem: w.problem})
 			return w.b.sendIfFull()
 		}
-		return w.emit(rec)
+		return w.emit(Record{ID: w.id, DN: string(w.dn), Kind: Invalid, Problem: w.problem})
 	}
 	if w.b != nil {
-		if err := w.b.enc.addParts(w.id, w.dn, w.kind, w.attrs); err != nil {
+		if err := w.b.enc.AddParts(w.id, w.dn, uint8(w.kind), w.attrs); err != nil {
 			return fmt.Errorf("record %q: %w", w.id, err)
 		}
 		return w.b.sendIfFull()
 	}
 	rec := Record{ID: w.id, DN: string(w.dn), Kind: w.kind}
 	for _, a := range w.attrs {
-		if a.binary {
-			if _, dup := rec.Binary[a.name]; dup {
-				return fmt.Errorf("record %q: binary %q: %w", w.id, a.name, ErrRepeatedName)
+		if a.Binary {
+			if _, dup := rec.Binary[a.Name]; dup {
+				return fmt.Errorf("record %q: binary %q: %w", w.id, a.Name, ErrRepeatedName)
 			}
 			if rec.Binary == nil {
 				rec.Binary = make(map[string][][]byte)
 			}
-			vals := make([][]byte, len(a.values))
-			for i, v := range a.values {
+			vals := make([][]byte, len(a.Values))
+			for i, v := range a.Values {
 				vals[i] = append([]byte{}, v...)
 			}
-			rec.Binary[a.name] = vals
+			rec.Binary[a.Name] = vals
 			continue
 		}
-		if _, dup := rec.Attributes[a.name]; dup {
-			return fmt.Errorf("record %q: %q: %w", w.id, a.name, ErrRepeatedName)
+		if _, dup := rec.Attributes[a.Name]; dup {
+			return fmt.Errorf("record %q: %q: %w", w.id, a.Name, ErrRepeatedName)
 		}
 		if rec.Attributes == nil {
 			rec.Attributes = make(map[string][]string, len(w.attrs))
 		}
-		vals := make([]string, len(a.values))
-		for i, v := range a.values {
+		vals := make([]string, len(a.Values))
+		for i, v := range a.Values {
 			vals[i] = string(v)
 		}
-		rec.Attributes[a.name] = vals
+		rec.Attributes[a.Name] = vals
 	}
 	return w.emit(rec)
-}
-
-// addParts appends a record given in parts, text attributes first as the encoding
-// wants. A name repeated within the text or within the binary attributes fails it, and
-// the batch is left as it was.
-func (e *batchEncoder) addParts(id string, dn []byte, kind ChangeKind, attrs []writerAttr) error {
-	if e.names == nil {
-		e.names = make(map[string]uint64)
-	}
-	namesBefore := len(e.names)
-	e.serial++
-	nText, values := 0, 0
-	for _, a := range attrs {
-		if !a.binary {
-			nText++
-			values += len(a.values)
-		}
-	}
-	b := appendString(e.body[:0], id)
-	b = appendString(b, dn)
-	b = append(b, byte(kind))
-	b = binary.AppendUvarint(b, uint64(nText))
-	var err error
-	for _, a := range attrs {
-		if a.binary {
-			continue
-		}
-		if b, err = e.appendNameOnce(b, a.name, &e.textUse); err != nil {
-			break
-		}
-		b = binary.AppendUvarint(b, uint64(len(a.values)))
-		for _, v := range a.values {
-			b = appendString(b, v)
-		}
-	}
-	if err == nil {
-		b = binary.AppendUvarint(b, uint64(len(attrs)-nText))
-		for _, a := range attrs {
-			if !a.binary {
-				continue
-			}
-			if b, err = e.appendNameOnce(b, a.name, &e.binaryUse); err != nil {
-				err = fmt.Errorf("binary %w", err)
-				break
-			}
-			b = binary.AppendUvarint(b, uint64(len(a.values)))
-			for _, v := range a.values {
-				b = appendString(b, v)
-			}
-		}
-	}
-	e.body = b
-	if err != nil {
-		// Forget the names this record brought: the batch never carries them.
-		for name, k := range e.names {
-			if k > uint64(namesBefore) {
-				delete(e.names, name)
-			}
-		}
-		return err
-	}
-	e.commit(b, values)
-	return nil
-}
-
-// appendNameOnce is appendName that fails for a name the record already used: use
-// holds, by name number, the serial of the last record that used the name.
-func (e *batchEncoder) appendNameOnce(dst []byte, name string, use *[]uint64) ([]byte, error) {
-	dst, k := e.appendNameNumber(dst, name)
-	for uint64(len(*use)) < k {
-		*use = append(*use, 0)
-	}
-	if (*use)[k-1] == e.serial {
-		return dst, fmt.Errorf("%q: %w", name, ErrRepeatedName)
-	}
-	(*use)[k-1] = e.serial
-	return dst, nil
 }

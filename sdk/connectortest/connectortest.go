@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // Harness is what a connector's test gives the suite.
@@ -90,9 +91,9 @@ func Run(t *testing.T, h Harness) {
 func overGRPC(t *testing.T, c connector.Connector) connector.Connector {
 	t.Helper()
 	// Closing the client shuts the server down through go-plugin's controller.
-	client, _ := plugin.TestPluginGRPCConn(t, false, connector.PluginSet(c))
+	client, _ := plugin.TestPluginGRPCConn(t, false, protocol.PluginSet(c))
 	t.Cleanup(func() { _ = client.Close() })
-	raw, err := client.Dispense(connector.PluginName)
+	raw, err := client.Dispense(protocol.PluginName)
 	if err != nil {
 		t.Fatalf("dispensing the connector over gRPC: %v", err)
 	}
@@ -339,13 +340,13 @@ func testFullRead(t *testing.T, h Harness, newConn func(*testing.T) connector.Co
 // batch is that of the decoded record. Connectors read in process skip it.
 func testRawRead(t *testing.T, h Harness, newConn func(*testing.T) connector.Connector) {
 	c := configured(t, h, newConn)
-	rr, ok := c.(connector.RawReader)
+	rr, ok := c.(protocol.RawReader)
 	if !ok {
 		t.Skip("the connector hands over records, not raw batches")
 	}
 	var got []connector.Record
-	var fromRaw, fromRecord connector.Canonicalizer
-	res, err := rr.ReadRaw(t.Context(), connector.ReadRequest{Mode: connector.Full}, func(b *connector.RawBatch) error {
+	var fromRaw, fromRecord protocol.Canonicalizer
+	res, err := rr.ReadRaw(t.Context(), connector.ReadRequest{Mode: connector.Full}, func(b *protocol.RawBatch) error {
 		for i := range b.Len() {
 			r, err := b.Record(i)
 			if err != nil {

@@ -1,4 +1,4 @@
-package connector
+package protocol
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package connector
+package protocol
 
 import (
 	"context"
@@ -15,31 +15,36 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/internal/connectorpb"
+	"github.com/peoplesync/peoplesync/sdk/internal/recordwire"
 )
+
+// serverBatchRecords is the most records package connector's server puts in a batch.
+const serverBatchRecords = 500
 
 // funcConnector is a Connector made of functions, for tests of the adapter.
 type funcConnector struct {
-	read  func(ctx context.Context, emit EmitFunc) (ReadResult, error)
+	read  func(ctx context.Context, emit connector.EmitFunc) (connector.ReadResult, error)
 	check func(ctx context.Context) error
 }
 
-func (f *funcConnector) Describe(context.Context) (Description, error) {
-	return Description{Name: "func"}, nil
+func (f *funcConnector) Describe(context.Context) (connector.Description, error) {
+	return connector.Description{Name: "func"}, nil
 }
 
-func (f *funcConnector) Configure(context.Context, json.RawMessage) (Diagnostics, error) {
+func (f *funcConnector) Configure(context.Context, json.RawMessage) (connector.Diagnostics, error) {
 	return nil, nil
 }
 
 func (f *funcConnector) Check(ctx context.Context) error { return f.check(ctx) }
 
-func (f *funcConnector) Read(ctx context.Context, _ ReadRequest, emit EmitFunc) (ReadResult, error) {
+func (f *funcConnector) Read(ctx context.Context, _ connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
 	return f.read(ctx, emit)
 }
 
 // overPlugin serves c through go-plugin's in-process gRPC pair and returns the client.
-func overPlugin(t *testing.T, c Connector) (Connector, *grpc.ClientConn) {
+func overPlugin(t *testing.T, c connector.Connector) (connector.Connector, *grpc.ClientConn) {
 	t.Helper()
 	// Closing the client shuts the server down through go-plugin's controller.
 	client, _ := plugin.TestPluginGRPCConn(t, false, PluginSet(c))
@@ -48,24 +53,24 @@ func overPlugin(t *testing.T, c Connector) (Connector, *grpc.ClientConn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw.(Connector), client.Conn
+	return raw.(connector.Connector), client.Conn
 }
 
 // emitN emits n records with a payload of size bytes each.
-func emitN(ctx context.Context, emit EmitFunc, n, size int) (ReadResult, error) {
+func emitN(ctx context.Context, emit connector.EmitFunc, n, size int) (connector.ReadResult, error) {
 	for i := range n {
 		if err := ctx.Err(); err != nil {
-			return ReadResult{}, err
+			return connector.ReadResult{}, err
 		}
-		r := Record{ID: fmt.Sprint(i), Attributes: map[string][]string{"cn": {"x"}}}
+		r := connector.Record{ID: fmt.Sprint(i), Attributes: map[string][]string{"cn": {"x"}}}
 		if size > 0 {
 			r.Binary = map[string][][]byte{"jpegPhoto": {make([]byte, size)}}
 		}
 		if err := emit(r); err != nil {
-			return ReadResult{}, err
+			return connector.ReadResult{}, err
 		}
 	}
-	return ReadResult{Count: int64(n)}, nil
+	return connector.ReadResult{Count: int64(n)}, nil
 }
 
 func TestReadBatches(t *testing.T) {
@@ -81,7 +86,7 @@ func TestReadBatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &funcConnector{read: func(ctx context.Context, emit EmitFunc) (ReadResult, error) {
+			c := &funcConnector{read: func(ctx context.Context, emit connector.EmitFunc) (connector.ReadResult, error) {
 				return emitN(ctx, emit, tt.records, tt.size)
 			}}
 			conn, cc := overPlugin(t, c)
@@ -104,8 +109,8 @@ func TestReadBatches(t *testing.T) {
 					}
 					break
 				}
-				var dec batchDecoder
-				n, err := dec.reset(msg.GetBatch().GetRecords())
+				var dec recordwire.Decoder
+				n, err := dec.Reset(msg.GetBatch().GetRecords())
 				if err != nil {
 					t.Fatalf("decoding a batch: %v", err)
 				}
@@ -119,9 +124,9 @@ func TestReadBatches(t *testing.T) {
 				t.Errorf("got %d records in %d batches, want %d in at least %d", total, batches, tt.records, tt.wantMinBatches)
 			}
 
-			// And the Connector side emits them all, in order.
+			// And the connector.Connector side emits them all, in order.
 			var ids []string
-			res, err := conn.Read(t.Context(), ReadRequest{}, func(r Record) error {
+			res, err := conn.Read(t.Context(), connector.ReadRequest{}, func(r connector.Record) error {
 				ids = append(ids, r.ID)
 				return nil
 			})
@@ -142,20 +147,20 @@ func TestReadBatches(t *testing.T) {
 
 func TestErrorsCrossReadably(t *testing.T) {
 	c := &funcConnector{
-		read: func(ctx context.Context, emit EmitFunc) (ReadResult, error) {
+		read: func(ctx context.Context, emit connector.EmitFunc) (connector.ReadResult, error) {
 			if _, err := emitN(ctx, emit, 600, 0); err != nil {
-				return ReadResult{}, err
+				return connector.ReadResult{}, err
 			}
-			return ReadResult{}, errors.New("people.ldif:7: entry has no entryUUID")
+			return connector.ReadResult{}, errors.New("people.ldif:7: entry has no entryUUID")
 		},
 		check: func(context.Context) error {
-			return fmt.Errorf("file: %w", ErrNotConfigured)
+			return fmt.Errorf("file: %w", connector.ErrNotConfigured)
 		},
 	}
 	conn, _ := overPlugin(t, c)
 
 	n := 0
-	_, err := conn.Read(t.Context(), ReadRequest{}, func(Record) error { n++; return nil })
+	_, err := conn.Read(t.Context(), connector.ReadRequest{}, func(connector.Record) error { n++; return nil })
 	if !errors.Is(err, ErrIncompleteRead) {
 		t.Errorf("Read error %v does not wrap ErrIncompleteRead", err)
 	}
@@ -167,8 +172,8 @@ func TestErrorsCrossReadably(t *testing.T) {
 	}
 
 	err = conn.Check(t.Context())
-	if !errors.Is(err, ErrNotConfigured) {
-		t.Errorf("Check = %v, want ErrNotConfigured across gRPC", err)
+	if !errors.Is(err, connector.ErrNotConfigured) {
+		t.Errorf("Check = %v, want connector.ErrNotConfigured across gRPC", err)
 	}
 	if err == nil || err.Error() != "file: connector is not configured" {
 		t.Errorf("Check message = %q", err)
@@ -177,19 +182,19 @@ func TestErrorsCrossReadably(t *testing.T) {
 
 func TestCancelReachesTheServer(t *testing.T) {
 	stopped := make(chan error, 1)
-	c := &funcConnector{read: func(ctx context.Context, emit EmitFunc) (ReadResult, error) {
-		if _, err := emitN(ctx, emit, maxBatchRecords, 0); err != nil {
-			return ReadResult{}, err
+	c := &funcConnector{read: func(ctx context.Context, emit connector.EmitFunc) (connector.ReadResult, error) {
+		if _, err := emitN(ctx, emit, serverBatchRecords, 0); err != nil {
+			return connector.ReadResult{}, err
 		}
 		<-ctx.Done() // a search that waits for the directory
 		stopped <- ctx.Err()
-		return ReadResult{}, ctx.Err()
+		return connector.ReadResult{}, ctx.Err()
 	}}
 	conn, _ := overPlugin(t, c)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	_, err := conn.Read(ctx, ReadRequest{}, func(Record) error { cancel(); return nil })
+	_, err := conn.Read(ctx, connector.ReadRequest{}, func(connector.Record) error { cancel(); return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Read = %v, want context.Canceled", err)
 	}
@@ -213,7 +218,7 @@ func (s *rawServer) Read(_ *connectorpb.ReadRequest, stream connectorpb.Connecto
 	return s.read(stream)
 }
 
-func serveRaw(t *testing.T, s *rawServer) Connector {
+func serveRaw(t *testing.T, s *rawServer) connector.Connector {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "s")
 	ln, err := net.Listen("unix", sock)
@@ -233,11 +238,11 @@ func serveRaw(t *testing.T, s *rawServer) Connector {
 }
 
 func batchOf(ids ...string) *connectorpb.ReadResponse {
-	var enc batchEncoder
+	var enc recordwire.Encoder
 	for _, id := range ids {
-		enc.add(&Record{ID: id})
+		enc.Add(&recordwire.Record{ID: id})
 	}
-	return batchMsg(enc.finish())
+	return batchMsg(enc.Finish())
 }
 
 func batchMsg(data []byte) *connectorpb.ReadResponse {
@@ -272,7 +277,7 @@ func TestIncompleteStreams(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := serveRaw(t, &rawServer{read: tt.read})
-			_, err := conn.Read(t.Context(), ReadRequest{}, func(Record) error { return nil })
+			_, err := conn.Read(t.Context(), connector.ReadRequest{}, func(connector.Record) error { return nil })
 			if !errors.Is(err, ErrIncompleteRead) {
 				t.Errorf("Read = %v, want ErrIncompleteRead", err)
 			}
@@ -280,33 +285,33 @@ func TestIncompleteStreams(t *testing.T) {
 	}
 }
 
-// An Invalid record crosses the plugin boundary with its ID, DN and problem, to the
+// An connector.Invalid record crosses the plugin boundary with its ID, DN and problem, to the
 // decoding Read and to ReadRaw alike.
 func TestInvalidRecordsCross(t *testing.T) {
-	sent := []Record{
+	sent := []connector.Record{
 		{ID: "1", Attributes: map[string][]string{"cn": {"One"}}},
-		{ID: "2", DN: "hr.csv:3", Kind: Invalid, Problem: "hr.csv:3: ID 2 appears twice (lines 3 and 4)"},
-		{Kind: Invalid, Problem: "hr.csv:5: the ID column employee_id is empty"},
+		{ID: "2", DN: "hr.csv:3", Kind: connector.Invalid, Problem: "hr.csv:3: ID 2 appears twice (lines 3 and 4)"},
+		{Kind: connector.Invalid, Problem: "hr.csv:5: the ID column employee_id is empty"},
 		{ID: "3", Attributes: map[string][]string{"cn": {"Three"}}},
 	}
-	c := &funcConnector{read: func(ctx context.Context, emit EmitFunc) (ReadResult, error) {
+	c := &funcConnector{read: func(ctx context.Context, emit connector.EmitFunc) (connector.ReadResult, error) {
 		for _, r := range sent {
 			if err := emit(r); err != nil {
-				return ReadResult{}, err
+				return connector.ReadResult{}, err
 			}
 		}
-		return ReadResult{Count: int64(len(sent))}, nil
+		return connector.ReadResult{Count: int64(len(sent))}, nil
 	}}
 	conn, _ := overPlugin(t, c)
-	var got []Record
-	if _, err := conn.Read(t.Context(), ReadRequest{}, func(r Record) error {
+	var got []connector.Record
+	if _, err := conn.Read(t.Context(), connector.ReadRequest{}, func(r connector.Record) error {
 		got = append(got, r)
 		return nil
 	}); err != nil {
 		t.Fatalf("Read: %v", err)
 	}
-	var raw []Record
-	if _, err := conn.(RawReader).ReadRaw(t.Context(), ReadRequest{}, func(b *RawBatch) error {
+	var raw []connector.Record
+	if _, err := conn.(RawReader).ReadRaw(t.Context(), connector.ReadRequest{}, func(b *RawBatch) error {
 		for i := range b.Len() {
 			r, err := b.Record(i)
 			if err != nil {
@@ -321,7 +326,7 @@ func TestInvalidRecordsCross(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("ReadRaw: %v", err)
 	}
-	for name, recs := range map[string][]Record{"Read": got, "ReadRaw": raw} {
+	for name, recs := range map[string][]connector.Record{"Read": got, "ReadRaw": raw} {
 		if len(recs) != len(sent) {
 			t.Fatalf("%s: %d records, want %d", name, len(recs), len(sent))
 		}
@@ -331,4 +336,13 @@ func TestInvalidRecordsCross(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sameRecord reports whether a and b are the same record, an empty map and a nil one
+// alike.
+func sameRecord(a, b connector.Record) bool {
+	wa, wb := toWire(&a), toWire(&b)
+	var c recordwire.Canonicalizer
+	return a.Kind == b.Kind && a.Problem == b.Problem &&
+		string(c.AppendRecord(nil, &wa)) == string(c.AppendRecord(nil, &wb))
 }

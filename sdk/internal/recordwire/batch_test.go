@@ -1,4 +1,4 @@
-package connector
+package recordwire
 
 import (
 	"bytes"
@@ -21,14 +21,14 @@ func rawTestBatches() [][]Record {
 	}
 }
 
-// A RawBatch yields exactly the records the decoder does, and their canonical forms from
+// A Batch yields exactly the records the decoder does, and their canonical forms from
 // the raw bytes equal those of the decoded records.
 func TestRawBatchMatchesDecoder(t *testing.T) {
 	for bi, recs := range rawTestBatches() {
 		data := encodeBatch(recs...)
-		var dec batchDecoder
+		var dec Decoder
 		want := decodeBatch(t, &dec, data)
-		b, err := parseRawBatch(data, map[string]string{})
+		b, err := Parse(data, map[string]string{})
 		if err != nil {
 			t.Fatalf("batch %d: %v", bi, err)
 		}
@@ -110,8 +110,8 @@ func ptr[T any](v T) *T { return &v }
 func TestRawBatchCorrupt(t *testing.T) {
 	valid := encodeBatch(person(1), Record{ID: "p", Binary: map[string][][]byte{"jpegPhoto": {{1, 2}}}})
 	for n := range len(valid) {
-		if _, err := parseRawBatch(valid[:n], map[string]string{}); !errors.Is(err, errCorruptBatch) {
-			t.Fatalf("batch cut to %d of %d bytes: %v, want errCorruptBatch", n, len(valid), err)
+		if _, err := Parse(valid[:n], map[string]string{}); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("batch cut to %d of %d bytes: %v, want ErrCorrupt", n, len(valid), err)
 		}
 	}
 }
@@ -125,17 +125,17 @@ func FuzzRawBatch(f *testing.F) {
 	f.Add([]byte{1, 7, 1, 0, 0, 0, 1, 3, 1, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		decErr := decodeAll(data)
-		b, err := parseRawBatch(data, map[string]string{})
+		b, err := Parse(data, map[string]string{})
 		if (err == nil) != (decErr == nil) {
 			t.Fatalf("raw parse: %v; decoder: %v", err, decErr)
 		}
 		if err != nil {
-			if !errors.Is(err, errCorruptBatch) {
-				t.Fatalf("error %v does not wrap errCorruptBatch", err)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
 			}
 			return
 		}
-		var dec batchDecoder
+		var dec Decoder
 		want := decodeBatch(t, &dec, data)
 		var c1, c2 Canonicalizer
 		for i := range want {
@@ -151,13 +151,13 @@ func FuzzRawBatch(f *testing.F) {
 }
 
 func BenchmarkRawBatch(b *testing.B) {
-	recs := make([]Record, maxBatchRecords)
+	recs := make([]Record, batchRecords)
 	for i := range recs {
 		recs[i] = person(i)
 	}
 	data := encodeBatch(recs...)
 	b.Run("decode every record", func(b *testing.B) {
-		var dec batchDecoder
+		var dec Decoder
 		for b.Loop() {
 			decodeBatch(b, &dec, data)
 		}
@@ -168,7 +168,7 @@ func BenchmarkRawBatch(b *testing.B) {
 		var c Canonicalizer
 		var buf []byte
 		for b.Loop() {
-			rb, err := parseRawBatch(data, interned)
+			rb, err := Parse(data, interned)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -179,7 +179,7 @@ func BenchmarkRawBatch(b *testing.B) {
 		b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 	})
 	b.Run("decode and canonical form", func(b *testing.B) {
-		var dec batchDecoder
+		var dec Decoder
 		var c Canonicalizer
 		var buf []byte
 		for b.Loop() {
@@ -191,10 +191,10 @@ func BenchmarkRawBatch(b *testing.B) {
 	})
 }
 
-// rebuild is a RecordVisitor that builds the Record it is shown.
+// rebuild is a Visitor that builds the Record it is shown.
 type rebuild struct{ rec Record }
 
-func (v *rebuild) Begin(id, dn []byte, kind ChangeKind, text int) {
+func (v *rebuild) Begin(id, dn []byte, kind Kind, text int) {
 	v.rec = Record{ID: string(id), DN: string(dn), Kind: kind}
 	if text > 0 {
 		v.rec.Attributes = make(map[string][]string, text)
@@ -224,11 +224,11 @@ func (v *rebuild) Binary(name string, values [][]byte) {
 }
 
 // Visit shows each record's parts as they decode (an Invalid record's problem is not one
-// of them: nothing maps it), DN gives its DN, and NewRawBatch makes the batch a plugin's
+// of them: nothing maps it), DN gives its DN, and NewBatch makes the batch a plugin's
 // records would arrive in.
 func TestRawBatchVisit(t *testing.T) {
 	for bi, recs := range rawTestBatches() {
-		b, err := NewRawBatch(recs)
+		b, err := NewBatch(recs)
 		if err != nil {
 			t.Fatalf("batch %d: %v", bi, err)
 		}

@@ -1,4 +1,4 @@
-package connector
+package recordwire
 
 import (
 	"encoding/hex"
@@ -26,7 +26,7 @@ type vector struct {
 type vectorRec struct {
 	ID         string              `json:"id"`
 	DN         string              `json:"dn"`
-	Kind       ChangeKind          `json:"kind"`
+	Kind       Kind                `json:"kind"`
 	Problem    string              `json:"problem,omitempty"`
 	Attributes map[string][]string `json:"attributes,omitempty"`
 	Binary     map[string][]string `json:"binary,omitempty"`
@@ -70,7 +70,7 @@ func vectorInputs() map[string][]vectorRec {
 }
 
 // TestVectors decodes each vector's batch (bytes in, records out, through the decoder
-// and the RawBatch alike) and checks each record's canonical form, so that neither the
+// and the Batch alike) and checks each record's canonical form, so that neither the
 // wire format nor the stored hashes can change by accident: a change here re-maps every
 // profile of every store. Regenerate only for a deliberate format change, with
 // -update-vectors.
@@ -80,14 +80,14 @@ func TestVectors(t *testing.T) {
 		var out []vector
 		for name, recs := range vectorInputs() {
 			v := vector{Name: name, Records: recs}
-			var enc batchEncoder
+			var enc Encoder
 			var c Canonicalizer
 			for _, vr := range recs {
 				r := vr.record(t)
-				enc.add(&r)
+				enc.Add(&r)
 				v.Canonical = append(v.Canonical, hex.EncodeToString(c.AppendRecord(nil, &r)))
 			}
-			v.Batch = hex.EncodeToString(enc.finish())
+			v.Batch = hex.EncodeToString(enc.Finish())
 			out = append(out, v)
 		}
 		sortVectors(out)
@@ -119,9 +119,9 @@ func TestVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var dec batchDecoder
+			var dec Decoder
 			got := decodeBatch(t, &dec, data)
-			rb, err := parseRawBatch(data, map[string]string{})
+			rb, err := Parse(data, map[string]string{})
 			if err != nil {
 				t.Fatal(err)
 			}

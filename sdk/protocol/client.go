@@ -1,4 +1,4 @@
-package connector
+package protocol
 
 import (
 	"context"
@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/internal/connectorpb"
+	"github.com/peoplesync/peoplesync/sdk/internal/recordwire"
 )
 
 // maxRecvBytes bounds one Read message on the engine's side. Batches stay near 1 MiB, but
@@ -24,19 +27,19 @@ type grpcClient struct {
 }
 
 var (
-	_ Connector = (*grpcClient)(nil)
-	_ RawReader = (*grpcClient)(nil)
+	_ connector.Connector = (*grpcClient)(nil)
+	_ RawReader           = (*grpcClient)(nil)
 )
 
-func (c *grpcClient) Describe(ctx context.Context) (Description, error) {
+func (c *grpcClient) Describe(ctx context.Context) (connector.Description, error) {
 	resp, err := c.client.Describe(ctx, &connectorpb.DescribeRequest{})
 	if err != nil {
-		return Description{}, fromStatus(ctx, err)
+		return connector.Description{}, fromStatus(ctx, err)
 	}
 	return fromPBDescription(resp), nil
 }
 
-func (c *grpcClient) Configure(ctx context.Context, config json.RawMessage) (Diagnostics, error) {
+func (c *grpcClient) Configure(ctx context.Context, config json.RawMessage) (connector.Diagnostics, error) {
 	resp, err := c.client.Configure(ctx, &connectorpb.ConfigureRequest{ConfigJson: config})
 	if err != nil {
 		return nil, fromStatus(ctx, err)
@@ -55,10 +58,10 @@ func (c *grpcClient) Check(ctx context.Context) error {
 // End and End's count matches what arrived; anything else wraps ErrIncompleteRead, except
 // an error from emit (returned as is) and the cancellation of ctx (wrapping ctx's error).
 // Returning cancels the stream, which cancels the Read inside the plugin process.
-func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (ReadResult, error) {
-	var dec batchDecoder
+func (c *grpcClient) Read(ctx context.Context, req connector.ReadRequest, emit connector.EmitFunc) (connector.ReadResult, error) {
+	var dec recordwire.Decoder
 	return c.stream(ctx, req, func(data []byte, n *int64) error {
-		count, err := dec.reset(data)
+		count, err := dec.Reset(data)
 		if err != nil {
 			return corruptBatchError(err, *n)
 		}
@@ -66,11 +69,11 @@ func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("read stopped after %d records: %w", *n, err)
 			}
-			r, err := dec.next()
+			r, err := dec.Next()
 			if err != nil {
 				return corruptBatchError(err, *n)
 			}
-			if err := emit(r); err != nil {
+			if err := emit(fromWire(&r)); err != nil {
 				return err
 			}
 			*n++
@@ -81,13 +84,14 @@ func (c *grpcClient) Read(ctx context.Context, req ReadRequest, emit EmitFunc) (
 
 // ReadRaw is Read handing over each batch checked but undecoded (see RawBatch), with the
 // same guarantees.
-func (c *grpcClient) ReadRaw(ctx context.Context, req ReadRequest, fn func(*RawBatch) error) (ReadResult, error) {
+func (c *grpcClient) ReadRaw(ctx context.Context, req connector.ReadRequest, fn func(*RawBatch) error) (connector.ReadResult, error) {
 	interned := make(map[string]string)
 	return c.stream(ctx, req, func(data []byte, n *int64) error {
-		b, err := parseRawBatch(data, interned)
+		parsed, err := recordwire.Parse(data, interned)
 		if err != nil {
 			return corruptBatchError(err, *n)
 		}
+		b := &RawBatch{b: parsed}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("read stopped after %d records: %w", *n, err)
 		}
@@ -101,34 +105,34 @@ func (c *grpcClient) ReadRaw(ctx context.Context, req ReadRequest, fn func(*RawB
 
 // stream runs a Read stream, passing each batch's bytes to batch with the count of
 // records so far (which batch advances), and checks the stream's end.
-func (c *grpcClient) stream(ctx context.Context, req ReadRequest, batch func(data []byte, n *int64) error) (ReadResult, error) {
+func (c *grpcClient) stream(ctx context.Context, req connector.ReadRequest, batch func(data []byte, n *int64) error) (connector.ReadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.client.Read(ctx, toPBReadRequest(req), grpc.MaxCallRecvMsgSize(maxRecvBytes))
 	if err != nil {
-		return ReadResult{}, readError(ctx, err, 0)
+		return connector.ReadResult{}, readError(ctx, err, 0)
 	}
 	var n int64
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return ReadResult{}, fmt.Errorf("%w (after %d records)", ErrIncompleteRead, n)
+			return connector.ReadResult{}, fmt.Errorf("%w (after %d records)", ErrIncompleteRead, n)
 		}
 		if err != nil {
-			return ReadResult{}, readError(ctx, err, n)
+			return connector.ReadResult{}, readError(ctx, err, n)
 		}
 		switch m := msg.GetMsg().(type) {
 		case *connectorpb.ReadResponse_Batch:
 			if err := batch(m.Batch.GetRecords(), &n); err != nil {
-				return ReadResult{}, err
+				return connector.ReadResult{}, err
 			}
 		case *connectorpb.ReadResponse_End:
 			if got := m.End.GetCount(); got != n {
-				return ReadResult{}, fmt.Errorf("%w: the connector reported %d records but sent %d", ErrIncompleteRead, got, n)
+				return connector.ReadResult{}, fmt.Errorf("%w: the connector reported %d records but sent %d", ErrIncompleteRead, got, n)
 			}
-			return ReadResult{Count: n, Cursor: m.End.GetCursor()}, nil
+			return connector.ReadResult{Count: n, Cursor: m.End.GetCursor()}, nil
 		default:
-			return ReadResult{}, fmt.Errorf("%w: unexpected message %T in the read stream", ErrIncompleteRead, m)
+			return connector.ReadResult{}, fmt.Errorf("%w: unexpected message %T in the read stream", ErrIncompleteRead, m)
 		}
 	}
 }
@@ -167,7 +171,7 @@ func fromStatus(ctx context.Context, err error) error {
 	e := &remoteError{msg: st.Message()}
 	switch st.Code() {
 	case codes.FailedPrecondition:
-		e.wraps = []error{ErrNotConfigured}
+		e.wraps = []error{connector.ErrNotConfigured}
 	case codes.Canceled:
 		e.wraps = []error{context.Canceled}
 	case codes.DeadlineExceeded:
@@ -189,3 +193,14 @@ type remoteError struct {
 
 func (e *remoteError) Error() string   { return e.msg }
 func (e *remoteError) Unwrap() []error { return e.wraps }
+
+// GRPCServer serves the plugin set's connector (for tests that run both sides in one
+// process).
+func (p *grpcPlugin) GRPCServer(b *plugin.GRPCBroker, s *grpc.Server) error {
+	return p.server.GRPCServer(b, s)
+}
+
+// GRPCClient returns a Connector that calls the plugin process over conn.
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return &grpcClient{client: connectorpb.NewConnectorClient(conn)}, nil
+}

@@ -1,4 +1,4 @@
-package connector
+package recordwire
 
 import (
 	"errors"
@@ -31,22 +31,22 @@ func person(i int) Record {
 }
 
 func encodeBatch(recs ...Record) []byte {
-	var enc batchEncoder
+	var enc Encoder
 	for i := range recs {
-		enc.add(&recs[i])
+		enc.Add(&recs[i])
 	}
-	return enc.finish()
+	return enc.Finish()
 }
 
-func decodeBatch(t testing.TB, dec *batchDecoder, data []byte) []Record {
+func decodeBatch(t testing.TB, dec *Decoder, data []byte) []Record {
 	t.Helper()
-	n, err := dec.reset(data)
+	n, err := dec.Reset(data)
 	if err != nil {
 		t.Fatalf("reset: %v", err)
 	}
 	out := make([]Record, n)
 	for i := range out {
-		if out[i], err = dec.next(); err != nil {
+		if out[i], err = dec.Next(); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
@@ -81,7 +81,7 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var dec batchDecoder
+			var dec Decoder
 			got := decodeBatch(t, &dec, encodeBatch(tt.recs...))
 			if len(got) != len(tt.recs) {
 				t.Fatalf("decoded %d records, want %d", len(got), len(tt.recs))
@@ -124,7 +124,7 @@ func sameRecord(a, b Record) bool {
 // per read, a record's text is its own (it does not alias the batch), appending to a value
 // slice cannot overwrite another attribute's values, and binary values are copies.
 func TestBatchSharing(t *testing.T) {
-	var dec batchDecoder
+	var dec Decoder
 	data := encodeBatch(person(1), Record{ID: "p", Binary: map[string][][]byte{"jpegPhoto": {{1, 2}}}})
 	first := decodeBatch(t, &dec, data)
 	second := decodeBatch(t, &dec, encodeBatch(person(2)))
@@ -163,8 +163,8 @@ func TestBatchCorrupt(t *testing.T) {
 	valid := encodeBatch(person(1), Record{ID: "p", Binary: map[string][][]byte{"jpegPhoto": {{1, 2}}}})
 	// Every truncation of a valid batch fails cleanly.
 	for n := range len(valid) {
-		if err := decodeAll(valid[:n]); !errors.Is(err, errCorruptBatch) {
-			t.Fatalf("batch cut to %d of %d bytes: %v, want errCorruptBatch", n, len(valid), err)
+		if err := decodeAll(valid[:n]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("batch cut to %d of %d bytes: %v, want ErrCorrupt", n, len(valid), err)
 		}
 	}
 	tests := []struct {
@@ -189,21 +189,21 @@ func TestBatchCorrupt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := decodeAll(tt.data); !errors.Is(err, errCorruptBatch) {
-				t.Errorf("decoding = %v, want errCorruptBatch", err)
+			if err := decodeAll(tt.data); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("decoding = %v, want ErrCorrupt", err)
 			}
 		})
 	}
 }
 
 func decodeAll(data []byte) error {
-	var dec batchDecoder
-	n, err := dec.reset(data)
+	var dec Decoder
+	n, err := dec.Reset(data)
 	if err != nil {
 		return err
 	}
 	for range n {
-		if _, err := dec.next(); err != nil {
+		if _, err := dec.Next(); err != nil {
 			return err
 		}
 	}
@@ -215,40 +215,40 @@ func FuzzBatchDecoder(f *testing.F) {
 	f.Add(encodeBatch(Record{ID: "p", Binary: map[string][][]byte{"jpegPhoto": {{1, 2}}}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := decodeAll(data)
-		if err != nil && !errors.Is(err, errCorruptBatch) {
-			t.Fatalf("error %v does not wrap errCorruptBatch", err)
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("error %v does not wrap ErrCorrupt", err)
 		}
 	})
 }
 
 // BenchmarkBatch measures each side of the record encoding with LDAP-shaped people, in
-// batches of maxBatchRecords.
+// batches of batchRecords.
 func BenchmarkBatch(b *testing.B) {
-	recs := make([]Record, maxBatchRecords)
+	recs := make([]Record, batchRecords)
 	for i := range recs {
 		recs[i] = person(i)
 	}
 	b.Run("encode", func(b *testing.B) {
-		var enc batchEncoder
+		var enc Encoder
 		for b.Loop() {
 			for i := range recs {
-				enc.add(&recs[i])
+				enc.Add(&recs[i])
 			}
-			_ = enc.finish()
+			_ = enc.Finish()
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
 	})
 	b.Run("decode", func(b *testing.B) {
 		data := encodeBatch(recs...)
-		var dec batchDecoder
+		var dec Decoder
 		b.ReportAllocs()
 		for b.Loop() {
-			n, err := dec.reset(data)
+			n, err := dec.Reset(data)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for range n {
-				if _, err := dec.next(); err != nil {
+				if _, err := dec.Next(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -256,3 +256,7 @@ func BenchmarkBatch(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
 	})
 }
+
+// batchRecords is how many records a plugin puts in one batch (package connector's
+// server), for benchmarks of batches as they cross.
+const batchRecords = 500
