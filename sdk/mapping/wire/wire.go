@@ -11,13 +11,13 @@
 // Integers are unsigned varints (encoding/binary's Uvarint); a string or a byte slice is its
 // length followed by its bytes. A records batch is
 //
-//	count, then count × record
-//	record  = id, dn, kind (1 byte), n, n × (name, m, m × string), n, n × (name, m, m × bytes)
-//	name    = 0 and a string: a name new to the batch, numbered 0, 1, … as they appear
-//	        | k > 0: the batch's name numbered k-1
+//	count, then count × body
 //
-// Names repeat from record to record, so each is sent once per batch and a guest resolves
-// it once per batch, not once per record.
+// where a body is a record exactly as the connector protocol lays it out (package
+// sdk/internal/recordwire specifies it: id, dn, kind, the text attributes and the binary
+// attributes, names defined once per batch and referred to by number after). The kind is
+// upsert or delete: invalid records are never mapped. The host builds a module's batch
+// from the connector's raw batch by copying bytes, without decoding records.
 //
 // A results batch starts with a status byte. StatusOK is followed by count and count ×
 // result; StatusFailed by one string, the reason the whole batch failed.
@@ -36,6 +36,7 @@ import (
 	"unsafe"
 
 	"github.com/peoplesync/peoplesync/sdk/internal/cursor"
+	"github.com/peoplesync/peoplesync/sdk/internal/recordwire"
 	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
@@ -116,50 +117,24 @@ func AppendRecords(dst []byte, recs []Record) []byte {
 }
 
 // RecordEncoder encodes records batches, reusing its name table from batch to batch. The
-// zero value is ready to use.
+// zero value is ready to use. A record is laid out as a body of the connector protocol's
+// record encoding (package sdk/internal/recordwire, which this encoder uses), so that the
+// two formats cannot drift apart.
 type RecordEncoder struct {
-	names map[string]uint64
+	names recordwire.Names
 }
 
 // Begin starts a records batch of count records; append each with Append.
 func (e *RecordEncoder) Begin(dst []byte, count int) []byte {
-	if e.names == nil || len(e.names) > 4096 {
-		e.names = make(map[string]uint64)
-	} else {
-		clear(e.names)
-	}
+	e.names.Reset()
 	return binary.AppendUvarint(dst, uint64(count))
-}
-
-func (e *RecordEncoder) appendName(dst []byte, name string) []byte {
-	if k, ok := e.names[name]; ok {
-		return binary.AppendUvarint(dst, k)
-	}
-	e.names[name] = uint64(len(e.names)) + 1
-	return appendString(append(dst, 0), name)
 }
 
 // Append appends one record of the batch.
 func (e *RecordEncoder) Append(dst []byte, r *Record) []byte {
-	dst = appendString(dst, r.ID)
-	dst = appendString(dst, r.DN)
-	dst = append(dst, r.Kind)
-	dst = binary.AppendUvarint(dst, uint64(len(r.Attributes)))
-	for name, vals := range r.Attributes {
-		dst = e.appendName(dst, name)
-		dst = binary.AppendUvarint(dst, uint64(len(vals)))
-		for _, v := range vals {
-			dst = appendString(dst, v)
-		}
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(r.Binary)))
-	for name, vals := range r.Binary {
-		dst = e.appendName(dst, name)
-		dst = binary.AppendUvarint(dst, uint64(len(vals)))
-		for _, v := range vals {
-			dst = appendBytes(dst, v)
-		}
-	}
+	dst, _ = recordwire.AppendBody(dst, &e.names, &recordwire.Record{
+		ID: r.ID, DN: r.DN, Kind: r.Kind, Attributes: r.Attributes, Binary: r.Binary,
+	})
 	return dst
 }
 
@@ -168,18 +143,18 @@ func (e *RecordEncoder) Append(dst []byte, r *Record) []byte {
 // number of binary attributes, and AppendAttr each binary one. The result is what
 // Append makes of the same record.
 func (e *RecordEncoder) AppendHead(dst, id, dn []byte, kind uint8, textAttrs int) []byte {
-	dst = appendBytes(dst, id)
-	dst = appendBytes(dst, dn)
+	dst = recordwire.AppendString(dst, id)
+	dst = recordwire.AppendString(dst, dn)
 	dst = append(dst, kind)
 	return binary.AppendUvarint(dst, uint64(textAttrs))
 }
 
 // AppendAttr appends one attribute of a record given in parts (see AppendHead).
 func (e *RecordEncoder) AppendAttr(dst []byte, name string, values [][]byte) []byte {
-	dst = e.appendName(dst, name)
+	dst, _ = e.names.Append(dst, name)
 	dst = binary.AppendUvarint(dst, uint64(len(values)))
 	for _, v := range values {
-		dst = appendBytes(dst, v)
+		dst = recordwire.AppendString(dst, v)
 	}
 	return dst
 }
