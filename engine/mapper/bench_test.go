@@ -9,11 +9,13 @@ import (
 
 	"github.com/peoplesync/peoplesync/engine/mapper"
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
 // BenchmarkDefaultModule maps realistic LDAP records through the default module with every
-// instance busy: one Map call of 64 records (one batch) per iteration from each of
-// GOMAXPROCS goroutines. Compare records/s with BenchmarkMapNative in mappings/default.
+// instance busy: one MapInputs call of 64 records (one batch, from a raw batch as the
+// engine maps them) per iteration from each of GOMAXPROCS goroutines. Compare records/s
+// with BenchmarkMapNative in mappings/default.
 func BenchmarkDefaultModule(b *testing.B) {
 	for _, bc := range []struct {
 		name string
@@ -31,6 +33,14 @@ func BenchmarkDefaultModule(b *testing.B) {
 				batch[i] = ldapRecord()
 				batch[i].ID = fmt.Sprint(i)
 			}
+			raw, err := protocol.NewRawBatch(batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			inputs := make([]mapper.Input, len(batch))
+			for i := range inputs {
+				inputs[i] = mapper.Input{Raw: raw, I: i}
+			}
 			ctx := context.Background()
 			// Warm every instance up before timing.
 			for range 4 {
@@ -40,7 +50,7 @@ func BenchmarkDefaultModule(b *testing.B) {
 			cpu := cpuTime(b)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					for _, r := range mp.Map(ctx, batch) {
+					for _, r := range mp.MapInputs(ctx, inputs) {
 						if r.Profile == nil {
 							b.Errorf("%+v", r)
 							return

@@ -128,18 +128,11 @@ func (inst *instance) configure(ctx context.Context, m *Module, settings []byte)
 // *wire.BatchError means the instance is broken.
 func (inst *instance) mapInto(ctx context.Context, m *Module, recs []Input, out []Result) error {
 	raw := rawAppender{enc: &inst.enc, buf: inst.enc.Begin(inst.in[:0], len(recs))}
-	var w wire.Record
 	for i := range recs {
 		in := &recs[i]
-		if in.Raw != nil {
-			if err := in.Raw.Visit(in.I, &raw); err != nil {
-				return fmt.Errorf("encode record %q: %w", in.Raw.ID(in.I), err)
-			}
-			continue
+		if err := in.Raw.Visit(in.I, &raw); err != nil {
+			return fmt.Errorf("encode record %q: %w", in.Raw.ID(in.I), err)
 		}
-		r := in.Record
-		w = wire.Record{ID: r.ID, DN: r.DN, Kind: uint8(r.Kind), Attributes: r.Attributes, Binary: r.Binary}
-		raw.buf = inst.enc.Append(raw.buf, &w)
 	}
 	buf := raw.buf
 	if cap(buf) <= 4<<20 {

@@ -661,29 +661,34 @@ func (mp *Mapper) Close(ctx context.Context) error {
 	}
 }
 
-// Input is one record to map: Record, or else record I of the raw batch Raw, which is
-// encoded for the module straight from the batch's bytes (no Record is built).
+// Input is one record to map: record I of the raw batch Raw, which is encoded for the
+// module straight from the batch's bytes (no Record is built).
 type Input struct {
-	Record *connector.Record
-	Raw    *protocol.RawBatch
-	I      int
+	Raw *protocol.RawBatch
+	I   int
 }
 
 // id is the input's external ID, for logs.
-func (in *Input) id() string {
-	if in.Raw != nil {
-		return in.Raw.ID(in.I)
-	}
-	return in.Record.ID
-}
+func (in *Input) id() string { return in.Raw.ID(in.I) }
 
 // Map maps records, in order: result i belongs to records[i]. A call maps its batches on
 // as many instances as the pool allows, and several calls may run at once. A record whose
 // mapping traps fails alone.
+//
+// The records take the path a connector's do: encoded into a raw batch first, as they
+// would have crossed the plugin boundary.
 func (mp *Mapper) Map(ctx context.Context, records []connector.Record) []Result {
+	raw, err := protocol.NewRawBatch(records)
+	if err != nil { // only a record that names an attribute twice, which maps cannot
+		results := make([]Result, len(records))
+		for i := range results {
+			results[i].Err = fmt.Errorf("encode record %q: %w", records[i].ID, err)
+		}
+		return results
+	}
 	inputs := make([]Input, len(records))
-	for i := range records {
-		inputs[i].Record = &records[i]
+	for i := range inputs {
+		inputs[i] = Input{Raw: raw, I: i}
 	}
 	return mp.MapInputs(ctx, inputs)
 }

@@ -534,20 +534,24 @@ func TestIdentityWithoutCompiling(t *testing.T) {
 	}
 }
 
-// Records mapped straight from a raw batch map as their decoded selves, mixed in one call
-// with decoded records.
+// Inputs from several raw batches, each with its own name table, map in one call, in
+// any order, as the same records mapped by Map.
 func TestMapInputsFromRawBatch(t *testing.T) {
 	t.Parallel()
 	mp := newMapper(t, compile(t, "default", mapper.Options{}), `{"default_country_code": "49"}`)
 	recs := []connector.Record{ldapRecord(), adRecord(), ldapRecord()}
 	recs[2].ID, recs[2].DN = "second", "uid=second,ou=People,dc=example,dc=com"
-	raw, err := protocol.NewRawBatch(recs)
+	first, err := protocol.NewRawBatch(recs[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := protocol.NewRawBatch(recs[2:])
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	want := mp.Map(ctx, recs)
-	inputs := []mapper.Input{{Raw: raw, I: 0}, {Record: &recs[1]}, {Raw: raw, I: 2}}
+	want := mp.Map(ctx, []connector.Record{recs[2], recs[1], recs[0]})
+	inputs := []mapper.Input{{Raw: second, I: 0}, {Raw: first, I: 1}, {Raw: first, I: 0}}
 	got := mp.MapInputs(ctx, inputs)
 	if len(got) != len(want) {
 		t.Fatalf("%d results, want %d", len(got), len(want))

@@ -207,12 +207,7 @@ func (fakeMapper) Identity() []byte { return []byte("fake mapping") }
 func (fakeMapper) MapInputs(_ context.Context, in []mapper.Input) []mapper.Result {
 	out := make([]mapper.Result, len(in))
 	for i, r := range in {
-		id := ""
-		if r.Raw != nil {
-			id = r.Raw.ID(r.I)
-		} else {
-			id = r.Record.ID
-		}
+		id := r.Raw.ID(r.I)
 		if strings.HasPrefix(id, "bad") {
 			out[i].Err = fmt.Errorf("%w: %s is bad", mapper.ErrMapping, id)
 			continue
