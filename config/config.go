@@ -73,12 +73,17 @@ func (c *Config) Sync(name string) *Sync {
 type Store struct {
 	// URL is the Postgres connection URL. It may hold a password: do not log it.
 	URL string
-	// Range is the url attribute's range (the block's, if the attribute is missing).
-	Range hcl.Range
 	// LeaseTTL is the lease of each sync's lock (lease_ttl); 0 means the store's default.
 	// A run renews it every third of it; a stalled holder loses it after it.
 	LeaseTTL time.Duration
+	// DeclRange is the range of the block's header (store); zero without a store block.
+	DeclRange hcl.Range
+
+	given ranges
 }
+
+// RangeOf returns where the store block's named attribute was written (see ranges).
+func (s *Store) RangeOf(name string) hcl.Range { return s.given.of(name, s.DeclRange) }
 
 // Connector is a connector block: which connector plugin reads a directory, and its
 // still-undecoded config block.
@@ -100,18 +105,17 @@ type Connector struct {
 	Config hcl.Body
 	// DeclRange is the range of the block's header (connector "NAME").
 	DeclRange hcl.Range
-	// PluginRange is the plugin attribute's value range, for plugin start-up errors.
-	PluginRange hcl.Range
-	// SHA256Range is the sha256 attribute's value range (DeclRange if absent), for
-	// checksum mismatches.
-	SHA256Range hcl.Range
-	// ConfigRange is the config block's header range, or DeclRange without one.
-	ConfigRange hcl.Range
 
+	given   ranges
 	evalCtx *hcl.EvalContext
 	// secrets are the file's secrets; DecodeConfig adds those of the config block.
 	secrets *secretSet
 }
+
+// RangeOf returns where the connector block's named attribute or nested block was
+// written (see ranges): "plugin" for plugin start-up errors, "sha256" for checksum
+// mismatches, "config" for problems with the config block as a whole.
+func (c *Connector) RangeOf(name string) hcl.Range { return c.given.of(name, c.DeclRange) }
 
 // The bounds of a mapping's call_timeout. A call maps a batch of 64 records in well under
 // 10 ms on an idle machine, far longer on a busy one; below 100 ms a busy machine would
@@ -132,8 +136,6 @@ type Mapping struct {
 	Module string
 	// SettingsJSON is the settings attribute as a JSON object; "{}" if absent.
 	SettingsJSON []byte
-	// ModuleRange is the module attribute's value range, for module load and ABI errors.
-	ModuleRange hcl.Range
 	// CallTimeout, if set, replaces the engine's default limit (10 s,
 	// mapper.DefaultCallTimeout) on each call into the module: one batch of records, or
 	// one record when a batch that failed is mapped again record by record. A record whose
@@ -141,14 +143,16 @@ type Mapping struct {
 	// a few records in a row fails the rest of its run's records at once. It lies between
 	// MinCallTimeout and MaxCallTimeout.
 	CallTimeout time.Duration
-	// SettingsRange is the settings attribute's value range (the block header when
-	// absent), for settings the module rejects.
-	SettingsRange hcl.Range
 	// DeclRange is the range of the block's header (mapping "NAME").
 	DeclRange hcl.Range
 
+	given   ranges
 	secrets *secretSet
 }
+
+// RangeOf returns where the mapping block's named attribute was written (see ranges):
+// "module" for module load and ABI errors, "settings" for settings the module rejects.
+func (m *Mapping) RangeOf(name string) hcl.Range { return m.given.of(name, m.DeclRange) }
 
 // Redact replaces in text every value the file took from env() or file() by where it
 // came from: for a module's message about its settings, which it may quote.
@@ -184,14 +188,13 @@ type Sync struct {
 	Deletion Deletion
 	// DeclRange is the range of the block's header (sync "NAME").
 	DeclRange hcl.Range
-	// ScheduleRange is the schedule attribute's value range.
-	ScheduleRange hcl.Range
-	// DeltaScheduleRange is the delta_schedule attribute's value range (DeclRange if absent).
-	DeltaScheduleRange hcl.Range
-	// ConnectorRange and MappingRange are the ranges of the two references.
-	ConnectorRange hcl.Range
-	MappingRange   hcl.Range
+
+	given ranges
 }
+
+// RangeOf returns where the sync block's named attribute or nested block was written
+// (see ranges).
+func (s *Sync) RangeOf(name string) hcl.Range { return s.given.of(name, s.DeclRange) }
 
 // Deletion is the deletion guard of a sync: a run that would delete more profiles than
 // MaxCount, or more than MaxPercent of the sync's profiles, deletes none.
@@ -205,4 +208,19 @@ type Deletion struct {
 	// that may fail while the run still deletes; above it the run deletes nothing.
 	// DefaultDeletionMaxErrorPercent by default.
 	MaxErrorPercent float64
+}
+
+// ranges are where a block's attributes and nested blocks were written, by name: the
+// range of an attribute's value, the header of the first nested block of a type. Load
+// fills them for everything a block was given, so that errors found later (a plugin that
+// does not start, a module that rejects its settings) point where the user wrote it.
+type ranges map[string]hcl.Range
+
+// of returns the range of the named attribute or nested block, or decl (the block's
+// header) when the block does not have it or was built by hand.
+func (r ranges) of(name string, decl hcl.Range) hcl.Range {
+	if rng, ok := r[name]; ok {
+		return rng
+	}
+	return decl
 }

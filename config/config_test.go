@@ -117,16 +117,16 @@ func TestSyncShape(t *testing.T) {
 	if cfg.Filename != "testdata/valid/sync.hcl" || cfg.Dir != "testdata/valid" {
 		t.Errorf("Filename, Dir = %q, %q", cfg.Filename, cfg.Dir)
 	}
-	if cfg.Store.URL != testEnv["DATABASE_URL"] || cfg.Store.Range.Start.Line != 3 {
+	if cfg.Store.URL != testEnv["DATABASE_URL"] || cfg.Store.RangeOf("url").Start.Line != 3 {
 		t.Errorf("Store = %+v", cfg.Store)
 	}
 	c := cfg.Connector("hr_export")
-	if c == nil || c.Plugin != "file" || c.External || c.SHA256 != "" || c.DeclRange.Start.Line != 6 || c.ConfigRange.Start.Line != 8 {
+	if c == nil || c.Plugin != "file" || c.External || c.SHA256 != "" || c.DeclRange.Start.Line != 6 || c.RangeOf("config").Start.Line != 8 {
 		t.Fatalf("Connector = %+v", c)
 	}
 	m := cfg.Mapping("default")
 	wantModule, _ := filepath.Abs("testdata/valid/modules/default.module")
-	if m == nil || m.Module != wantModule || string(m.SettingsJSON) != `{"email_domain":"example.com"}` || m.ModuleRange.Start.Line != 16 {
+	if m == nil || m.Module != wantModule || string(m.SettingsJSON) != `{"email_domain":"example.com"}` || m.RangeOf("module").Start.Line != 16 {
 		t.Fatalf("Mapping = %+v (settings %s)", m, m.SettingsJSON)
 	}
 	s := cfg.Sync("people")
@@ -145,10 +145,39 @@ func TestSyncShape(t *testing.T) {
 		s.Timeout != want.Timeout || s.BatchSize != want.BatchSize || s.Deletion != want.Deletion {
 		t.Errorf("Sync = %+v\nwant %+v", *s, want)
 	}
-	if s.DeclRange.Start.Line != 20 || s.ScheduleRange.Start.Line != 23 || s.DeltaScheduleRange.Start.Line != 24 ||
-		s.ConnectorRange.Start.Line != 21 || s.MappingRange.Start.Line != 22 {
-		t.Errorf("ranges: decl %v schedule %v delta %v connector %v mapping %v",
-			s.DeclRange, s.ScheduleRange, s.DeltaScheduleRange, s.ConnectorRange, s.MappingRange)
+	if s.DeclRange.Start.Line != 20 || s.RangeOf("schedule").Start.Line != 23 || s.RangeOf("delta_schedule").Start.Line != 24 ||
+		s.RangeOf("connector").Start.Line != 21 || s.RangeOf("mapping").Start.Line != 22 {
+		t.Errorf("ranges: decl %v schedule %v delta %v connector %v mapping %v", s.DeclRange,
+			s.RangeOf("schedule"), s.RangeOf("delta_schedule"), s.RangeOf("connector"), s.RangeOf("mapping"))
+	}
+}
+
+func TestRangeOfFallsBackToDeclRange(t *testing.T) {
+	t.Parallel()
+	cfg := mustLoad(t, "testdata/valid/minimal.hcl")
+	s, c, m := cfg.Sync("people"), cfg.Connector("hr"), cfg.Mapping("default")
+	// An attribute or nested block the file leaves out, or a name the block has none
+	// of, points at the block's header.
+	for name, pair := range map[string][2]hcl.Range{
+		"sync delta_schedule": {s.RangeOf("delta_schedule"), s.DeclRange},
+		"sync deletion":       {s.RangeOf("deletion"), s.DeclRange},
+		"connector sha256":    {c.RangeOf("sha256"), c.DeclRange},
+		"connector config":    {c.RangeOf("config"), c.DeclRange},
+		"mapping settings":    {m.RangeOf("settings"), m.DeclRange},
+		"mapping no_such":     {m.RangeOf("no_such"), m.DeclRange},
+		"store lease_ttl":     {cfg.Store.RangeOf("lease_ttl"), cfg.Store.DeclRange},
+	} {
+		if pair[0] != pair[1] || pair[1].Start.Line == 0 {
+			t.Errorf("%s: got %v, want the block header %v", name, pair[0], pair[1])
+		}
+	}
+	if got := cfg.Store.RangeOf("url"); got.Start.Line != 3 || got.Start.Column != 9 {
+		t.Errorf("store url: got %v, want its value at 3:9", got)
+	}
+	// A block built by hand has no recorded ranges: everything is its header.
+	decl := hcl.Range{Filename: "x.hcl", Start: hcl.Pos{Line: 2, Column: 1}}
+	if got := (&Connector{DeclRange: decl}).RangeOf("plugin"); got != decl {
+		t.Errorf("hand-built connector: got %v, want %v", got, decl)
 	}
 }
 

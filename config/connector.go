@@ -46,7 +46,7 @@ func (c *Connector) DecodeConfig(schema connector.Schema) (json.RawMessage, hcl.
 				Summary:  "Invalid connector schema",
 				Detail: fmt.Sprintf("Connector %q declares attribute %q with type %q, which peoplesync does not know (it knows string, number, bool, list(string), map(string)).",
 					c.Name, a.Name, a.Type),
-				Subject: c.ConfigRange.Ptr(),
+				Subject: c.RangeOf("config").Ptr(),
 			})
 			continue
 		}
@@ -115,7 +115,7 @@ func (c *Connector) DecodeConfig(schema connector.Schema) (json.RawMessage, hcl.
 			Severity: hcl.DiagError,
 			Summary:  "Invalid connector config",
 			Detail:   fmt.Sprintf("The config block cannot be encoded as JSON: %s.", err),
-			Subject:  c.ConfigRange.Ptr(),
+			Subject:  c.RangeOf("config").Ptr(),
 		})
 	}
 	return js, diags
@@ -136,7 +136,7 @@ func (c *Connector) Diagnostics(d connector.Diagnostics) hcl.Diagnostics {
 		if x.Severity == connector.Warning {
 			sev = hcl.DiagWarning
 		}
-		rng := c.ConfigRange
+		rng := c.RangeOf("config")
 		if x.Attribute != "" {
 			rng = c.attributeRange(x.Attribute)
 		}
@@ -165,8 +165,5 @@ func (c *Connector) attributeRange(name string) hcl.Range {
 			return attr.Expr.Range()
 		}
 	}
-	if c.ConfigRange == (hcl.Range{}) {
-		return c.DeclRange
-	}
-	return c.ConfigRange
+	return c.RangeOf("config")
 }

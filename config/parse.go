@@ -218,6 +218,23 @@ func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {
 	})
 }
 
+// content checks a block's body against its schema and records in given where each of
+// its attributes and nested blocks was written.
+func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema, given *ranges) *hcl.BodyContent {
+	content, diags := b.Body.Content(schema)
+	d.add(diags)
+	*given = ranges{}
+	for name, attr := range content.Attributes {
+		(*given)[name] = attr.Expr.Range()
+	}
+	for _, nested := range content.Blocks {
+		if _, ok := (*given)[nested.Type]; !ok {
+			(*given)[nested.Type] = nested.DefRange
+		}
+	}
+	return content
+}
+
 func (d *decoder) decodeFile(body hcl.Body) {
 	content, diags := body.Content(rootSchema)
 	d.add(diags)
@@ -295,11 +312,9 @@ func declaredList(kind string, names map[string]hcl.Range) string {
 }
 
 func (d *decoder) decodeStore(b *hcl.Block) {
-	content, diags := b.Body.Content(storeSchema)
-	d.add(diags)
-	d.cfg.Store.Range = b.DefRange
+	d.cfg.Store.DeclRange = b.DefRange
+	content := d.content(b, storeSchema, &d.cfg.Store.given)
 	if attr, ok := content.Attributes["url"]; ok {
-		d.cfg.Store.Range = attr.Expr.Range()
 		if url, ok := d.nonEmptyString(attr); ok {
 			d.cfg.Store.URL = url
 		}
@@ -317,21 +332,16 @@ func (d *decoder) decodeStore(b *hcl.Block) {
 
 func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 	c := &Connector{
-		Name:        b.Labels[0],
-		DeclRange:   b.DefRange,
-		PluginRange: b.DefRange,
-		SHA256Range: b.DefRange,
-		ConfigRange: b.DefRange,
-		evalCtx:     d.ctx,
-		secrets:     d.cfg.secrets,
+		Name:      b.Labels[0],
+		DeclRange: b.DefRange,
+		evalCtx:   d.ctx,
+		secrets:   d.cfg.secrets,
 		// Without a config block, missing attributes are reported on the connector block.
 		Config: &hclsyntax.Body{SrcRange: b.DefRange, EndRange: b.DefRange},
 	}
-	content, diags := b.Body.Content(connectorSchema)
-	d.add(diags)
+	content := d.content(b, connectorSchema, &c.given)
 
 	if attr, ok := content.Attributes["plugin"]; ok {
-		c.PluginRange = attr.Expr.Range()
 		if plugin, ok := d.nonEmptyString(attr); ok {
 			c.Plugin = plugin
 			if looksLikePath(plugin) {
@@ -346,14 +356,13 @@ func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 						Summary:  "External plugin without sha256",
 						Detail: fmt.Sprintf("Connector %q starts %s without checking what it runs: whoever can replace that file runs code as peoplesync, with its secrets. Add sha256 = \"…\" (the output of sha256sum) to the connector block.",
 							c.Name, d.show(attr, plugin)),
-						Subject: c.PluginRange.Ptr(),
+						Subject: c.RangeOf("plugin").Ptr(),
 					})
 				}
 			}
 		}
 	}
 	if attr, ok := content.Attributes["sha256"]; ok {
-		c.SHA256Range = attr.Expr.Range()
 		if sum, ok := d.str(attr); ok {
 			switch {
 			case len(sum) != 64:
@@ -377,7 +386,6 @@ func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 			continue
 		}
 		c.Config = cb.Body
-		c.ConfigRange = cb.DefRange
 	}
 	return c
 }
@@ -416,18 +424,14 @@ func (d *decoder) existingFile(attr *hcl.Attribute, path, what string, exec bool
 
 func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 	m := &Mapping{
-		Name:          b.Labels[0],
-		DeclRange:     b.DefRange,
-		ModuleRange:   b.DefRange,
-		SettingsRange: b.DefRange,
-		SettingsJSON:  []byte("{}"),
-		secrets:       d.cfg.secrets,
+		Name:         b.Labels[0],
+		DeclRange:    b.DefRange,
+		SettingsJSON: []byte("{}"),
+		secrets:      d.cfg.secrets,
 	}
-	content, diags := b.Body.Content(mappingSchema)
-	d.add(diags)
+	content := d.content(b, mappingSchema, &m.given)
 
 	if attr, ok := content.Attributes["module"]; ok {
-		m.ModuleRange = attr.Expr.Range()
 		if module, ok := d.nonEmptyString(attr); ok {
 			m.Module = d.existingFile(attr, module, "Mapping module", false)
 		}
@@ -449,7 +453,6 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 		}
 	}
 	if attr, ok := content.Attributes["settings"]; ok {
-		m.SettingsRange = attr.Expr.Range()
 		if js, ok := d.settings(attr); ok {
 			m.SettingsJSON = js
 		}
@@ -527,30 +530,21 @@ func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 			MaxPercent:      DefaultDeletionMaxPercent,
 			MaxErrorPercent: DefaultDeletionMaxErrorPercent,
 		},
-		DeclRange:          b.DefRange,
-		ScheduleRange:      b.DefRange,
-		DeltaScheduleRange: b.DefRange,
-		ConnectorRange:     b.DefRange,
-		MappingRange:       b.DefRange,
+		DeclRange: b.DefRange,
 	}
-	content, diags := b.Body.Content(syncSchema)
-	d.add(diags)
+	content := d.content(b, syncSchema, &s.given)
 	attrs := content.Attributes
 
 	if attr, ok := attrs["connector"]; ok {
-		s.ConnectorRange = attr.Expr.Range()
 		s.Connector, _ = d.reference(attr, "connector")
 	}
 	if attr, ok := attrs["mapping"]; ok {
-		s.MappingRange = attr.Expr.Range()
 		s.Mapping, _ = d.reference(attr, "mapping")
 	}
 	if attr, ok := attrs["schedule"]; ok {
-		s.ScheduleRange = attr.Expr.Range()
 		s.Schedule, _ = d.schedule(attr)
 	}
 	if attr, ok := attrs["delta_schedule"]; ok {
-		s.DeltaScheduleRange = attr.Expr.Range()
 		s.DeltaSchedule, _ = d.schedule(attr)
 	}
 	if attr, ok := attrs["timezone"]; ok {

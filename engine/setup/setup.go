@@ -135,7 +135,7 @@ func deltaDiagnostic(s *config.Sync, c *config.Connector, desc connector.Descrip
 		Summary:  "Connector cannot read deltas",
 		Detail: fmt.Sprintf("Sync %q has a delta_schedule, but its connector %q (%s) cannot read deltas: it reads everything every time. Remove delta_schedule; schedule sets how often it runs.",
 			s.Name, c.Name, desc.Name),
-		Subject: s.DeltaScheduleRange.Ptr(),
+		Subject: s.RangeOf("delta_schedule").Ptr(),
 	}
 }
 
@@ -207,7 +207,7 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 			Severity: hcl.DiagError,
 			Summary:  "Connector does not start",
 			Detail:   fmt.Sprintf("connector %q: %v", c.Name, err),
-			Subject:  c.PluginRange.Ptr(),
+			Subject:  c.RangeOf("plugin").Ptr(),
 		}}
 	}
 	desc, err := proc.Describe(ctx)
@@ -215,7 +215,7 @@ func startConnector(ctx context.Context, cfg *config.Config, c *config.Connector
 		proc.Kill()
 		return nil, connector.Description{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Connector does not answer",
-			Detail: fmt.Sprintf("connector %q: describe: %v", c.Name, err), Subject: c.PluginRange.Ptr(),
+			Detail: fmt.Sprintf("connector %q: describe: %v", c.Name, err), Subject: c.RangeOf("plugin").Ptr(),
 		}}
 	}
 	raw, diags := c.DecodeConfig(desc.Schema)
@@ -260,7 +260,7 @@ func unknownBundled(c *config.Connector, opts Options) *hcl.Diagnostic {
 		Summary:  "Unknown connector plugin",
 		Detail: fmt.Sprintf("No bundled connector %q; the bundled connectors are %s.%s An external connector is given by the path of its binary, such as \"./bin/my-connector\".",
 			c.Plugin, strings.Join(names, ", "), hint),
-		Subject: c.PluginRange.Ptr(),
+		Subject: c.RangeOf("plugin").Ptr(),
 	}
 }
 
@@ -289,7 +289,7 @@ func newLazyMapping(ctx context.Context, m *config.Mapping, opts Options) (*lazy
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Mapping module does not load",
-			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.ModuleRange.Ptr(),
+			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.RangeOf("module").Ptr(),
 		}}
 	}
 	a := &lazyMapping{identity: id, done: make(chan struct{})}
@@ -370,7 +370,7 @@ func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.
 	if err != nil {
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Mapping module does not load",
-			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.ModuleRange.Ptr(),
+			Detail: fmt.Sprintf("mapping %q: %v", m.Name, err), Subject: m.RangeOf("module").Ptr(),
 		}}
 	}
 	mp, err := mod.NewMapper(ctx, m.SettingsJSON)
@@ -379,7 +379,7 @@ func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Mapping rejects its settings",
 			// The module may quote its settings, which may hold values from env().
-			Detail: m.Redact(fmt.Sprintf("mapping %q: %v", m.Name, err)), Subject: m.SettingsRange.Ptr(),
+			Detail: m.Redact(fmt.Sprintf("mapping %q: %v", m.Name, err)), Subject: m.RangeOf("settings").Ptr(),
 		}}
 	}
 	return mod, mp, nil
