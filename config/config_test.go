@@ -505,3 +505,28 @@ sync "s" {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestLeaseTTLBounds: lease_ttl is positive and at least a second, said in the words the
+// other durations use.
+func TestLeaseTTLBounds(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string]string{
+		`"500ms"`: `store.hcl:3:15: error: Invalid duration: lease_ttl must be at least 1s; got "500ms".`,
+		`"-1s"`:   `store.hcl:3:15: error: Invalid duration: lease_ttl must be positive; got "-1s".`,
+		`"1s"`:    "",
+	} {
+		cfg, diags := newTestParser().Parse([]byte("store {\n  url       = \"x\"\n  lease_ttl = "+value+"\n}\n"), "store.hcl")
+		var got []string
+		for _, line := range strings.Split(FormatDiagnostics(diags), "\n") {
+			if strings.Contains(line, "lease_ttl") {
+				got = append(got, line)
+			}
+		}
+		if strings.Join(got, "\n") != want {
+			t.Errorf("lease_ttl = %s: got %q, want %q", value, got, want)
+		}
+		if want == "" && cfg.Store.LeaseTTL != time.Second {
+			t.Errorf("lease_ttl = %s: LeaseTTL = %v", value, cfg.Store.LeaseTTL)
+		}
+	}
+}

@@ -105,53 +105,16 @@ func (p *Parser) newConfig(filename string) *Config {
 	return &Config{Filename: filename, Dir: filepath.Dir(filename), Files: p.files, secrets: &secretSet{}}
 }
 
-var (
-	rootSchema = &hcl.BodySchema{
-		Blocks: []hcl.BlockHeaderSchema{
-			{Type: "store"},
-			{Type: "connector", LabelNames: []string{"name"}},
-			{Type: "mapping", LabelNames: []string{"name"}},
-			{Type: "sync", LabelNames: []string{"name"}},
-		},
-	}
-	storeSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "lease_ttl"}},
-	}
-	connectorSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{
-			{Name: "plugin", Required: true},
-			{Name: "sha256"},
-		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
-	}
-	mappingSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{
-			{Name: "module", Required: true},
-			{Name: "settings"},
-			{Name: "call_timeout"},
-		},
-	}
-	syncSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{
-			{Name: "connector", Required: true},
-			{Name: "mapping", Required: true},
-			{Name: "schedule", Required: true},
-			{Name: "delta_schedule"},
-			{Name: "timezone"},
-			{Name: "timeout"},
-			{Name: "batch_size"},
-			{Name: "required_fields"},
-		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "deletion"}},
-	}
-	deletionSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{
-			{Name: "max_count"},
-			{Name: "max_percent"},
-			{Name: "max_error_percent"},
-		},
-	}
-)
+// rootSchema is the file's: the blocks it holds. The schema of each block is the table of
+// fields its decode function gives decoder.block.
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "store"},
+		{Type: "connector", LabelNames: []string{"name"}},
+		{Type: "mapping", LabelNames: []string{"name"}},
+		{Type: "sync", LabelNames: []string{"name"}},
+	},
+}
 
 var sha256Pattern = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 
@@ -218,21 +181,73 @@ func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {
 	})
 }
 
-// content checks a block's body against its schema and records in given where each of
-// its attributes and nested blocks was written.
-func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema, given *ranges) *hcl.BodyContent {
-	content, diags := b.Body.Content(schema)
-	d.add(diags)
-	*given = ranges{}
-	for name, attr := range content.Attributes {
-		(*given)[name] = attr.Expr.Range()
-	}
-	for _, nested := range content.Blocks {
-		if _, ok := (*given)[nested.Type]; !ok {
-			(*given)[nested.Type] = nested.DefRange
+// field is one attribute of a block: its name, whether the block must have it, and what
+// decodes its value (mostly into, which keeps a valid value in the block's struct).
+// A block's fields are its schema: adding an attribute is adding a field.
+type field struct {
+	name     string
+	required bool
+	decode   func(*hcl.Attribute)
+}
+
+// nested is a type of block a block may hold once, and what decodes it.
+type nested struct {
+	typ    string
+	decode func(*hcl.Block)
+}
+
+// into makes a field's decode function from a typed decoder: decode reports what is wrong
+// with the value, and only a value it accepts is stored in *dst, which otherwise keeps
+// its default.
+func into[T any](dst *T, decode func(*hcl.Attribute) (T, bool)) func(*hcl.Attribute) {
+	return func(attr *hcl.Attribute) {
+		if v, ok := decode(attr); ok {
+			*dst = v
 		}
 	}
-	return content
+}
+
+// block decodes b's body: it checks it against the schema its fields and nested blocks
+// make, records in given (unless nil) where each attribute and nested block was written,
+// then decodes each attribute the body has and each nested block, in the order listed.
+// A second nested block of a type is reported and passed over.
+func (d *decoder) block(b *hcl.Block, given *ranges, fields []field, blocks ...nested) {
+	schema := &hcl.BodySchema{}
+	for _, f := range fields {
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: f.name, Required: f.required})
+	}
+	for _, n := range blocks {
+		schema.Blocks = append(schema.Blocks, hcl.BlockHeaderSchema{Type: n.typ})
+	}
+	content, diags := b.Body.Content(schema)
+	d.add(diags)
+	r := ranges{}
+	for name, attr := range content.Attributes {
+		r[name] = attr.Expr.Range()
+	}
+	if given != nil {
+		*given = r
+	}
+	for _, f := range fields {
+		if attr, ok := content.Attributes[f.name]; ok {
+			f.decode(attr)
+		}
+	}
+	for _, n := range blocks {
+		var first *hcl.Block
+		for _, nb := range content.Blocks {
+			switch {
+			case nb.Type != n.typ:
+			case first != nil:
+				d.errorf(nb.DefRange, "Duplicate "+n.typ+" block",
+					"A %s has at most one %s block; the first is at %s.", b.Type, n.typ, at(first.DefRange))
+			default:
+				first = nb
+				r[n.typ] = nb.DefRange
+				n.decode(nb)
+			}
+		}
+	}
 }
 
 func (d *decoder) decodeFile(body hcl.Body) {
@@ -312,22 +327,12 @@ func declaredList(kind string, names map[string]hcl.Range) string {
 }
 
 func (d *decoder) decodeStore(b *hcl.Block) {
-	d.cfg.Store.DeclRange = b.DefRange
-	content := d.content(b, storeSchema, &d.cfg.Store.given)
-	if attr, ok := content.Attributes["url"]; ok {
-		if url, ok := d.nonEmptyString(attr); ok {
-			d.cfg.Store.URL = url
-		}
-	}
-	if attr, ok := content.Attributes["lease_ttl"]; ok {
-		if dur, ok := d.positiveDuration(attr, "lease_ttl", "\"30s\""); ok {
-			if dur < time.Second {
-				d.errorf(attr.Expr.Range(), "Invalid duration", "lease_ttl must be at least 1s; got %s.", d.show(attr, dur.String()))
-			} else {
-				d.cfg.Store.LeaseTTL = dur
-			}
-		}
-	}
+	st := &d.cfg.Store
+	st.DeclRange = b.DefRange
+	d.block(b, &st.given, []field{
+		{"url", true, into(&st.URL, d.nonEmptyString)},
+		{"lease_ttl", false, into(&st.LeaseTTL, d.duration(`"30s"`, span{min: time.Second}))},
+	})
 }
 
 func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
@@ -339,55 +344,62 @@ func (d *decoder) decodeConnector(b *hcl.Block) *Connector {
 		// Without a config block, missing attributes are reported on the connector block.
 		Config: &hclsyntax.Body{SrcRange: b.DefRange, EndRange: b.DefRange},
 	}
-	content := d.content(b, connectorSchema, &c.given)
-
-	if attr, ok := content.Attributes["plugin"]; ok {
-		if plugin, ok := d.nonEmptyString(attr); ok {
-			c.Plugin = plugin
-			if looksLikePath(plugin) {
-				c.External = true
-				before := len(d.diags)
-				c.Plugin = d.existingFile(attr, plugin, "Plugin binary", true)
-				if _, sum := content.Attributes["sha256"]; !sum && len(d.diags) == before {
-					// A warning, not an error: a plugin being developed changes with
-					// every build. validate prints it; so does every command that loads.
-					d.diags = append(d.diags, &hcl.Diagnostic{
-						Severity: hcl.DiagWarning,
-						Summary:  "External plugin without sha256",
-						Detail: fmt.Sprintf("Connector %q starts %s without checking what it runs: whoever can replace that file runs code as peoplesync, with its secrets. Add sha256 = \"…\" (the output of sha256sum) to the connector block.",
-							c.Name, d.show(attr, plugin)),
-						Subject: c.RangeOf("plugin").Ptr(),
-					})
-				}
-			}
-		}
-	}
-	if attr, ok := content.Attributes["sha256"]; ok {
-		if sum, ok := d.str(attr); ok {
-			switch {
-			case len(sum) != 64:
-				d.errorf(attr.Expr.Range(), "Invalid sha256",
-					"sha256 must be 64 hexadecimal characters (the output of sha256sum); got %d characters.", len(sum))
-			case !sha256Pattern.MatchString(sum):
-				d.errorf(attr.Expr.Range(), "Invalid sha256",
-					"sha256 must be 64 hexadecimal characters (the output of sha256sum); it holds characters other than 0-9 and a-f.")
-			case c.Plugin != "" && !c.External:
-				d.errorf(attr.Expr.Range(), "Unexpected sha256",
-					"sha256 checks an external plugin binary, but %s is a bundled connector.", d.show(content.Attributes["plugin"], c.Plugin))
-			default:
-				c.SHA256 = strings.ToLower(sum)
-			}
-		}
-	}
-	for i, cb := range content.Blocks {
-		if i > 0 {
-			d.errorf(cb.DefRange, "Duplicate config block",
-				"A connector has at most one config block; the first is at %s.", at(content.Blocks[0].DefRange))
-			continue
-		}
-		c.Config = cb.Body
-	}
+	var plugin *hcl.Attribute // for the sha256 of a bundled connector
+	d.block(b, &c.given, []field{
+		{"plugin", true, func(attr *hcl.Attribute) { plugin = attr; d.plugin(c, attr) }},
+		{"sha256", false, func(attr *hcl.Attribute) { d.sha256(c, attr, plugin) }},
+	}, nested{"config", func(cb *hcl.Block) { c.Config = cb.Body }})
 	return c
+}
+
+// plugin decodes a connector's plugin: a bundled connector's name, or the path of a
+// plugin binary, which must be an executable file and, without a sha256 beside it, is
+// warned about.
+func (d *decoder) plugin(c *Connector, attr *hcl.Attribute) {
+	plugin, ok := d.nonEmptyString(attr)
+	if !ok {
+		return
+	}
+	c.Plugin = plugin
+	if !looksLikePath(plugin) {
+		return
+	}
+	c.External = true
+	before := len(d.diags)
+	c.Plugin = d.existingFile(attr, plugin, "Plugin binary", true)
+	if _, sum := c.given["sha256"]; !sum && len(d.diags) == before {
+		// A warning, not an error: a plugin being developed changes with every build.
+		// validate prints it; so does every command that loads.
+		d.diags = append(d.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "External plugin without sha256",
+			Detail: fmt.Sprintf("Connector %q starts %s without checking what it runs: whoever can replace that file runs code as peoplesync, with its secrets. Add sha256 = \"…\" (the output of sha256sum) to the connector block.",
+				c.Name, d.show(attr, plugin)),
+			Subject: c.RangeOf("plugin").Ptr(),
+		})
+	}
+}
+
+// sha256 decodes the checksum of an external plugin binary; plugin is the connector's
+// plugin attribute, decoded before it.
+func (d *decoder) sha256(c *Connector, attr, plugin *hcl.Attribute) {
+	sum, ok := d.str(attr)
+	if !ok {
+		return
+	}
+	switch {
+	case len(sum) != 64:
+		d.errorf(attr.Expr.Range(), "Invalid sha256",
+			"sha256 must be 64 hexadecimal characters (the output of sha256sum); got %d characters.", len(sum))
+	case !sha256Pattern.MatchString(sum):
+		d.errorf(attr.Expr.Range(), "Invalid sha256",
+			"sha256 must be 64 hexadecimal characters (the output of sha256sum); it holds characters other than 0-9 and a-f.")
+	case c.Plugin != "" && !c.External:
+		d.errorf(attr.Expr.Range(), "Unexpected sha256",
+			"sha256 checks an external plugin binary, but %s is a bundled connector.", d.show(plugin, c.Plugin))
+	default:
+		c.SHA256 = strings.ToLower(sum)
+	}
 }
 
 // looksLikePath tells a plugin binary's path from a bundled connector's name.
@@ -429,35 +441,26 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 		SettingsJSON: []byte("{}"),
 		secrets:      d.cfg.secrets,
 	}
-	content := d.content(b, mappingSchema, &m.given)
-
-	if attr, ok := content.Attributes["module"]; ok {
-		if module, ok := d.nonEmptyString(attr); ok {
-			m.Module = d.existingFile(attr, module, "Mapping module", false)
-		}
-	}
-	if attr, ok := content.Attributes["call_timeout"]; ok {
-		if dur, ok := d.positiveDuration(attr, "call_timeout", "\"5s\""); ok {
-			switch {
-			case dur < MinCallTimeout:
-				d.errorf(attr.Expr.Range(), "Invalid duration",
-					"call_timeout must be at least %s: one call maps a batch of 64 records, which can take tens of milliseconds on a busy machine; got %s.",
-					shortDuration(MinCallTimeout), d.show(attr, shortDuration(dur)))
-			case dur > MaxCallTimeout:
-				d.errorf(attr.Expr.Range(), "Invalid duration",
-					"call_timeout must be at most %s: a module that loops forever holds its run for several times the limit before it counts as stuck; got %s.",
-					shortDuration(MaxCallTimeout), d.show(attr, shortDuration(dur)))
-			default:
-				m.CallTimeout = dur
-			}
-		}
-	}
-	if attr, ok := content.Attributes["settings"]; ok {
-		if js, ok := d.settings(attr); ok {
-			m.SettingsJSON = js
-		}
-	}
+	d.block(b, &m.given, []field{
+		{"module", true, into(&m.Module, d.module)},
+		{"call_timeout", false, into(&m.CallTimeout, d.duration(`"5s"`, span{
+			min:    MinCallTimeout,
+			whyMin: "one call maps a batch of 64 records, which can take tens of milliseconds on a busy machine",
+			max:    MaxCallTimeout,
+			whyMax: "a module that loops forever holds its run for several times the limit before it counts as stuck",
+		}))},
+		{"settings", false, into(&m.SettingsJSON, d.settings)},
+	})
 	return m
+}
+
+// module decodes the path of a mapping module, which must be a file.
+func (d *decoder) module(attr *hcl.Attribute) (string, bool) {
+	path, ok := d.nonEmptyString(attr)
+	if !ok {
+		return "", false
+	}
+	return d.existingFile(attr, path, "Mapping module", false), true
 }
 
 // shortDuration writes d as a user would: "10m", not "10m0s".
@@ -472,26 +475,46 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-// positiveDuration decodes a duration attribute that must be positive.
-func (d *decoder) positiveDuration(attr *hcl.Attribute, name, example string) (time.Duration, bool) {
-	str, ok := d.str(attr)
-	if !ok {
+// span bounds a duration beyond being positive: min and max, where not zero, each with
+// the reason a user who crosses it is told (none if empty).
+type span struct {
+	min, max       time.Duration
+	whyMin, whyMax string
+}
+
+// duration makes the decoder of a positive duration within s; example shows how one is
+// written, as `"30s"`.
+func (d *decoder) duration(example string, s span) func(*hcl.Attribute) (time.Duration, bool) {
+	because := func(why string) string {
+		if why == "" {
+			return ""
+		}
+		return ": " + why
+	}
+	return func(attr *hcl.Attribute) (time.Duration, bool) {
+		str, ok := d.str(attr)
+		if !ok {
+			return 0, false
+		}
+		dur, err := time.ParseDuration(str)
+		switch {
+		case err != nil && d.plain(attr, str):
+			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s: %s.", attr.Name, example, err)
+		case err != nil: // the parser's message quotes the value whole
+			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s; %s is not one.", attr.Name, example, d.show(attr, str))
+		case dur <= 0:
+			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be positive; got %s.", attr.Name, d.show(attr, str))
+		case dur < s.min:
+			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be at least %s%s; got %s.",
+				attr.Name, shortDuration(s.min), because(s.whyMin), d.show(attr, shortDuration(dur)))
+		case s.max > 0 && dur > s.max:
+			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be at most %s%s; got %s.",
+				attr.Name, shortDuration(s.max), because(s.whyMax), d.show(attr, shortDuration(dur)))
+		default:
+			return dur, true
+		}
 		return 0, false
 	}
-	dur, err := time.ParseDuration(str)
-	switch {
-	case err != nil:
-		if d.plain(attr, str) {
-			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s: %s.", name, example, err)
-		} else { // the parser's message quotes the value whole
-			d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be a duration like %s; %s is not one.", name, example, d.show(attr, str))
-		}
-	case dur <= 0:
-		d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be positive; got %s.", name, d.show(attr, str))
-	default:
-		return dur, true
-	}
-	return 0, false
 }
 
 // settings evaluates a mapping's settings object into JSON.
@@ -520,11 +543,10 @@ func (d *decoder) settings(attr *hcl.Attribute) ([]byte, bool) {
 
 func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 	s := &Sync{
-		Name:         b.Labels[0],
-		Timezone:     time.UTC,
-		TimezoneName: "UTC",
-		Timeout:      DefaultTimeout,
-		BatchSize:    DefaultBatchSize,
+		Name:      b.Labels[0],
+		Timezone:  time.UTC,
+		Timeout:   DefaultTimeout,
+		BatchSize: DefaultBatchSize,
 		Deletion: Deletion{
 			MaxCount:        DefaultDeletionMaxCount,
 			MaxPercent:      DefaultDeletionMaxPercent,
@@ -532,87 +554,45 @@ func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 		},
 		DeclRange: b.DefRange,
 	}
-	content := d.content(b, syncSchema, &s.given)
-	attrs := content.Attributes
-
-	if attr, ok := attrs["connector"]; ok {
-		s.Connector, _ = d.reference(attr, "connector")
-	}
-	if attr, ok := attrs["mapping"]; ok {
-		s.Mapping, _ = d.reference(attr, "mapping")
-	}
-	if attr, ok := attrs["schedule"]; ok {
-		s.Schedule, _ = d.schedule(attr)
-	}
-	if attr, ok := attrs["delta_schedule"]; ok {
-		s.DeltaSchedule, _ = d.schedule(attr)
-	}
-	if attr, ok := attrs["timezone"]; ok {
-		if name, ok := d.nonEmptyString(attr); ok {
-			loc, err := time.LoadLocation(name)
-			if err != nil {
-				if d.plain(attr, name) {
-					d.errorf(attr.Expr.Range(), "Unknown timezone",
-						"%q is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\": %s.", name, err)
-				} else { // the error quotes the name whole
-					d.errorf(attr.Expr.Range(), "Unknown timezone",
-						"timezone %s is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\".", d.show(attr, name))
-				}
-			} else {
-				s.Timezone, s.TimezoneName = loc, name
-			}
-		}
-	}
-	if attr, ok := attrs["timeout"]; ok {
-		if dur, ok := d.positiveDuration(attr, "timeout", "\"30m\" or \"1h30m\""); ok {
-			s.Timeout = dur
-		}
-	}
-	if attr, ok := attrs["batch_size"]; ok {
-		if n, ok := d.integer(attr); ok {
-			if n < 1 {
-				d.errorf(attr.Expr.Range(), "Value out of range", "batch_size must be at least 1; got %d.", n)
-			} else {
-				s.BatchSize = n
-			}
-		}
-	}
-	if attr, ok := attrs["required_fields"]; ok {
-		s.RequiredFields = d.coreFields(attr)
-	}
-	for i, db := range content.Blocks {
-		if i > 0 {
-			d.errorf(db.DefRange, "Duplicate deletion block",
-				"A sync has at most one deletion block; the first is at %s.", at(content.Blocks[0].DefRange))
-			continue
-		}
-		d.decodeDeletion(db, &s.Deletion)
-	}
+	del := &s.Deletion
+	d.block(b, &s.given, []field{
+		{"connector", true, into(&s.Connector, d.reference)},
+		{"mapping", true, into(&s.Mapping, d.reference)},
+		{"schedule", true, into(&s.Schedule, d.schedule)},
+		{"delta_schedule", false, into(&s.DeltaSchedule, d.schedule)},
+		{"timezone", false, into(&s.Timezone, d.timezone)},
+		{"timeout", false, into(&s.Timeout, d.duration(`"30m" or "1h30m"`, span{}))},
+		{"batch_size", false, into(&s.BatchSize, d.atLeast(1))},
+		{"required_fields", false, into(&s.RequiredFields, d.coreFields)},
+	}, nested{"deletion", func(db *hcl.Block) {
+		d.block(db, nil, []field{
+			{"max_count", false, into(&del.MaxCount, d.atLeast(0))},
+			{"max_percent", false, into(&del.MaxPercent, d.percent)},
+			{"max_error_percent", false, into(&del.MaxErrorPercent, d.percent)},
+		})
+	}})
+	s.TimezoneName = s.Timezone.String() // the name as written: LoadLocation keeps it
 	return s
 }
 
-func (d *decoder) decodeDeletion(b *hcl.Block, del *Deletion) {
-	content, diags := b.Body.Content(deletionSchema)
-	d.add(diags)
-	if attr, ok := content.Attributes["max_count"]; ok {
-		if n, ok := d.integer(attr); ok {
-			if n < 0 {
-				d.errorf(attr.Expr.Range(), "Value out of range", "max_count must not be negative; got %d.", n)
-			} else {
-				del.MaxCount = n
-			}
-		}
+// timezone decodes an IANA timezone name.
+func (d *decoder) timezone(attr *hcl.Attribute) (*time.Location, bool) {
+	name, ok := d.nonEmptyString(attr)
+	if !ok {
+		return nil, false
 	}
-	if attr, ok := content.Attributes["max_percent"]; ok {
-		if f, ok := d.percent(attr); ok {
-			del.MaxPercent = f
-		}
+	loc, err := time.LoadLocation(name)
+	switch {
+	case err == nil:
+		return loc, true
+	case d.plain(attr, name):
+		d.errorf(attr.Expr.Range(), "Unknown timezone",
+			"%q is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\": %s.", name, err)
+	default: // the error quotes the name whole
+		d.errorf(attr.Expr.Range(), "Unknown timezone",
+			"timezone %s is not an IANA timezone name like \"Europe/Berlin\" or \"UTC\".", d.show(attr, name))
 	}
-	if attr, ok := content.Attributes["max_error_percent"]; ok {
-		if f, ok := d.percent(attr); ok {
-			del.MaxErrorPercent = f
-		}
-	}
+	return nil, false
 }
 
 // percent decodes a number from 0 to 100.
@@ -630,8 +610,10 @@ func (d *decoder) percent(attr *hcl.Attribute) (float64, bool) {
 }
 
 // reference reads a connector.NAME or mapping.NAME reference without evaluating it; the
-// name's existence is checked once every block is known.
-func (d *decoder) reference(attr *hcl.Attribute, kind string) (string, bool) {
+// name's existence is checked once every block is known. The attribute is named after the
+// kind of block it refers to.
+func (d *decoder) reference(attr *hcl.Attribute) (string, bool) {
+	kind := attr.Name
 	tr, diags := hcl.AbsTraversalForExpr(attr.Expr)
 	if !diags.HasErrors() && len(tr) == 2 && tr.RootName() == kind {
 		if step, ok := tr[1].(hcl.TraverseAttr); ok {
@@ -732,10 +714,10 @@ func Nearest(name string, candidates []string, maxDistance int) string {
 
 // coreFields decodes a list of core profile field names, suggesting the nearest name
 // for one that is not a field.
-func (d *decoder) coreFields(attr *hcl.Attribute) []string {
+func (d *decoder) coreFields(attr *hcl.Attribute) ([]string, bool) {
 	v, ok := d.eval(attr, cty.List(cty.String))
 	if !ok {
-		return nil
+		return nil, false
 	}
 	var names []string
 	for _, e := range v.AsValueSlice() {
@@ -750,7 +732,24 @@ func (d *decoder) coreFields(attr *hcl.Attribute) []string {
 		}
 		d.errorf(attr.Expr.Range(), "Unknown profile field", "%s names %s, which is not a core profile field. %s", attr.Name, d.show(attr, name), hint)
 	}
-	return names
+	return names, true
+}
+
+// atLeast makes the decoder of a whole number no smaller than least.
+func (d *decoder) atLeast(least int) func(*hcl.Attribute) (int, bool) {
+	return func(attr *hcl.Attribute) (int, bool) {
+		n, ok := d.integer(attr)
+		switch {
+		case !ok:
+		case n >= least:
+			return n, true
+		case least == 0:
+			d.errorf(attr.Expr.Range(), "Value out of range", "%s must not be negative; got %d.", attr.Name, n)
+		default:
+			d.errorf(attr.Expr.Range(), "Value out of range", "%s must be at least %d; got %d.", attr.Name, least, n)
+		}
+		return 0, false
+	}
 }
 
 func (d *decoder) integer(attr *hcl.Attribute) (int, bool) {
