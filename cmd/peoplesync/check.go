@@ -23,11 +23,8 @@ func (a *app) checkCommand() *cobra.Command {
 				return err
 			}
 			proc, diags := setup.Connector(ctx, cfg, name, a.setupOptions())
-			if len(diags) > 0 {
-				a.printDiagnostics(cfg, diags)
-			}
-			if diags.HasErrors() {
-				return &exitError{code: exitUsage, err: fmt.Errorf("connector %q: %d error(s)", name, countErrors(diags))}
+			if n := a.printDiagnostics(cfg, diags); n > 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("connector %q: %d error(s)", name, n)}
 			}
 			defer proc.Kill()
 			start := time.Now()

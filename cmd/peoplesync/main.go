@@ -128,8 +128,8 @@ func (a *app) rootCommand() *cobra.Command {
 	_ = root.PersistentFlags().MarkHidden("cpu-profile")
 	root.AddCommand(
 		a.validateCommand(),
-		a.planCommand(),
-		a.syncCommand(),
+		a.runCommand(true),
+		a.runCommand(false),
 		a.migrateCommand(),
 		a.runsCommand(),
 		a.profilesCommand(),
@@ -201,25 +201,26 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// loadConfig loads the configuration and prints its diagnostics; errors end the command.
 // loadConfig loads the configuration once per command, printing its diagnostics once;
-// later calls return the same Config.
+// errors end the command, and later calls return the same Config.
 func (a *app) loadConfig() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
 	}
 	cfg, diags := config.Load(a.configPath)
-	if len(diags) > 0 {
-		a.printDiagnostics(cfg, diags)
-	}
-	if diags.HasErrors() {
-		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, countErrors(diags))}
+	if n := a.printDiagnostics(cfg, diags); n > 0 {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, n)}
 	}
 	a.cfg = cfg
 	return cfg, nil
 }
 
-func (a *app) printDiagnostics(cfg *config.Config, diags hcl.Diagnostics) {
+// printDiagnostics prints diags, if there are any, with the lines of cfg's files they
+// point at, and returns how many are errors: a command that has any ends with exitUsage.
+func (a *app) printDiagnostics(cfg *config.Config, diags hcl.Diagnostics) int {
+	if len(diags) == 0 {
+		return 0
+	}
 	var files map[string]*hcl.File
 	if cfg != nil {
 		files = cfg.Files
@@ -227,9 +228,6 @@ func (a *app) printDiagnostics(cfg *config.Config, diags hcl.Diagnostics) {
 	if err := config.WriteDiagnostics(a.stderr, diags, files, isTerminal(a.stderr)); err != nil {
 		fmt.Fprintln(a.stderr, diags.Error())
 	}
-}
-
-func countErrors(diags hcl.Diagnostics) int {
 	n := 0
 	for _, d := range diags {
 		if d.Severity == hcl.DiagError {

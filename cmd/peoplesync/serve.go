@@ -49,7 +49,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	st, err := a.openStore(ctx, cfg)
+	st, err := a.openStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}

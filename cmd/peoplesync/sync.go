@@ -29,11 +29,8 @@ func (a *app) validateCommand() *cobra.Command {
 			// when the file itself has errors, as far as the file could be read.
 			cfg, diags := config.Load(a.configPath)
 			diags = append(diags, setup.Validate(cmd.Context(), cfg, a.setupOptions())...)
-			if len(diags) > 0 {
-				a.printDiagnostics(cfg, diags)
-			}
-			if diags.HasErrors() {
-				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, countErrors(diags))}
+			if n := a.printDiagnostics(cfg, diags); n > 0 {
+				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, n)}
 			}
 			fmt.Fprintf(a.stdout, "%s is valid: %d connector(s), %d mapping(s), %d sync(s)\n",
 				a.configPath, len(cfg.Connectors), len(cfg.Mappings), len(cfg.Syncs))
@@ -46,50 +43,35 @@ func (a *app) setupOptions() setup.Options {
 	return setup.Options{Logger: a.logger}
 }
 
-// configuredStore loads the configuration and opens its store, migrated if migrate
-// says so. A store that is not is refused if its schema lags this peoplesync: the
-// commands that only read never migrate as a side effect.
+// configuredStore loads the configuration and opens its store (openStore).
 func (a *app) configuredStore(ctx context.Context, migrate bool) (*postgres.Store, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, err
 	}
-	if migrate {
-		return a.openStore(ctx, cfg)
-	}
-	st, err := a.dialStore(ctx, cfg)
+	return a.openStore(ctx, cfg, migrate)
+}
+
+// openStore opens the configured store, migrated if migrate says so. A store that is not
+// is refused if its schema lags this peoplesync: the commands that only read never
+// migrate as a side effect.
+func (a *app) openStore(ctx context.Context, cfg *config.Config, migrate bool) (*postgres.Store, error) {
+	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{LeaseTTL: cfg.Store.LeaseTTL, Logger: a.logger.With("part", "store")})
 	if err != nil {
-		return nil, err
+		// postgres.Open says "open store" itself.
+		return nil, &exitError{code: exitFailed, err: err}
 	}
-	pending, err := st.PendingMigrations(ctx)
+	pending := 0
+	if migrate {
+		err = st.Migrate(ctx)
+	} else {
+		pending, err = st.PendingMigrations(ctx)
+	}
 	if err == nil && pending > 0 {
 		err = fmt.Errorf("the store's schema lacks %d of this peoplesync's migrations; run `peoplesync migrate` (a sync migrates too)", pending)
 	}
 	if err != nil {
 		st.Close()
-		return nil, &exitError{code: exitFailed, err: err}
-	}
-	return st, nil
-}
-
-// openStore opens the configured store and migrates it.
-func (a *app) openStore(ctx context.Context, cfg *config.Config) (*postgres.Store, error) {
-	st, err := a.dialStore(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, &exitError{code: exitFailed, err: err}
-	}
-	return st, nil
-}
-
-// dialStore opens the configured store as it is.
-func (a *app) dialStore(ctx context.Context, cfg *config.Config) (*postgres.Store, error) {
-	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{LeaseTTL: cfg.Store.LeaseTTL, Logger: a.logger.With("part", "store")})
-	if err != nil {
-		// postgres.Open says "open store" itself.
 		return nil, &exitError{code: exitFailed, err: err}
 	}
 	return st, nil
@@ -104,43 +86,31 @@ type runFlags struct {
 	details      int
 }
 
-func (f *runFlags) register(cmd *cobra.Command, plan bool) {
-	cmd.Flags().StringVar(&f.sync, "sync", "", "name of the sync (required)")
-	cmd.Flags().StringVar(&f.output, "output", "text", "output: text or json")
-	cmd.Flags().BoolVar(&f.delta, "delta", false, "read only what changed since the last run (connectors that support it)")
-	_ = cmd.MarkFlagRequired("sync")
-	if plan {
-		cmd.Flags().IntVar(&f.details, "details", 20, "how many changes to show field by field")
-	} else {
-		cmd.Flags().IntVar(&f.allowDeletes, "allow-deletes", 0, "let this run delete up to N profiles past the deletion guard")
-	}
-}
-
-func (a *app) planCommand() *cobra.Command {
-	var f runFlags
-	cmd := &cobra.Command{
-		Use:   "plan --sync NAME",
-		Short: "Show what a sync would change, field by field, without writing anything",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runSync(cmd.Context(), &f, true)
-		},
-	}
-	f.register(cmd, true)
-	return cmd
-}
-
-func (a *app) syncCommand() *cobra.Command {
+// runCommand is the sync command, or with plan the plan command: the same run, dry, that
+// shows its changes field by field.
+func (a *app) runCommand(plan bool) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "sync --sync NAME",
 		Short: "Run a sync once now (exit 0 on success, 1 on failure, 2 on bad usage or config, 3 when the deletion guard held, 4 when some records failed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runSync(cmd.Context(), &f, false)
+			return a.runSync(cmd.Context(), &f, plan)
 		},
 	}
-	f.register(cmd, false)
+	if plan {
+		cmd.Use, cmd.Short = "plan --sync NAME", "Show what a sync would change, field by field, without writing anything"
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&f.sync, "sync", "", "name of the sync (required)")
+	flags.StringVar(&f.output, "output", "text", "output: text or json")
+	flags.BoolVar(&f.delta, "delta", false, "read only what changed since the last run (connectors that support it)")
+	_ = cmd.MarkFlagRequired("sync")
+	if plan {
+		flags.IntVar(&f.details, "details", 20, "how many changes to show field by field")
+	} else {
+		flags.IntVar(&f.allowDeletes, "allow-deletes", 0, "let this run delete up to N profiles past the deletion guard")
+	}
 	return cmd
 }
 
@@ -152,16 +122,13 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore(ctx, cfg)
+	st, err := a.openStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	prep, diags := setup.Sync(ctx, cfg, f.sync, a.setupOptions())
-	if len(diags) > 0 {
-		a.printDiagnostics(cfg, diags)
-	}
-	if diags.HasErrors() {
+	if a.printDiagnostics(cfg, diags) > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("sync %q cannot start", f.sync)}
 	}
 	defer prep.Close(context.WithoutCancel(ctx))
