@@ -38,6 +38,39 @@ mapping "old" {
 	}
 }
 
+// TestValidateNamesAnUnknownMappingSetting: a mistyped setting fails validate where it
+// is written, with the key the module reads, instead of being ignored (issue 13: phones
+// stayed unnormalised behind default_country_cod).
+func TestValidateNamesAnUnknownMappingSetting(t *testing.T) {
+	dir := t.TempDir()
+	if err := mappertest.BuildFile("../../mappings/default", filepath.Join(dir, "default.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	src := `store {
+  url = "postgres://unused"
+}
+mapping "default" {
+  module   = "default.wasm"
+  settings = {
+    default_country_cod = "49"
+  }
+}
+`
+	path := filepath.Join(dir, "sync.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := cli(t, "--config", path, "validate")
+	if code != 2 {
+		t.Fatalf("validate exited %d, want 2:\n%s", code, errOut)
+	}
+	for _, want := range []string{"sync.hcl line 6", `unknown setting "default_country_cod"`, `did you mean "default_country_code"?`, "1 error(s)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
 // TestMappingExamples runs the example modules' own `mapping test --expect` checks, as
 // their authors would in CI: each example's configuration, input and golden output.
 func TestMappingExamples(t *testing.T) {

@@ -29,7 +29,8 @@
 //
 // A module whose settings need checking, or turning into something (a table, a
 // pattern), parses them once per configuration with WithSettings and registers the
-// check it returns with HandleConfigure.
+// check it returns with HandleConfigure. The keys its parse reads are the settings it
+// declares: any other key fails the check (Settings.CheckKnown).
 //
 // Build it as a WASI reactor:
 //

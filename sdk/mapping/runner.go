@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
@@ -18,8 +19,13 @@ type ConfigureFunc func(s *Settings) error
 
 // WithSettings makes a mapping function and a settings check of fn, a function that
 // takes the settings parsed by parse into what it needs (a config struct). parse runs
-// once per configuration: the check reports its error, which fails the sync at start,
-// and every record's call gets its result, without parsing the settings again.
+// once per configuration: the check reports its error, which fails the sync at start
+// (and `peoplesync validate`), and every record's call gets its result, without parsing
+// the settings again.
+//
+// The keys parse looks up are the settings the module declares: the check also fails for
+// any other key in the sync's settings, with the nearest known key as a "did you mean"
+// (see Settings.CheckKnown), so a typo is not silently ignored.
 //
 //	var Map, check = mapping.WithSettings(parseConfig, mapRecord)
 //
@@ -45,8 +51,15 @@ func WithSettings[C any](parse func(*Settings) (C, error), fn func(*Record, C) (
 		return fn(r, c)
 	}
 	check := func(s *Settings) error {
+		if s == nil {
+			_, err := load(s)
+			return err
+		}
+		s.read = map[string]bool{}
 		_, err := load(s)
-		return err
+		known := sortedKeys(s.read)
+		s.read = nil
+		return errors.Join(err, s.CheckKnown(known...))
 	}
 	return mapFn, check
 }

@@ -270,3 +270,76 @@ func TestWithSettings(t *testing.T) {
 		t.Errorf("three configurations parsed %d times, want 3", parses)
 	}
 }
+
+// The keys WithSettings's parse looks up are the module's settings: any other key fails
+// the configuration, with the nearest known key, instead of being ignored.
+func TestWithSettingsRefusesUnknownKeys(t *testing.T) {
+	parse := func(s *mapping.Settings) (string, error) {
+		if s.Bool("synthesize_email", false) {
+			return s.String("email_domain", ""), nil
+		}
+		return s.String("default_country_code", ""), nil
+	}
+	fn, check := mapping.WithSettings(parse, func(*mapping.Record, string) (*profile.Profile, error) {
+		return &profile.Profile{}, nil
+	})
+	h := mapping.NewHarness(fn, check)
+	for _, tt := range []struct {
+		settings string
+		want     []string // in the error, or none for success
+	}{
+		{`{"default_country_code": "49"}`, nil},
+		{`{}`, nil},
+		{`{"default_country_cod": "49"}`, []string{`unknown setting "default_country_cod"`, `did you mean "default_country_code"?`,
+			"this module reads default_country_code, synthesize_email"}},
+		{`{"colour": "blue", "default_country_code": "49"}`, []string{`unknown setting "colour"`}},
+		// A key read only on one branch is known only when that branch runs: the
+		// module never looked at email_domain, so a sync that sets it is told.
+		{`{"email_domain": "example.com"}`, []string{`unknown setting "email_domain"`}},
+		{`{"synthesize_email": true, "email_domain": "example.com"}`, nil},
+	} {
+		err := h.Configure([]byte(tt.settings))
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tt.settings, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: configured, want an unknown-setting error", tt.settings)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", tt.settings, err, w)
+			}
+		}
+		if strings.Contains(tt.settings, "colour") && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("%s: %q suggests a key for a word nothing like one", tt.settings, err)
+		}
+	}
+}
+
+// Within WithSettings, Decode refuses settings its struct has no field for.
+func TestWithSettingsDecodeRefusesUnknownFields(t *testing.T) {
+	parse := func(s *mapping.Settings) (struct {
+		Org string `json:"org"`
+	}, error) {
+		var c struct {
+			Org string `json:"org"`
+		}
+		return c, s.Decode(&c)
+	}
+	_, check := mapping.WithSettings(parse, func(*mapping.Record, struct {
+		Org string `json:"org"`
+	}) (*profile.Profile, error) {
+		return &profile.Profile{}, nil
+	})
+	h := mapping.NewHarness(nil, check)
+	if err := h.Configure([]byte(`{"org": "ACME"}`)); err != nil {
+		t.Errorf("known field: %v", err)
+	}
+	if err := h.Configure([]byte(`{"orgg": "ACME"}`)); err == nil || !strings.Contains(err.Error(), `unknown field "orgg"`) {
+		t.Errorf("unknown field: %v", err)
+	}
+}
