@@ -47,9 +47,9 @@ var schema = connector.Schema{Attributes: []connector.AttributeSchema{
 	{Name: "ca_file", Type: connector.String,
 		Description: "PEM file of the CAs that sign the server's certificate; default: the system's roots. TLS is always verified."},
 	{Name: "bind_dn", Type: connector.String,
-		Description: "The DN to bind as; empty binds anonymously."},
+		Description: `Who to bind as: a DN; or, on Active Directory (flavor "active_directory", or "auto", which then takes the server for AD), a user principal name (svc-sync@corp.example.com) or a down-level logon name (CORP\svc-sync; in HCL "CORP\\svc-sync"). Empty binds anonymously.`},
 	{Name: "bind_password", Type: connector.String, Sensitive: true,
-		Description: "The bind DN's password, e.g. env(\"LDAP_PASSWORD\")."},
+		Description: "The bind_dn account's password, e.g. env(\"LDAP_PASSWORD\")."},
 	{Name: "base_dn", Type: connector.String, Required: true,
 		Description: "Where people live, e.g. ou=people,dc=example,dc=com."},
 	{Name: "scope", Type: connector.String,
@@ -71,7 +71,8 @@ type config struct {
 	startTLS   bool
 	caFile     string
 	roots      *x509.CertPool // nil: system roots
-	bindDN     string
+	bindDN     string         // the bind name, in the form bindForm says
+	bindForm   bindForm       // formDN unless the flavor is Active Directory
 	password   string
 	baseDN     string
 	scope      int
@@ -175,10 +176,30 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 			}
 		}
 	}
-	if cfg.bindDN != "" {
-		if _, err := goldap.ParseDN(cfg.bindDN); err != nil {
-			errorf("bind_dn", "Invalid bind DN", "bind_dn %s is not a DN: %v", quoteValue(cfg.bindDN), err)
+	if flavor != "" {
+		cfg.flavor = strings.ToLower(flavor)
+		if !slices.Contains(flavors, cfg.flavor) {
+			errorf("flavor", "Unknown directory flavor", "flavor is %q; it must be one of %s.", flavor, strings.Join(flavors, ", "))
 		}
+	}
+	if cfg.bindDN != "" {
+		form, err := parseBindName(cfg.bindDN)
+		switch {
+		case err != nil:
+			errorf("bind_dn", "Invalid bind name",
+				`bind_dn %s is not a DN (cn=sync,ou=services,dc=example,dc=com), nor, for Active Directory, a user principal name (svc-sync@corp.example.com) or a down-level logon name (CORP\svc-sync): %v.`,
+				quoteValue(cfg.bindDN), err)
+		case form != formDN && cfg.flavor == flavorOpenLDAP:
+			errorf("bind_dn", "Bind name needs Active Directory",
+				`bind_dn %s is %s, which only Active Directory accepts in a bind, and flavor is %q. Give the account's DN, or set flavor = %q (or %q).`,
+				quoteValue(cfg.bindDN), form, cfg.flavor, flavorAD, flavorAuto)
+		case form != formDN && cfg.flavor == flavorAuto:
+			// Only Active Directory binds with such a name, so the server is one: say so
+			// now rather than detect it after the bind, which would fail on anything else
+			// (and does, with bindError's explanation).
+			cfg.flavor = flavorAD
+		}
+		cfg.bindForm = form
 		if cfg.password == "" {
 			errorf("bind_password", "Missing bind password", "bind_dn is set but bind_password is empty; an empty password would be an unauthenticated bind.")
 		}
@@ -205,12 +226,6 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	if cfg.filter != "" {
 		if _, err := goldap.CompileFilter(cfg.filter); err != nil {
 			errorf("filter", "Invalid LDAP filter", "filter %s: %v", quoteValue(cfg.filter), err)
-		}
-	}
-	if flavor != "" {
-		cfg.flavor = strings.ToLower(flavor)
-		if !slices.Contains(flavors, cfg.flavor) {
-			errorf("flavor", "Unknown directory flavor", "flavor is %q; it must be one of %s.", flavor, strings.Join(flavors, ", "))
 		}
 	}
 	if diags.HasErrors() {

@@ -60,6 +60,10 @@ func bindError(cfg *config, err error) error {
 	if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
 		return fmt.Errorf("ldap connector: bind as %q: %w (check bind_dn and bind_password)", cfg.bindDN, ErrCredentials)
 	}
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidDNSyntax) && cfg.bindForm != formDN {
+		return fmt.Errorf("ldap connector: bind as %q: the server takes only a DN as bind_dn, so it is not Active Directory: %s works only there (give the account's DN): %w",
+			cfg.bindDN, cfg.bindForm, err)
+	}
 	if isTLSError(err) {
 		return classifyDial(cfg, err)
 	}

@@ -259,6 +259,9 @@ func TestCheckErrors(t *testing.T) {
 		{"unknown user", map[string]any{"bind_dn": "cn=nobody,dc=example,dc=com"}, ldap.ErrCredentials, "cn=nobody"},
 		{"unreachable", map[string]any{"url": "ldap://127.0.0.1:1", "start_tls": nil, "allow_insecure_bind": true}, ldap.ErrUnreachable, "127.0.0.1:1"},
 		{"missing base", map[string]any{"base_dn": "ou=nowhere,dc=example,dc=com"}, nil, "does not exist"},
+		// flavor auto takes a user principal name for Active Directory; OpenLDAP
+		// refuses it as a bind DN, and the error says why.
+		{"UPN on OpenLDAP", map[string]any{"bind_dn": "sync@example.com"}, nil, "the server takes only a DN as bind_dn, so it is not Active Directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
