@@ -3,6 +3,7 @@ package ldap
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	goldap "github.com/go-ldap/ldap/v3"
 )
@@ -43,6 +44,10 @@ const (
 // parseBindName tells which form name is in. A value that parses as a DN is a DN, so
 // "cn=a@b,dc=x" stays one; otherwise it must be a UPN or a down-level logon name.
 func parseBindName(name string) (bindForm, error) {
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		// "CORP\tom" written with one backslash in HCL is CORP, a tab, and "om".
+		return 0, fmt.Errorf(`it holds a control character (a tab or a newline); in HCL, write the backslash of DOMAIN\user twice`)
+	}
 	dnErr := func() error {
 		_, err := goldap.ParseDN(name)
 		return err

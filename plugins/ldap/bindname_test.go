@@ -35,6 +35,7 @@ func TestParseBindName(t *testing.T) {
 		{`CORP\svc\x`, 0, "sAMAccountName"},
 		{`CORP\svc:1`, 0, "sAMAccountName"},
 		{" svc@corp.example.com", 0, "spaces"},
+		{"CORP\tom", 0, "write the backslash of DOMAIN\\user twice"}, // HCL's "CORP\tom"
 	}
 	for _, tc := range cases {
 		form, err := parseBindName(tc.name)
