@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -58,6 +59,9 @@ func isTLSError(err error) bool {
 // bindError explains a failed bind.
 func bindError(cfg *config, err error) error {
 	if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+		if why, ok := adBindProblem(err); ok {
+			return fmt.Errorf("ldap connector: bind as %q: %w: %s", cfg.bindDN, ErrCredentials, why)
+		}
 		return fmt.Errorf("ldap connector: bind as %q: %w (check bind_dn and bind_password)", cfg.bindDN, ErrCredentials)
 	}
 	if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidDNSyntax) && cfg.bindForm != formDN {
@@ -71,6 +75,38 @@ func bindError(cfg *config, err error) error {
 		return fmt.Errorf("ldap connector: bind as %q: %w: the server closed the connection (an ldaps:// port spoken to as ldap://?): %w", cfg.bindDN, ErrUnreachable, err)
 	}
 	return fmt.Errorf("ldap connector: bind as %q: %w", cfg.bindDN, err)
+}
+
+// adBindProblems explain the sub-codes Active Directory puts in the diagnostic message
+// of a rejected bind ("80090308: LdapErr: DSID-…, comment: AcceptSecurityContext error,
+// data 533, v…"): the Win32 error behind invalidCredentials. Samba sends them too.
+var adBindProblems = map[string]string{
+	"52e": "wrong password, or no such account (Active Directory does not say which; check bind_dn and bind_password)",
+	"525": "no such account (check bind_dn)",
+	"530": "the account may not log on at this time of day",
+	"531": "the account may not log on from this computer",
+	"532": "the account's password has expired",
+	"533": "the account is disabled",
+	"701": "the account has expired",
+	"773": "the account must change its password before it can bind",
+	"775": "the account is locked out",
+}
+
+// adBindProblem reads Active Directory's sub-code from a rejected bind. This is the
+// server's documented diagnostic format, not one of our error strings.
+func adBindProblem(err error) (string, bool) {
+	var lerr *goldap.Error
+	if !errors.As(err, &lerr) || lerr.Err == nil {
+		return "", false
+	}
+	diag := lerr.Err.Error()
+	i := strings.Index(diag, ", data ")
+	if i < 0 {
+		return "", false
+	}
+	code, _, _ := strings.Cut(diag[i+len(", data "):], ",")
+	why, ok := adBindProblems[strings.ToLower(strings.TrimSpace(code))]
+	return why, ok
 }
 
 // searchError explains a failed search; every such failure leaves the read incomplete.

@@ -95,6 +95,9 @@ func TestSambaActiveDirectory(t *testing.T) {
 			if !errors.Is(err, ldap.ErrCredentials) || !strings.Contains(err.Error(), strconv.Quote(name)) || strings.Contains(err.Error(), "Not-The-Password-9") {
 				t.Errorf("Check as %q with a wrong password = %v, want ErrCredentials naming the account", name, err)
 			}
+			if !strings.Contains(err.Error(), "wrong password, or no such account") {
+				t.Errorf("Check as %q with a wrong password = %v, want it to read AD's reason", name, err)
+			}
 			if _, _, err := readAll(t, c, connector.ReadRequest{}); !errors.Is(err, ldap.ErrCredentials) {
 				t.Errorf("Read as %q with a wrong password = %v, want ErrCredentials", name, err)
 			}
@@ -109,6 +112,17 @@ func TestSambaActiveDirectory(t *testing.T) {
 			BadConfig:    config(map[string]any{"bind_dn": "svc", "flavor": "active_directory"}),
 			BadAttribute: "bind_dn",
 		})
+	})
+
+	// Last: the service account is disabled, and the error says so.
+	t.Run("disabled account", func(t *testing.T) {
+		if err := srv.DisableService(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		err := configured(t, config(nil)).Check(t.Context())
+		if !errors.Is(err, ldap.ErrCredentials) || !strings.Contains(err.Error(), "the account is disabled") {
+			t.Errorf("Check as a disabled account = %v, want ErrCredentials saying it is disabled", err)
+		}
 	})
 }
 

@@ -326,6 +326,29 @@ func (s *Server) AddOU(ctx context.Context, name string) (string, error) {
 	return dn, nil
 }
 
+// DisableService disables the service account, as an AD admin does with
+// userAccountControl's ACCOUNTDISABLE bit, so that its binds fail.
+func (s *Server) DisableService(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sambatest: DisableService: %w", err)
+	}
+	conn, err := goldap.DialURL(s.URL())
+	if err != nil {
+		return fmt.Errorf("sambatest: DisableService: %w", err)
+	}
+	defer conn.Close()
+	conn.SetTimeout(10 * time.Second)
+	if err := conn.Bind(s.AdminUPN(), s.adminPass); err != nil {
+		return fmt.Errorf("sambatest: DisableService: bind as administrator: %w", err)
+	}
+	m := goldap.NewModifyRequest(s.ServiceDN(), nil)
+	m.Replace("userAccountControl", []string{"514"}) // NORMAL_ACCOUNT | ACCOUNTDISABLE
+	if err := conn.Modify(m); err != nil {
+		return fmt.Errorf("sambatest: DisableService: %w", err)
+	}
+	return nil
+}
+
 // URL is the plain ldap:// URL of the server's own loopback address.
 func (s *Server) URL() string { return "ldap://" + s.ip }
 
