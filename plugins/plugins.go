@@ -10,6 +10,7 @@ import (
 
 	"github.com/peoplesync/peoplesync/plugins/file"
 	"github.com/peoplesync/peoplesync/plugins/ldap"
+	"github.com/peoplesync/peoplesync/plugins/scim"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -17,6 +18,7 @@ import (
 var Bundled = map[string]func() connector.Connector{
 	"file": file.New,
 	"ldap": ldap.New,
+	"scim": scim.New,
 }
 
 // Names returns the bundled connectors' names, sorted.
