@@ -61,7 +61,7 @@ type provider struct {
 	fail500 int64
 	// cutAt, if > 0, ends the body of the page at this startIndex in the middle.
 	cutAt int64
-	// afterPage runs after a page is written (the list may change for the next one).
+	// afterPage runs once a page is taken (the list may change for the next one).
 	afterPage func(p *provider, startIndex int64)
 	// filterSupported is what /ServiceProviderConfig says.
 	filterSupported bool
@@ -225,13 +225,15 @@ func (p *provider) list(w http.ResponseWriter, r *http.Request) {
 	if cut {
 		body = body[:len(body)/2]
 	}
-	w.Header().Set("Content-Type", "application/scim+json")
-	_, _ = w.Write(body)
 	if after != nil {
+		// The list changes once this page is taken, before the client can ask for
+		// the next.
 		p.mu.Lock()
 		after(p, start)
 		p.mu.Unlock()
 	}
+	w.Header().Set("Content-Type", "application/scim+json")
+	_, _ = w.Write(body)
 }
 
 func intParam(s string, def int64) (int64, error) {

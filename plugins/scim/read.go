@@ -25,21 +25,32 @@ type page struct {
 	startIndex int64 // the startIndex it says it starts at; 0 if it said none
 }
 
-// listUsers sends GET /Users for one page and calls each for every resource in it, as
-// the body streams in: a page is never held whole in memory.
-func (c *client) listUsers(ctx context.Context, startIndex int64, count int, each func(json.RawMessage) error) (page, error) {
+// usersURL is GET /Users for the page of count users at startIndex.
+func (c *client) usersURL(startIndex int64, count int) *url.URL {
 	q := url.Values{}
 	q.Set("startIndex", strconv.FormatInt(startIndex, 10))
 	q.Set("count", strconv.Itoa(count))
 	if c.cfg.filter != "" {
 		q.Set("filter", c.cfg.filter)
 	}
-	u := c.endpoint("Users", q)
+	return c.endpoint("Users", q)
+}
+
+// listUsers sends GET /Users for one page and calls each for every resource in it (see
+// decodePage).
+func (c *client) listUsers(ctx context.Context, startIndex int64, count int, each func(json.RawMessage) error) (page, error) {
+	u := c.usersURL(startIndex, count)
 	body, err := c.get(ctx, u)
 	if err != nil {
 		return page{}, err
 	}
 	defer func() { _ = body.Close() }()
+	return decodePage(u, body, each)
+}
+
+// decodePage calls each for every resource of the page in body, the answer to u, as
+// the body streams in: a page is never held whole in memory.
+func decodePage(u *url.URL, body io.Reader, each func(json.RawMessage) error) (page, error) {
 	var eachErr error // the consumer's error, passed on as it is
 	p, err := decodeList(io.LimitReader(body, maxPageBytes), func(raw json.RawMessage) error {
 		eachErr = each(raw)
@@ -52,6 +63,40 @@ func (c *client) listUsers(ctx context.Context, startIndex int64, count int, eac
 		return p, fmt.Errorf("GET %s: %w", u.Redacted(), err)
 	}
 	return p, nil
+}
+
+// ahead is a page requested before the read needs it.
+type ahead struct {
+	start  int64
+	u      *url.URL
+	cancel context.CancelFunc
+	done   chan fetched // gets one value
+}
+
+type fetched struct {
+	body io.ReadCloser
+	err  error
+}
+
+// request starts GET /Users for the page at start, in the background.
+func (c *client) request(ctx context.Context, start int64) *ahead {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &ahead{start: start, u: c.usersURL(start, c.cfg.pageSize), cancel: cancel, done: make(chan fetched, 1)}
+	go func() {
+		body, err := c.get(ctx, a.u)
+		a.done <- fetched{body, err}
+	}()
+	return a
+}
+
+// discard stops a request that the read turned out not to need and closes its answer.
+func (a *ahead) discard() {
+	a.cancel()
+	go func() {
+		if f := <-a.done; f.body != nil {
+			_ = f.body.Close()
+		}
+	}()
 }
 
 // errBadList marks an answer that is not a ListResponse (RFC 7644 §3.4.2).
@@ -230,9 +275,31 @@ func (c *client) readUsers(ctx context.Context, w *connector.RecordWriter) (int6
 		}
 		return invalid(prob.id, where()+": "+prob.reason)
 	}
+	// While one page is decoded, the next is already on its way: a read then takes
+	// about as long as its round trips, not round trips plus decoding. The next page
+	// starts where this one ends if it is as long as the last one was (as long as asked
+	// for, at first); when it is not, the page asked ahead is dropped and asked again.
+	cur := c.request(ctx, start)
+	guess := int64(c.cfg.pageSize)
+	var next *ahead
+	defer func() {
+		if next != nil {
+			next.discard()
+		}
+	}()
 	for {
+		f := <-cur.done
+		if f.err != nil {
+			cur.cancel()
+			return count, f.err
+		}
+		if !c.noReadAhead && (total < 0 || start+guess <= total) {
+			next = c.request(ctx, start+guess)
+		}
 		position = 0
-		p, err := c.listUsers(ctx, start, c.cfg.pageSize, each)
+		p, err := decodePage(cur.u, f.body, each)
+		_ = f.body.Close()
+		cur.cancel()
 		if err != nil {
 			return count, err
 		}
@@ -254,8 +321,19 @@ func (c *client) readUsers(ctx context.Context, w *connector.RecordWriter) (int6
 		// Providers may return fewer than count (RFC 7644 §3.4.2.4): go on from what
 		// came, not from what was asked for.
 		start += int64(p.resources)
+		guess = int64(p.resources)
 		if start > total {
 			break
+		}
+		switch {
+		case next != nil && next.start == start:
+			cur, next = next, nil
+		default:
+			if next != nil {
+				next.discard()
+				next = nil
+			}
+			cur = c.request(ctx, start)
 		}
 	}
 	if changed != "" {

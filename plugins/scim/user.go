@@ -92,7 +92,14 @@ type enterprise struct {
 type flag struct{ set, value bool }
 
 func (f *flag) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+	switch string(b) { // the common cases, without decoding
+	case "true":
+		*f = flag{set: true, value: true}
+		return nil
+	case "false":
+		*f = flag{set: true}
+		return nil
+	case "null":
 		*f = flag{}
 		return nil
 	}
