@@ -1,6 +1,8 @@
 // Command default is peoplesync's default mapping module. It maps the attribute names of
-// LDAP (inetOrgPerson), Active Directory and common HR exports to the People Service
-// profile, and skips computers and records without any name.
+// LDAP (inetOrgPerson), Active Directory, common HR exports and SCIM 2.0 (as the scim
+// connector flattens it: "name.givenName", "emails" primary first, "phoneNumbers.work",
+// "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department") to the
+// People Service profile, and skips computers and records without any name.
 //
 // Settings (all optional):
 //
@@ -17,6 +19,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -41,20 +44,20 @@ var Map, check = mapping.WithSettings(parseConfig, mapRecord)
 // case-insensitive.
 var (
 	userNameAttrs     = []string{"uid", "sAMAccountName", "userPrincipalName", "user_name", "username", "login"}
-	emailAttrs        = []string{"mail", "email", "email_address", "work_email"}
-	givenNameAttrs    = []string{"givenName", "given_name", "first_name"}
-	familyNameAttrs   = []string{"sn", "surname", "family_name", "last_name"}
-	displayNameAttrs  = []string{"displayName", "display_name", "cn", "full_name"}
+	emailAttrs        = []string{"mail", "email", "email_address", "work_email", "emails"}
+	givenNameAttrs    = []string{"givenName", "given_name", "first_name", "name.givenName"}
+	familyNameAttrs   = []string{"sn", "surname", "family_name", "last_name", "name.familyName"}
+	displayNameAttrs  = []string{"displayName", "display_name", "cn", "full_name", "name.formatted"}
 	titleAttrs        = []string{"title", "job_title"}
-	departmentAttrs   = []string{"department", "ou", "department_name"}
-	organizationAttrs = []string{"o", "company", "organization"}
-	employeeNumAttrs  = []string{"employeeNumber", "employeeID", "employee_number", "employee_id"}
-	phoneWorkAttrs    = []string{"telephoneNumber", "phone_work", "work_phone", "phone"}
-	phoneMobileAttrs  = []string{"mobile", "phone_mobile", "mobile_phone"}
+	departmentAttrs   = []string{"department", "ou", "department_name", scimEnterprise + "department"}
+	organizationAttrs = []string{"o", "company", "organization", scimEnterprise + "organization"}
+	employeeNumAttrs  = []string{"employeeNumber", "employeeID", "employee_number", "employee_id", scimEnterprise + "employeeNumber"}
+	phoneWorkAttrs    = []string{"telephoneNumber", "phone_work", "work_phone", "phone", "phoneNumbers.work"}
+	phoneMobileAttrs  = []string{"mobile", "phone_mobile", "mobile_phone", "phoneNumbers.mobile"}
 	localeAttrs       = []string{"preferredLanguage", "locale", "language"}
 	timezoneAttrs     = []string{"timezone", "time_zone"}
-	locationAttrs     = []string{"l", "physicalDeliveryOfficeName", "location", "office"}
-	managerAttrs      = []string{"manager", "manager_id"}
+	locationAttrs     = []string{"l", "physicalDeliveryOfficeName", "location", "office", "addresses.work.locality", "addresses.locality"}
+	managerAttrs      = []string{"manager", "manager_id", scimEnterprise + "manager.value"}
 	photoAttrs        = []string{"jpegPhoto", "thumbnailPhoto", "photo"}
 )
 
@@ -68,7 +71,17 @@ var extraAttributes = []struct{ source, key string }{
 	{"cost_center", "cost_center"},
 	{"division", "division"},
 	{"businessCategory", "business_category"},
+	{"externalId", "external_id"},
+	{"userType", "employee_type"},
+	{scimEnterprise + "costCenter", "cost_center"},
+	{scimEnterprise + "division", "division"},
+	// SCIM photos are URLs: the full photo's, else the primary (or first) one's.
+	{"photos", "photo_url"},
+	{"photos.photo", "photo_url"},
 }
+
+// scimEnterprise qualifies the SCIM enterprise extension's attributes (RFC 7644 §3.10).
+const scimEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
 
 // inactiveStatus are HR status values that mean the person has left or is disabled.
 var inactiveStatus = map[string]bool{
@@ -171,6 +184,9 @@ func mapRecord(r *mapping.Record, cfg *config) (*profile.Profile, error) {
 	}
 	email.end = len(b)
 	rawWork, rawMobile := first(r, phoneWorkAttrs), first(r, phoneMobileAttrs)
+	if rawWork == "" {
+		rawWork = untypedSCIMPhone(r)
+	}
 	work.start, b = len(b), appendPhone(b, rawWork, cfg.countryCode)
 	work.end = len(b)
 	mobile.start, b = len(b), appendPhone(b, rawMobile, cfg.countryCode)
@@ -256,6 +272,26 @@ func addAttribute(p *profile.Profile, key, value string) {
 		p.Attributes = make(map[string]string, 4)
 	}
 	p.Attributes[key] = value
+}
+
+// untypedSCIMPhone returns the first of a SCIM record's phoneNumbers (primary first)
+// that is not typed mobile, for a work phone when none is typed work: SCIM's type is
+// optional, and many services leave it out.
+func untypedSCIMPhone(r *mapping.Record) string {
+	all := r.All("phoneNumbers")
+	if len(all) == 0 {
+		return ""
+	}
+	mobile := r.All("phoneNumbers.mobile")
+	for _, v := range all {
+		if slices.Contains(mobile, v) {
+			continue
+		}
+		if v = mapping.Trim(v); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // span is the place of one value in the buffer Map builds values in.

@@ -89,6 +89,54 @@ func cases() []mappingtest.Case {
 				"carLicense": {"B-XY 123"}, "roomNumber": {"  "},
 			},
 		}},
+		// SCIM users as the scim connector flattens them (see plugins/scim's package doc):
+		// RFC 7643 §8.2's full user with the enterprise extension, a user whose
+		// attributes carry no types, and one with non-ASCII names.
+		{Name: "scim_enterprise_user", Settings: `{"default_country_code": "1"}`, Record: connector.Record{
+			ID: "2819c223-7f76-453a-919d-413861904646",
+			Attributes: map[string][]string{
+				"externalId": {"701984"}, "userName": {"bjensen@example.com"},
+				"name.formatted": {"Ms. Barbara J Jensen, III"}, "name.familyName": {"Jensen"},
+				"name.givenName": {"Barbara"}, "displayName": {"Babs Jensen"}, "nickName": {"Babs"},
+				"title": {"Tour Guide"}, "userType": {"Employee"}, "preferredLanguage": {"en-US"},
+				"timezone": {"America/Los_Angeles"}, "active": {"true"},
+				"emails":       {"Babs@Jensen.org", "bjensen@example.com"},
+				"emails.home":  {"Babs@Jensen.org"},
+				"emails.work":  {"bjensen@example.com"},
+				"phoneNumbers": {"555-555-4444", "555-555-5555"}, "phoneNumbers.work": {"555-555-5555"},
+				"phoneNumbers.mobile": {"555-555-4444"},
+				"photos":              {"https://photos.example.com/profilephoto/72930000000Ccne/T", "https://photos.example.com/profilephoto/72930000000Ccne/F"},
+				"photos.photo":        {"https://photos.example.com/profilephoto/72930000000Ccne/F"},
+				"addresses.locality":  {"Hollywood"}, "addresses.work.locality": {"Los Angeles"},
+				"addresses.country": {"USA"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":      {"701984"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter":          {"4130"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization":        {"Universal Studios"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division":            {"Theme Park"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":          {"Tour Operations"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value":       {"26118915-6090-4610-87e4-49d8ca9f808d"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName": {"John Smith"},
+				"meta.lastModified": {"2011-05-13T04:42:34Z"},
+			},
+		}},
+		{Name: "scim_untyped_inactive", Settings: `{"default_country_code": "49"}`, Record: connector.Record{
+			ID: "b3c2e1d0-0001",
+			Attributes: map[string][]string{
+				"userName": {"mkim"}, "active": {"false"}, "emails": {"mkim@example.com"},
+				"phoneNumbers": {"0170 1234567", "030 1234567"}, "phoneNumbers.mobile": {"0170 1234567"},
+				"addresses.locality": {"Berlin"},
+			},
+		}},
+		{Name: "scim_non_ascii", Record: connector.Record{
+			ID: "c4d3-zoe",
+			Attributes: map[string][]string{
+				"userName": {"zoë.çelik@example.de"}, "name.givenName": {"Zoë"},
+				"name.familyName": {"Çelik-Müller"}, "name.formatted": {"Zoë Çelik-Müller"},
+				"active": {"true"}, "emails": {"Zoë@Example.DE"}, "phoneNumbers": {"+49 30 1234567"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":    {"Forschung & Entwicklung"},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value": {"2819c223-7f76-453a-919d-413861904646"},
+			},
+		}},
 		{Name: "computer", Record: connector.Record{
 			ID:         "pc1",
 			Attributes: map[string][]string{"objectClass": {"top", "computer"}, "cn": {"WS-0042"}},
