@@ -63,6 +63,8 @@ type provider struct {
 	cutAt int64
 	// afterPage runs once a page is taken (the list may change for the next one).
 	afterPage func(p *provider, startIndex int64)
+	// revoked makes every request answer 401, as for a token revoked or expired.
+	revoked bool
 	// filterSupported is what /ServiceProviderConfig says.
 	filterSupported bool
 
@@ -101,7 +103,10 @@ func scimError(w http.ResponseWriter, status int, scimType, detail string) {
 
 func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/scim/v2")
-	if r.Header.Get("Authorization") != "Bearer "+testToken {
+	p.mu.Lock()
+	revoked := p.revoked
+	p.mu.Unlock()
+	if revoked || r.Header.Get("Authorization") != "Bearer "+testToken {
 		p.mu.Lock()
 		p.unauthorized++
 		p.mu.Unlock()

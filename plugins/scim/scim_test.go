@@ -422,6 +422,23 @@ func TestServerErrorMidReadFailsTheRead(t *testing.T) {
 	}
 }
 
+func TestTokenRevokedMidReadFailsTheRead(t *testing.T) {
+	p := &provider{users: generatedUsers(30), afterPage: func(p *provider, start int64) {
+		if start == 1 {
+			p.revoked = true
+		}
+	}}
+	srv, ca := p.serve(t)
+	got, err := read(t, newTest(newFakeClock()), testConfig(srv.URL, ca, `"page_size": 10`))
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+		t.Fatalf("read after the token was revoked = %v, want a 401", err)
+	}
+	if len(got) != 10 || p.unauthorized != 1 {
+		t.Errorf("%d records and %d answers 401, want the first page and one 401 (no retry)", len(got), p.unauthorized)
+	}
+}
+
 func TestCutOffBodyFailsTheRead(t *testing.T) {
 	p := &provider{users: generatedUsers(30), cutAt: 11}
 	srv, ca := p.serve(t)
