@@ -63,6 +63,9 @@ type provider struct {
 	cutAt int64
 	// afterPage runs once a page is taken (the list may change for the next one).
 	afterPage func(p *provider, startIndex int64)
+	// latency delays every answer of GET /Users, as a network between the connector and
+	// a real service would (benchmarks only).
+	latency time.Duration
 	// revoked makes every request answer 401, as for a token revoked or expired.
 	revoked bool
 	// filterSupported is what /ServiceProviderConfig says.
@@ -149,6 +152,9 @@ var (
 
 func (p *provider) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if p.latency > 0 {
+		time.Sleep(p.latency) // set before the first request; never changed
+	}
 	p.mu.Lock()
 	p.requests = append(p.requests, r.URL.RawQuery)
 	start, err1 := intParam(q.Get("startIndex"), 1)
