@@ -292,7 +292,7 @@ func TestUnknownBundledConnector(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := cli(t, "--config", cfg, "validate")
-	for _, want := range []string{`No bundled connector "files"; the bundled connectors are file, ldap. Did you mean "file"?`, "sync.hcl line 6"} {
+	for _, want := range []string{`No bundled connector "files"; the bundled connectors are file, ldap, scim. Did you mean "file"?`, "sync.hcl line 6"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, errOut)
 		}
