@@ -23,6 +23,13 @@ mapping "old" {
   module = "old.wasm"
 }
 `
+	validateFails(t, dir, src, "sync.hcl line 5", "Mapping module does not load", "mapping ABI version 0, this peoplesync needs 1", "1 error(s)")
+}
+
+// validateFails writes src as dir/sync.hcl and checks that validate refuses it (exit 2)
+// with each of wants in its output.
+func validateFails(t *testing.T, dir, src string, wants ...string) {
+	t.Helper()
 	path := filepath.Join(dir, "sync.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -31,7 +38,7 @@ mapping "old" {
 	if code != 2 {
 		t.Fatalf("validate exited %d, want 2:\n%s", code, errOut)
 	}
-	for _, want := range []string{"sync.hcl line 5", "Mapping module does not load", "mapping ABI version 0, this peoplesync needs 1", "1 error(s)"} {
+	for _, want := range wants {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, errOut)
 		}
@@ -56,19 +63,8 @@ mapping "default" {
   }
 }
 `
-	path := filepath.Join(dir, "sync.hcl")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, _, errOut := cli(t, "--config", path, "validate")
-	if code != 2 {
-		t.Fatalf("validate exited %d, want 2:\n%s", code, errOut)
-	}
-	for _, want := range []string{"sync.hcl line 6", `unknown setting "default_country_cod"`, `did you mean "default_country_code"?`, "1 error(s)"} {
-		if !strings.Contains(errOut, want) {
-			t.Errorf("validate output lacks %q:\n%s", want, errOut)
-		}
-	}
+	validateFails(t, dir, src, "sync.hcl line 6", `unknown setting "default_country_cod"`,
+		`did you mean "default_country_code"?`, "1 error(s)")
 }
 
 // TestMappingExamples runs the example modules' own `mapping test --expect` checks, as
