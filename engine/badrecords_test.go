@@ -95,7 +95,7 @@ func TestInvalidRecordsProtectTheirProfiles(t *testing.T) {
 	e.people = append(e.people, newcomer)
 	e.writeDirectory()
 	res := e.runSpoiled(deletion, map[string]bool{spoiled: true, newcomer.UUID: true})
-	checkCounts(t, "run with Invalid records", res, counts{processed: 99, updated: 1, skipped: 96, deleted: 2, errors: 2})
+	checkCounts(t, "run with Invalid records", res, counts{processed: 99, updated: 1, unchanged: 96, deleted: 2, errors: 2})
 	if res.Status != store.StatusCompletedWithErrors {
 		t.Errorf("status %s (%s), want %s", res.Status, res.Message, store.StatusCompletedWithErrors)
 	}
@@ -136,7 +136,7 @@ func TestInvalidRecordWithoutIDDeletesNobody(t *testing.T) {
 	e.people = e.people[:98]
 	e.writeDirectory()
 	res := e.runSpoiled(deletion, map[string]bool{nameless: false})
-	checkCounts(t, "run with a nameless Invalid record", res, counts{processed: 98, updated: 1, skipped: 96, errors: 1})
+	checkCounts(t, "run with a nameless Invalid record", res, counts{processed: 98, updated: 1, unchanged: 96, errors: 1})
 	if res.Status != store.StatusGuarded || res.WouldDelete != 3 {
 		t.Errorf("status %s, would delete %d (%s); want guarded, holding back 3", res.Status, res.WouldDelete, res.Message)
 	}
@@ -168,7 +168,7 @@ func TestRejectedProfilesAreRecordErrors(t *testing.T) {
 	e.people[4].GivenName = strings.Repeat("Zoë", 1000)
 	e.writeDirectory()
 	res := e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "run with three unfit profiles", res, counts{processed: 50, skipped: 47, errors: 3})
+	checkCounts(t, "run with three unfit profiles", res, counts{processed: 50, unchanged: 47, errors: 3})
 	if res.Status != store.StatusCompletedWithErrors {
 		t.Errorf("status %s, want %s", res.Status, store.StatusCompletedWithErrors)
 	}
@@ -224,7 +224,7 @@ func TestUnstorableIDsAndDNs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkCounts(t, "run with an unstorable ID and DN", res, counts{processed: 19, skipped: 17, errors: 2})
+	checkCounts(t, "run with an unstorable ID and DN", res, counts{processed: 19, unchanged: 17, errors: 2})
 	if res.Status != store.StatusGuarded || !strings.Contains(res.Message, "not UTF-8 text without NUL bytes") {
 		t.Errorf("status %s (%s), want guarded by the unidentified record", res.Status, res.Message)
 	}

@@ -75,6 +75,8 @@ type Options struct {
 	AllowDeletes int
 	// PlanDetails is how many changes a dry run describes field by field.
 	PlanDetails int
+	// Progress, if set, is told how the run is getting on (see ProgressFunc).
+	Progress ProgressFunc
 	// Begun, if set, is the run to carry out, which the caller began already for this
 	// sync and mode (the scheduler begins a tick's run to claim the tick); Run then
 	// begins none, and finishes this one.
@@ -97,6 +99,14 @@ type Change struct {
 	Fields     []FieldDiff `json:"fields,omitempty"`
 }
 
+// Skip is one reason a mapping gave for skipping records.
+type Skip struct {
+	Reason string `json:"reason"`
+	Count  int64  `json:"count"`
+	// ExampleID is the external ID of the first record skipped for it.
+	ExampleID string `json:"example_id"`
+}
+
 // FieldDiff is one field's old and new value.
 type FieldDiff struct {
 	Field string `json:"field"`
@@ -113,9 +123,17 @@ type Result struct {
 	Processed int64
 	Created   int64
 	Updated   int64
-	Skipped   int64
-	Deleted   int64
-	Errors    int64
+	// Unchanged counts the records that needed no write: unchanged at the source, or
+	// changed only in what the mapping ignores.
+	Unchanged int64
+	// Skipped counts the records the mapping skipped (not a person to keep); Skips says
+	// why.
+	Skipped int64
+	Deleted int64
+	Errors  int64
+	// Skips are the reasons the mapping gave for skipping records: the first few
+	// different ones, each with how many records it covered.
+	Skips []Skip
 	// WouldDelete is the number of profiles the read no longer had (deleted, or guarded).
 	WouldDelete int64
 	Duration    time.Duration

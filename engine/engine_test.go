@@ -155,11 +155,11 @@ func (e *env) mustRun(cfg *config.Config, opts engine.Options) engine.Result {
 	return res
 }
 
-type counts struct{ processed, created, updated, skipped, deleted, errors int64 }
+type counts struct{ processed, created, updated, unchanged, skipped, deleted, errors int64 }
 
 func checkCounts(t *testing.T, what string, r engine.Result, want counts) {
 	t.Helper()
-	got := counts{r.Processed, r.Created, r.Updated, r.Skipped, r.Deleted, r.Errors}
+	got := counts{r.Processed, r.Created, r.Updated, r.Unchanged, r.Skipped, r.Deleted, r.Errors}
 	if got != want {
 		t.Errorf("%s: counts %+v, want %+v (status %s, %s)", what, got, want, r.Status, r.Message)
 	}
@@ -194,7 +194,7 @@ func TestSyncCreatesThenSkipsUnchanged(t *testing.T) {
 		t.Fatalf("status %q: %s", first.Status, first.Message)
 	}
 	second := e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "second run", second, counts{processed: 300, skipped: 300})
+	checkCounts(t, "second run", second, counts{processed: 300, unchanged: 300})
 
 	// Every profile but the top one has its manager resolved, to the right person.
 	stored := e.profiles(e.ids())
@@ -243,7 +243,7 @@ func TestSyncChangedDirectory(t *testing.T) {
 	e.writeDirectory()
 
 	plan := e.mustRun(cfg, engine.Options{DryRun: true, PlanDetails: 50})
-	checkCounts(t, "plan", plan, counts{processed: 199, created: 2, updated: 7, skipped: 190, deleted: 3})
+	checkCounts(t, "plan", plan, counts{processed: 199, created: 2, updated: 7, unchanged: 190, deleted: 3})
 	if n := len(plan.Changes); n != 12 {
 		t.Errorf("plan describes %d changes, want 12", n)
 	}
@@ -258,7 +258,7 @@ func TestSyncChangedDirectory(t *testing.T) {
 	}
 
 	res := e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "changed run", res, counts{processed: 199, created: 2, updated: 7, skipped: 190, deleted: 3})
+	checkCounts(t, "changed run", res, counts{processed: 199, created: 2, updated: 7, unchanged: 190, deleted: 3})
 	after := e.profiles([]string{removed[0].UUID, removed[1].UUID, removed[2].UUID})
 	for _, p := range removed {
 		sp := after[p.UUID]
@@ -271,7 +271,7 @@ func TestSyncChangedDirectory(t *testing.T) {
 	e.people = append(e.people, removed...)
 	e.writeDirectory()
 	res = e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "return run", res, counts{processed: 202, updated: 3, skipped: 199})
+	checkCounts(t, "return run", res, counts{processed: 202, updated: 3, unchanged: 199})
 	back := e.profiles([]string{removed[0].UUID, removed[1].UUID, removed[2].UUID})
 	for _, p := range removed {
 		sp := back[p.UUID]
@@ -346,7 +346,7 @@ func TestCustomFieldsSurviveEverySync(t *testing.T) {
 	e.people[5].Department = "Research"
 	e.writeDirectory()
 	res := e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "run", res, counts{processed: 50, updated: 1, skipped: 49})
+	checkCounts(t, "run", res, counts{processed: 50, updated: 1, unchanged: 49})
 	e.mustRun(cfg, engine.Options{})
 	got := e.profiles([]string{target.UUID})[target.UUID]
 	if got.Profile.Get(profile.Title) != "Promoted" {
@@ -400,7 +400,7 @@ func TestManagersResolvedAfterAnInterruptedRun(t *testing.T) {
 		t.Fatalf("interrupted run: %+v, %v; want a failed run that updated one profile", res, err)
 	}
 	res = e.mustRun(e.syncConfig("file", "default", "", "batch_size = 50"), engine.Options{})
-	checkCounts(t, "run after the interrupted one", res, counts{processed: 1200, skipped: 1200})
+	checkCounts(t, "run after the interrupted one", res, counts{processed: 1200, unchanged: 1200})
 	stored := e.profiles([]string{e.people[10].UUID, e.people[5].UUID})
 	if got, want := stored[e.people[10].UUID].ManagerID, stored[e.people[5].UUID].ProfileID; got != want {
 		t.Fatalf("manager of %s is %q, want %q", e.people[10].UID, got, want)
@@ -439,8 +439,8 @@ func TestUnchangedRecordsAreNotMapped(t *testing.T) {
 	if _, n := run(cfg); n != 200 {
 		t.Fatalf("first run mapped %d records, want 200", n)
 	}
-	if res, n := run(cfg); n != 0 || res.Skipped != 200 {
-		t.Fatalf("unchanged run mapped %d records (skipped %d), want 0 (200)", n, res.Skipped)
+	if res, n := run(cfg); n != 0 || res.Unchanged != 200 {
+		t.Fatalf("unchanged run mapped %d records (unchanged %d), want 0 (200)", n, res.Unchanged)
 	}
 	e.people[3].Title, e.people[4].Title, e.people[5].Title = "A", "B", "C"
 	e.writeDirectory()

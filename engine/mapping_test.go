@@ -90,7 +90,7 @@ func TestSeededFieldsArePeoples(t *testing.T) {
 	e.people[3].Department = "Moved Department"
 	e.writeDirectory()
 	res = e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "changed run", res, counts{processed: 40, updated: 1, skipped: 39})
+	checkCounts(t, "changed run", res, counts{processed: 40, updated: 1, unchanged: 39})
 	got := e.profiles([]string{target.UUID})[target.UUID]
 	if v := got.Profile.Get(profile.Title); v != "Chief Tinkerer" {
 		t.Errorf("title %q, want the person's own %q", v, "Chief Tinkerer")
@@ -105,7 +105,7 @@ func TestSeededFieldsArePeoples(t *testing.T) {
 		t.Errorf("custom fields %v, want %v", got.CustomFields, custom)
 	}
 	res = e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "unchanged run", res, counts{processed: 40, skipped: 40})
+	checkCounts(t, "unchanged run", res, counts{processed: 40, unchanged: 40})
 
 	// A person who empties a seeded field gets it seeded again by the next change.
 	if err := e.store.SetField(ctx, sp.ProfileID, profile.Title, ""); err != nil {
@@ -133,7 +133,7 @@ func TestMappingChangeRemaps(t *testing.T) {
 	res := e.mustRun(e.mappingConfig(module(t, "default"), base), engine.Options{})
 	checkCounts(t, "first run", res, counts{processed: 60, created: 60})
 	res = e.mustRun(e.mappingConfig(module(t, "default"), base), engine.Options{})
-	checkCounts(t, "unchanged run", res, counts{processed: 60, skipped: 60})
+	checkCounts(t, "unchanged run", res, counts{processed: 60, unchanged: 60})
 
 	// New settings: every profile gains an attribute.
 	changed := `{ email_domain = "example.com", default_country_code = "49", extra_attributes = { uid = "login" } }`
@@ -146,7 +146,7 @@ func TestMappingChangeRemaps(t *testing.T) {
 		}
 	}
 	res = e.mustRun(cfg, engine.Options{})
-	checkCounts(t, "after the settings change", res, counts{processed: 60, skipped: 60})
+	checkCounts(t, "after the settings change", res, counts{processed: 60, unchanged: 60})
 
 	// Another module re-maps too, even one that maps every record to the same profile:
 	// here the default module with one more custom section, so other bytes.
@@ -154,7 +154,7 @@ func TestMappingChangeRemaps(t *testing.T) {
 	res = e.mustRun(e.mappingConfig(other, changed), engine.Options{})
 	checkCounts(t, "module changed", res, counts{processed: 60, updated: 60})
 	res = e.mustRun(e.mappingConfig(other, changed), engine.Options{})
-	checkCounts(t, "after the module change", res, counts{processed: 60, skipped: 60})
+	checkCounts(t, "after the module change", res, counts{processed: 60, unchanged: 60})
 }
 
 // withCustomSection copies the module at path with a custom section appended (which no

@@ -67,6 +67,7 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		return res, fmt.Errorf("sync %q: %w", s.Name, ErrNoDeltas)
 	}
 	p := &pass{engine: e, sync: s, opts: opts, seen: newSeenSet(), log: log}
+	p.progress.fn, p.progress.start = opts.Progress, start
 	if !opts.DryRun {
 		run := opts.Begun
 		if run == nil {
@@ -81,6 +82,9 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		res.RunID = run.ID()
 		log = log.With("run_id", res.RunID)
 		p.log = log
+	}
+	if p.progress.fn != nil {
+		p.progress.total = p.expectedRecords(ctx)
 	}
 
 	runErr := p.execute(ctx)
@@ -103,7 +107,8 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		}
 		sum := store.Summary{
 			Status: res.Status, Processed: res.Processed, Created: res.Created, Updated: res.Updated,
-			Skipped: res.Skipped, Deleted: res.Deleted, Errors: res.Errors, Message: res.Message,
+			Unchanged: res.Unchanged, Skipped: res.Skipped, Deleted: res.Deleted, Errors: res.Errors,
+			Message: res.Message,
 		}
 		if res.Status == store.StatusSucceeded || res.Status == store.StatusGuarded {
 			sum.Cursor = p.end.Cursor
@@ -129,7 +134,7 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 	log.Log(ctx, level, "sync run finished",
 		"status", res.Status, "dry_run", opts.DryRun,
 		"processed", res.Processed, "created", res.Created, "updated", res.Updated,
-		"skipped", res.Skipped, "deleted", res.Deleted, "errors", res.Errors,
+		"unchanged", res.Unchanged, "skipped", res.Skipped, "deleted", res.Deleted, "errors", res.Errors,
 		"duration", res.Duration.Round(1e6), "message", res.Message)
 	if runErr != nil {
 		return res, fmt.Errorf("sync %q: %w", s.Name, runErr)
@@ -191,15 +196,20 @@ type pass struct {
 	createdAny bool
 
 	// countMu guards created and updated, which the appliers add to.
-	countMu                                                            sync.Mutex
-	processed, created, updated, skipped, deleted, errors, wouldDelete int64
-	status, message                                                    string
-	changes                                                            []Change
+	countMu                                      sync.Mutex
+	processed, created, updated, deleted, errors int64
+	unchanged, skipped, wouldDelete              int64
+	status, message                              string
+	changes                                      []Change
+	skips                                        []Skip // the first reasons of skipped
+
+	progress progress
 }
 
 func (p *pass) fill(r *Result) {
 	r.Processed, r.Created, r.Updated = p.processed, p.created, p.updated
-	r.Skipped, r.Deleted, r.Errors = p.skipped, p.deleted, p.errors
+	r.Unchanged, r.Skipped, r.Deleted, r.Errors = p.unchanged, p.skipped, p.deleted, p.errors
+	r.Skips = p.skips
 	r.WouldDelete = p.wouldDelete
 	r.Status, r.Message = p.status, p.message
 	r.Changes = p.changes
@@ -222,6 +232,7 @@ func (p *pass) execute(ctx context.Context) error {
 	p.log.Debug("read, mapped and wrote every record", "records", p.processed, "took", time.Since(start).Round(time.Millisecond))
 	p.status = store.StatusSucceeded
 	start = time.Now()
+	p.enter(PhaseDeleting)
 	if err := p.deletions(ctx); err != nil {
 		return err
 	}
@@ -236,6 +247,7 @@ func (p *pass) execute(ctx context.Context) error {
 	}
 	if p.run != nil && p.managersNeedResolving(ctx) {
 		start = time.Now()
+		p.enter(PhaseResolving)
 		n, err := p.run.ResolveManagers(ctx, p.resolveScope())
 		if err != nil {
 			return err // the store's error says "resolve managers"
@@ -407,6 +419,8 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		// Records stay in the batches they arrived in until prepare knows which it
 		// needs decoded: most, in an unchanged directory, it does not.
 		end, err := readerOf(p.sync.Connector).ReadRaw(gctx, req, func(b *protocol.RawBatch) error {
+			p.progress.read.Add(int64(b.Len()))
+			p.report()
 			for i := range b.Len() {
 				if err := add(pending{raw: b, i: i}); err != nil {
 					return err
@@ -493,6 +507,8 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 				p.created += int64(ar.Created)
 				p.updated += int64(ar.Updated)
 				p.countMu.Unlock()
+				p.progress.written.Add(int64(ar.Created + ar.Updated))
+				p.report()
 			}
 			return nil
 		})
@@ -737,7 +753,7 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 		}
 		if mb.unchanged[i] {
 			p.seen.insert(key)
-			p.skipped++
+			p.unchanged++
 			continue
 		}
 		if !storableText(r.DN) {
@@ -750,7 +766,7 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 			p.seen.insert(key)
 			p.recordError(r.ID, res.Err.Error())
 		case res.SkipReason != "":
-			p.skipped++
+			p.skip(r.ID, res.SkipReason)
 		case res.Profile == nil:
 			p.seen.insert(key)
 			p.recordError(r.ID, "mapping returned neither a profile nor a skip")
@@ -761,7 +777,7 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 			if linked && !st.Deleted && bytes.Equal(st.Hash, hash[:]) {
 				// The source changed in a way the mapping ignores: remember the new source
 				// so the next run need not map it again.
-				p.skipped++
+				p.unchanged++
 				if sourceHashes == nil {
 					sourceHashes = make(map[string][]byte)
 				}
@@ -784,6 +800,8 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 			}
 		}
 	}
+	p.progress.mapped.Store(p.processed)
+	p.report()
 	if err := p.maybeFlushErrors(ctx); err != nil {
 		return nil, err
 	}
@@ -796,6 +814,26 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 		return changes, nil
 	}
 	return nil, p.plan(ctx, changes)
+}
+
+// maxSkipReasons is how many different reasons for skipping records a run keeps.
+const maxSkipReasons = 10
+
+// skip counts a record the mapping skipped and keeps its reason, among the first few.
+func (p *pass) skip(externalID, reason string) {
+	p.skipped++
+	for i := range p.skips {
+		if p.skips[i].Reason == reason {
+			p.skips[i].Count++
+			return
+		}
+	}
+	if len(p.skips) < maxSkipReasons {
+		p.skips = append(p.skips, Skip{Reason: reason, Count: 1, ExampleID: externalID})
+	}
+	if p.skipped <= 10 {
+		p.log.Debug("record skipped by the mapping", "external_id", externalID, "reason", reason)
+	}
 }
 
 // invalid handles a record the connector could not read: a record error that protects

@@ -97,24 +97,24 @@ func TestFullReadLooksUpOnlyChangedRecords(t *testing.T) {
 		}
 	}
 	run("first run", counts{processed: 300, created: 300}, 0, 0)
-	run("unchanged run", counts{processed: 300, skipped: 300}, 0, 0)
+	run("unchanged run", counts{processed: 300, unchanged: 300}, 0, 0)
 
 	e.people[7].Title = "Chief Cartographer"
 	removed := append(e.people[:0:0], e.people[290:]...)
 	e.people = e.people[:290]
 	e.writeDirectory()
-	run("one changed, ten removed", counts{processed: 290, updated: 1, skipped: 289, deleted: 10}, 1, 1)
+	run("one changed, ten removed", counts{processed: 290, updated: 1, unchanged: 289, deleted: 10}, 1, 1)
 
 	e.people = append(e.people, removed...)
 	e.writeDirectory()
 	// The ten return: their links are known but their profiles deleted, so they are looked
 	// up (and restored).
-	run("ten returned", counts{processed: 300, updated: 10, skipped: 290}, 10, 0)
+	run("ten returned", counts{processed: 300, updated: 10, unchanged: 290}, 10, 0)
 	stored := e.profiles([]string{removed[0].UUID})
 	if sp := stored[removed[0].UUID]; sp.DeletedAt != nil {
 		t.Fatalf("%s not restored", removed[0].UID)
 	}
-	run("unchanged again", counts{processed: 300, skipped: 300}, 0, 0)
+	run("unchanged again", counts{processed: 300, unchanged: 300}, 0, 0)
 }
 
 // A read that outgrows the backlog while the links load stops holding batches back: they
@@ -142,10 +142,10 @@ func TestFullReadBacklogFull(t *testing.T) {
 		}
 	}
 	run("first run", counts{processed: 300, created: 300})
-	run("unchanged run", counts{processed: 300, skipped: 300})
+	run("unchanged run", counts{processed: 300, unchanged: 300})
 	e.people[7].Title = "Chief Cartographer"
 	e.writeDirectory()
-	run("one changed", counts{processed: 300, updated: 1, skipped: 299})
+	run("one changed", counts{processed: 300, updated: 1, unchanged: 299})
 }
 
 // stallingConnector is a directory that goes quiet: once the batches it passed on hold

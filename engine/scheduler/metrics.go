@@ -33,7 +33,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"sync", "mode", "status"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "peoplesync_records_total",
-			Help: "Records handled by this replica's runs, by sync and action (created, updated, skipped, deleted, error).",
+			Help: "Records handled by this replica's runs, by sync and action (created, updated, unchanged, skipped by the mapping, deleted, error).",
 		}, []string{"sync", "action"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "peoplesync_run_duration_seconds",
@@ -69,7 +69,7 @@ func (m *Metrics) declare(j Job) {
 	m.lockHeld.WithLabelValues(j.Sync).Set(0)
 	m.duration.WithLabelValues(j.Sync, j.Mode)
 	m.lastErrors.WithLabelValues(j.Sync, j.Mode).Set(0)
-	for _, a := range []string{"created", "updated", "skipped", "deleted", "error"} {
+	for _, a := range []string{"created", "updated", "unchanged", "skipped", "deleted", "error"} {
 		m.records.WithLabelValues(j.Sync, a)
 	}
 }
@@ -92,7 +92,7 @@ func (m *Metrics) observe(j Job, res engine.Result, d time.Duration, now time.Ti
 	m.runs.WithLabelValues(j.Sync, j.Mode, res.Status).Inc()
 	m.duration.WithLabelValues(j.Sync, j.Mode).Observe(d.Seconds())
 	for action, n := range map[string]int64{"created": res.Created, "updated": res.Updated,
-		"skipped": res.Skipped, "deleted": res.Deleted, "error": res.Errors} {
+		"unchanged": res.Unchanged, "skipped": res.Skipped, "deleted": res.Deleted, "error": res.Errors} {
 		m.records.WithLabelValues(j.Sync, action).Add(float64(n))
 	}
 	m.lastErrors.WithLabelValues(j.Sync, j.Mode).Set(float64(res.Errors))

@@ -46,7 +46,12 @@ peoplesync_runs_total{mode="full",status="completed_with_errors",sync="hr"} 1
 		t.Errorf("error records counted %v, want 3", got)
 	}
 
-	m.observe(j, engine.Result{Status: store.StatusSucceeded, Processed: 10, Updated: 3, Skipped: 7}, time.Second, now.Add(time.Hour))
+	m.observe(j, engine.Result{Status: store.StatusSucceeded, Processed: 10, Updated: 3, Unchanged: 5, Skipped: 2}, time.Second, now.Add(time.Hour))
+	for action, want := range map[string]float64{"unchanged": 5, "skipped": 2} {
+		if got := testutil.ToFloat64(m.records.WithLabelValues("hr", action)); got != want {
+			t.Errorf("%s records counted %v, want %v", action, got, want)
+		}
+	}
 	if got := testutil.ToFloat64(m.lastErrors.WithLabelValues("hr", "full")); got != 0 {
 		t.Errorf("after a clean run the last-run errors gauge is %v, want 0", got)
 	}

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,7 +36,13 @@ type Options struct {
 	Metrics *Metrics
 	// RetryEvery is how often a locked tick tries again; 0 means DefaultRetryEvery.
 	RetryEvery time.Duration
+	// ProgressEvery is how often a running run logs its progress; 0 means
+	// DefaultProgressEvery, a negative value never.
+	ProgressEvery time.Duration
 }
+
+// DefaultProgressEvery is how often a run that the scheduler runs logs its progress.
+const DefaultProgressEvery = 10 * time.Second
 
 // JobStatus is what the scheduler knows of one job, for /status.
 type JobStatus struct {
@@ -257,7 +264,14 @@ func (s *Scheduler) runTick(ctx context.Context, j Job, tick, until time.Time, l
 	}
 	defer release()
 	eng := &engine.Engine{Store: s.opts.Store, Holder: s.opts.Holder, Logger: s.opts.Logger, Now: s.opts.Clock.Now}
-	res, err := eng.Run(ctx, sync, engine.Options{Mode: j.ReadMode(), Begun: run})
+	opts := engine.Options{Mode: j.ReadMode(), Begun: run}
+	if every := cmp.Or(s.opts.ProgressEvery, DefaultProgressEvery); every > 0 {
+		// Nobody watches a daemon's runs live: a line now and then says how far they got.
+		pl := engine.StartProgressLog(s.log.With("mode", j.Mode, "run_id", run.ID()), every)
+		defer pl.Stop()
+		opts.Progress = pl.Update
+	}
+	res, err := eng.Run(ctx, sync, opts)
 	s.opts.Metrics.observe(j, res, s.opts.Clock.Now().Sub(start), s.opts.Clock.Now())
 	if engine.IsLockLost(err) {
 		log.Error("the run lost its lock to another replica and stopped", "err", err)

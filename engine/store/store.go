@@ -100,6 +100,9 @@ type Summary struct {
 	Processed int64
 	Created   int64
 	Updated   int64
+	// Unchanged counts records that needed no write; Skipped, records the mapping
+	// skipped. (Runs recorded before the two were told apart count both in Skipped.)
+	Unchanged int64
 	Skipped   int64
 	Deleted   int64
 	Errors    int64

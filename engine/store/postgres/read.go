@@ -264,7 +264,7 @@ func (s *Store) Runs(ctx context.Context, syncName string, limit int) ([]store.R
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, sync_name, mode, holder, started_at, finished_at, tick, status, processed,
-		       created, updated, skipped, deleted, errors, message
+		       created, updated, unchanged, skipped, deleted, errors, message
 		  FROM sync_runs
 		 WHERE $1 = '' OR sync_name = $1
 		 ORDER BY id DESC
@@ -277,7 +277,7 @@ func (s *Store) Runs(ctx context.Context, syncName string, limit int) ([]store.R
 		ri  store.RunInfo
 	)
 	_, err = pgx.ForEachRow(rows, []any{&ri.ID, &ri.Sync, &ri.Mode, &ri.Holder, &ri.StartedAt,
-		&ri.FinishedAt, &ri.Tick, &ri.Status, &ri.Processed, &ri.Created, &ri.Updated, &ri.Skipped,
+		&ri.FinishedAt, &ri.Tick, &ri.Status, &ri.Processed, &ri.Created, &ri.Updated, &ri.Unchanged, &ri.Skipped,
 		&ri.Deleted, &ri.Errors, &ri.Message}, func() error {
 		out = append(out, ri)
 		ri.FinishedAt, ri.Tick = nil, nil

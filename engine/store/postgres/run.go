@@ -699,9 +699,10 @@ func (r *run) finishTx(ctx context.Context, sum store.Summary) error {
 			}
 			if _, err := tx.Exec(ctx, `
 				UPDATE sync_runs SET status = $2, finished_at = now(), processed = $3, created = $4,
-				       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9
+				       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9,
+				       unchanged = $10
 				 WHERE id = $1`, r.id, sum.Status, sum.Processed, sum.Created, sum.Updated,
-				sum.Skipped, sum.Deleted, sum.Errors, clean(sum.Message)); err != nil {
+				sum.Skipped, sum.Deleted, sum.Errors, clean(sum.Message), sum.Unchanged); err != nil {
 				return err
 			}
 			if sum.Cursor != "" && sum.Status == store.StatusSucceeded {
@@ -730,9 +731,10 @@ func (r *run) finishLost(ctx context.Context, sum store.Summary) error {
 	if err := r.retryFinish(ctx, func() error {
 		_, err := r.s.pool.Exec(ctx, `
 		UPDATE sync_runs SET status = $2, finished_at = now(), processed = $3, created = $4,
-		       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9
+		       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9,
+		       unchanged = $11
 		 WHERE id = $1 AND status = $10`, r.id, store.StatusFailed, sum.Processed, sum.Created,
-			sum.Updated, sum.Skipped, sum.Deleted, sum.Errors, clean(msg), store.StatusRunning)
+			sum.Updated, sum.Skipped, sum.Deleted, sum.Errors, clean(msg), store.StatusRunning, sum.Unchanged)
 		return err
 	}); err != nil {
 		r.log.WarnContext(ctx, "recording the lost run failed", "err", translate(err))

@@ -623,7 +623,7 @@ func testFinishRecordsRun(t *testing.T, h *harness) {
 		t.Fatalf("Runs while running = %+v, %v; want one running run", runs, err)
 	}
 	sum := store.Summary{Status: store.StatusSucceeded, Processed: 100, Created: 10, Updated: 20,
-		Skipped: 65, Deleted: 3, Errors: 2, Message: "two records failed", Cursor: "usn:42"}
+		Unchanged: 60, Skipped: 5, Deleted: 3, Errors: 2, Message: "two records failed", Cursor: "usn:42"}
 	if err := r1.Finish(h.ctx, sum); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/peoplesync/peoplesync/engine/store"
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+// Phases of a run, as Progress names them.
+const (
+	PhaseReading   = "reading"
+	PhaseDeleting  = "deleting"
+	PhaseResolving = "resolving managers"
+)
+
+// Progress is a snapshot of a run on its way: what a terminal shows live and what a
+// daemon logs every so often.
+type Progress struct {
+	Sync  string
+	Phase string
+	// Read is how many records the connector has returned so far.
+	Read int64
+	// Mapped is how many of them the run has handled: mapped and compared, or found
+	// unchanged at the source (which needs no mapping), or failed.
+	Mapped int64
+	// Written is how many profiles the run has created or updated so far.
+	Written int64
+	// Total is how many records the read is expected to return (the sync's previous
+	// complete read of the same mode), or 0 when nobody knows.
+	Total   int64
+	Elapsed time.Duration
+}
+
+// Rate is the records handled per second so far.
+func (p Progress) Rate() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Mapped) / p.Elapsed.Seconds()
+}
+
+// ProgressFunc receives a run's progress. The run calls it from its own goroutines, at
+// most a few times per batch (never per record) and possibly at the same time from
+// several of them: it must be quick and safe for concurrent use. The last call of a
+// run comes before Run returns.
+type ProgressFunc func(Progress)
+
+// progress is a pass's live counts, kept apart from the comparer's own so that the
+// readers of a snapshot need no lock: each is added to once per batch.
+type progress struct {
+	fn                    ProgressFunc
+	start                 time.Time
+	total                 int64
+	phase                 atomic.Pointer[string]
+	read, mapped, written atomic.Int64
+}
+
+// report calls the hook with a snapshot, if the run has one.
+func (p *pass) report() {
+	pr := &p.progress
+	if pr.fn == nil {
+		return
+	}
+	phase := PhaseReading
+	if ph := pr.phase.Load(); ph != nil {
+		phase = *ph
+	}
+	pr.fn(Progress{
+		Sync: p.sync.Name, Phase: phase, Total: pr.total,
+		Read: pr.read.Load(), Mapped: pr.mapped.Load(), Written: pr.written.Load(),
+		Elapsed: p.engine.now().Sub(pr.start),
+	})
+}
+
+// enter reports that the run entered phase.
+func (p *pass) enter(phase string) {
+	if p.progress.fn == nil {
+		return
+	}
+	p.progress.phase.Store(&phase)
+	p.report()
+}
+
+// expectedRecords is how many records the sync's last complete read in this mode
+// returned: what a progress bar can count up to. 0 if there was none.
+func (p *pass) expectedRecords(ctx context.Context) int64 {
+	if p.opts.Mode == connector.Delta {
+		return 0 // a delta read returns whatever changed
+	}
+	runs, err := p.engine.Store.Runs(ctx, p.sync.Name, 10)
+	if err != nil {
+		p.log.Debug("no previous run to estimate the read's size", "err", err)
+		return 0
+	}
+	for _, r := range runs {
+		if r.Mode != modeName(p.opts.Mode) {
+			continue
+		}
+		switch r.Status {
+		case store.StatusSucceeded, store.StatusGuarded, store.StatusCompletedWithErrors:
+			return r.Processed
+		}
+	}
+	return 0
+}
+
+// ProgressLog logs a run's progress as one line every so often, for logs that no one
+// watches live (off a terminal, and in serve).
+type ProgressLog struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	last  Progress
+	seen  bool
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	every time.Duration
+}
+
+// StartProgressLog starts logging, every interval, the last progress its Update was
+// given (nothing until the first). Stop ends it.
+func StartProgressLog(log *slog.Logger, every time.Duration) *ProgressLog {
+	l := &ProgressLog{log: log, every: every, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.loop()
+	return l
+}
+
+// Update is the ProgressFunc that feeds the log.
+func (l *ProgressLog) Update(p Progress) {
+	l.mu.Lock()
+	l.last, l.seen = p, true
+	l.mu.Unlock()
+}
+
+func (l *ProgressLog) loop() {
+	defer close(l.done)
+	t := time.NewTicker(l.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.mu.Lock()
+			p, seen := l.last, l.seen
+			l.mu.Unlock()
+			if !seen {
+				continue
+			}
+			attrs := []any{"sync", p.Sync, "phase", p.Phase, "read", p.Read, "mapped", p.Mapped,
+				"written", p.Written, "rate_per_s", int64(p.Rate()), "elapsed", p.Elapsed.Round(time.Second)}
+			if p.Total > 0 {
+				attrs = append(attrs, "expected", p.Total)
+			}
+			l.log.Info("sync progress", attrs...)
+		}
+	}
+}
+
+// Stop stops the log and waits for its last line; it is idempotent.
+func (l *ProgressLog) Stop() {
+	l.once.Do(func() { close(l.stop) })
+	<-l.done
+}
