@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -62,8 +63,13 @@ type app struct {
 	profile    *os.File // the open --cpu-profile file
 	stdout     io.Writer
 	stderr     io.Writer
-	logger     *slog.Logger
-	cfg        *config.Config // loaded by loadConfig
+	// logOut is the log's writer: stderr, or above a live progress line.
+	logOut *switchWriter
+	// progressEvery is how often a run off a terminal logs its progress (negative:
+	// never, and no live line either).
+	progressEvery time.Duration
+	logger        *slog.Logger
+	cfg           *config.Config // loaded by loadConfig
 }
 
 func main() {
@@ -111,7 +117,8 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := newLogger(a.stderr, a.logFormat, a.logLevel)
+			a.logOut = &switchWriter{base: a.stderr}
+			l, err := newLogger(a.logOut, isTerminal(a.stderr), a.logFormat, a.logLevel)
 			if err != nil {
 				return err
 			}
@@ -126,6 +133,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&a.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the command to this file")
 	_ = root.PersistentFlags().MarkHidden("cpu-profile")
+	root.PersistentFlags().DurationVar(&a.progressEvery, "progress-every", defaultProgressEvery, "how often a run off a terminal logs its progress (negative: never)")
+	_ = root.PersistentFlags().MarkHidden("progress-every")
 	root.AddCommand(
 		a.validateCommand(),
 		a.runCommand(true),
@@ -172,7 +181,7 @@ func (a *app) stopCPUProfile() {
 }
 
 // newLogger builds the process logger: text on a terminal, JSON otherwise.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+func newLogger(w io.Writer, terminal bool, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: %w", level, err)
@@ -180,7 +189,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "auto":
-		if isTerminal(w) {
+		if terminal {
 			return slog.New(slog.NewTextHandler(w, opts)), nil
 		}
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
@@ -190,15 +199,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want auto, text or json", format)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // loadConfig loads the configuration once per command, printing its diagnostics once;

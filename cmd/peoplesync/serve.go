@@ -69,7 +69,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 	me := holder()
 	sched, err := scheduler.New(jobs, scheduler.Options{
 		Store: st, Holder: me, Logger: a.logger, Metrics: metrics,
-		Prepare: a.prepareFunc(cfg),
+		Prepare: a.prepareFunc(cfg), ProgressEvery: a.progressEvery,
 	})
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}

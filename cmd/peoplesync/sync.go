@@ -141,7 +141,10 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 		}
 		opts.Mode = connector.Delta
 	}
+	var stopProgress func()
+	opts.Progress, stopProgress = a.startProgress()
 	res, runErr := eng.Run(ctx, prep.Sync, opts)
+	stopProgress()
 	if f.output == "json" {
 		if err := writeResultJSON(a.stdout, res); err != nil {
 			return err
