@@ -105,6 +105,7 @@ type result struct {
 	Processed int64  `json:"processed"`
 	Created   int64  `json:"created"`
 	Updated   int64  `json:"updated"`
+	Unchanged int64  `json:"unchanged"`
 	Skipped   int64  `json:"skipped"`
 	Deleted   int64  `json:"deleted"`
 	Errors    int64  `json:"errors"`

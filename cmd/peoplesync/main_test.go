@@ -72,11 +72,17 @@ sync "people" {
 }
 
 type summary struct {
-	Status     string `json:"status"`
-	Processed  int64  `json:"processed"`
-	Created    int64  `json:"created"`
-	Updated    int64  `json:"updated"`
-	Skipped    int64  `json:"skipped"`
+	Status    string `json:"status"`
+	Processed int64  `json:"processed"`
+	Created   int64  `json:"created"`
+	Updated   int64  `json:"updated"`
+	Unchanged int64  `json:"unchanged"`
+	Skipped   int64  `json:"skipped"`
+	Skips     []struct {
+		Reason    string `json:"reason"`
+		Count     int64  `json:"count"`
+		ExampleID string `json:"example_id"`
+	} `json:"skips"`
 	Deleted    int64  `json:"deleted"`
 	Errors     int64  `json:"errors"`
 	DurationMS *int64 `json:"duration_ms"`
@@ -113,7 +119,7 @@ func TestSyncCommandTwice(t *testing.T) {
 		t.Fatalf("first sync: %+v", first)
 	}
 	second := syncJSON(t, cfg)
-	if second.Updated != 0 || second.Created != 0 || second.Skipped != 250 {
+	if second.Updated != 0 || second.Created != 0 || second.Unchanged != 250 || second.Skipped != 0 {
 		t.Fatalf("second sync: %+v", second)
 	}
 	code, out, _ = cli(t, "--config", cfg, "runs")

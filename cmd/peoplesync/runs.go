@@ -71,7 +71,7 @@ func (a *app) runsCommand() *cobra.Command {
 			if err := printLocks(cmd.Context(), a.stdout, st); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			t.add("RUN", "SYNC", "MODE", "STATUS", "STARTED", "DURATION", "PROCESSED", "CREATED", "UPDATED", "SKIPPED", "DELETED", "ERRORS", "HOLDER", "MESSAGE")
+			t.add("RUN", "SYNC", "MODE", "STATUS", "STARTED", "DURATION", "PROCESSED", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED", "DELETED", "ERRORS", "HOLDER", "MESSAGE")
 			for _, r := range runs {
 				dur := "-"
 				if r.FinishedAt != nil {
@@ -79,7 +79,7 @@ func (a *app) runsCommand() *cobra.Command {
 				}
 				n := func(v int64) string { return strconv.FormatInt(v, 10) }
 				t.add(n(r.ID), r.Sync, r.Mode, r.Status, r.StartedAt.UTC().Format(time.RFC3339), dur,
-					n(r.Processed), n(r.Created), n(r.Updated), n(r.Skipped), n(r.Deleted), n(r.Errors), r.Holder, r.Message)
+					n(r.Processed), n(r.Created), n(r.Updated), n(r.Unchanged), n(r.Skipped), n(r.Deleted), n(r.Errors), r.Holder, r.Message)
 			}
 			return t.write(a.stdout)
 		},

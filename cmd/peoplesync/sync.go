@@ -172,7 +172,9 @@ type resultJSON struct {
 	Processed   int64           `json:"processed"`
 	Created     int64           `json:"created"`
 	Updated     int64           `json:"updated"`
+	Unchanged   int64           `json:"unchanged"`
 	Skipped     int64           `json:"skipped"`
+	Skips       []engine.Skip   `json:"skips,omitempty"`
 	Deleted     int64           `json:"deleted"`
 	Errors      int64           `json:"errors"`
 	WouldDelete int64           `json:"would_delete,omitempty"`
@@ -186,7 +188,8 @@ func writeResultJSON(w io.Writer, r engine.Result) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(resultJSON{
 		RunID: r.RunID, Sync: r.Sync, Mode: r.Mode, Status: r.Status,
-		Processed: r.Processed, Created: r.Created, Updated: r.Updated, Skipped: r.Skipped,
+		Processed: r.Processed, Created: r.Created, Updated: r.Updated, Unchanged: r.Unchanged,
+		Skipped: r.Skipped, Skips: r.Skips,
 		Deleted: r.Deleted, Errors: r.Errors, WouldDelete: r.WouldDelete,
 		DurationMS: r.Duration.Milliseconds(), Message: r.Message, Changes: r.Changes,
 	})
@@ -214,8 +217,9 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 		if held {
 			deletes = fmt.Sprintf("delete 0 (%d held back by the deletion guard)", r.WouldDelete)
 		}
-		fmt.Fprintf(w, "would create %d, update %d, %s; unchanged or skipped %d; errors %d (%d records read in %s)\n",
-			r.Created, r.Updated, deletes, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
+		fmt.Fprintf(w, "would create %d, update %d, %s; unchanged %d; skipped by the mapping %d; errors %d (%d records read in %s)\n",
+			r.Created, r.Updated, deletes, r.Unchanged, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
+		writeSkips(w, r)
 		switch {
 		case r.Message == "":
 		case r.Status == store.StatusFailed:
@@ -227,10 +231,28 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 	}
 	fmt.Fprintf(w, "sync %q run %d: %s in %s\n", r.Sync, r.RunID, r.Status, r.Duration.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "processed\tcreated\tupdated\tskipped\tdeleted\terrors\t")
-	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Processed, r.Created, r.Updated, r.Skipped, r.Deleted, r.Errors)
+	fmt.Fprintln(tw, "processed\tcreated\tupdated\tunchanged\tskipped\tdeleted\terrors\t")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Processed, r.Created, r.Updated, r.Unchanged, r.Skipped, r.Deleted, r.Errors)
 	tw.Flush()
+	writeSkips(w, r)
 	if r.Message != "" {
 		fmt.Fprintf(w, "%s\n", strings.TrimSpace(r.Message))
+	}
+}
+
+// writeSkips says why the mapping skipped records: each reason with its count and the
+// first record it skipped.
+func writeSkips(w io.Writer, r engine.Result) {
+	if r.Skipped == 0 {
+		return
+	}
+	fmt.Fprintln(w, "skipped by the mapping:")
+	var told int64
+	for _, s := range r.Skips {
+		fmt.Fprintf(w, "  %d  %s (first: %s)\n", s.Count, s.Reason, s.ExampleID)
+		told += s.Count
+	}
+	if rest := r.Skipped - told; rest > 0 {
+		fmt.Fprintf(w, "  %d  for other reasons\n", rest)
 	}
 }
