@@ -92,14 +92,33 @@ func (a *app) runCommand(plan bool) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "sync --sync NAME",
-		Short: "Run a sync once now (exit 0 on success, 1 on failure, 2 on bad usage or config, 3 when the deletion guard held, 4 when some records failed)",
-		Args:  cobra.NoArgs,
+		Short: "Run a sync once now",
+		Long: `Run a sync once now: read every person of its connector, map them, write what
+changed and delete, within the deletion guard, who is gone.
+
+On a terminal, a live line on stderr shows the records read, mapped and written; off
+one, a "sync progress" line is logged every 10 s. The summary goes to stdout (one JSON
+object with --output json).
+
+Exit codes:
+  0  the run succeeded
+  1  the run failed (connector, store, timeout, interrupted), or the store could not
+     be opened
+  2  bad usage or configuration: a flag, an unknown sync, an error in the config, a
+     connector or mapping module that cannot start
+  3  the deletion guard held the run's deletions back (see --allow-deletes)
+  4  some records failed; the others were applied (peoplesync runs --errors RUN)`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runSync(cmd.Context(), &f, plan)
 		},
 	}
 	if plan {
 		cmd.Use, cmd.Short = "plan --sync NAME", "Show what a sync would change, field by field, without writing anything"
+		cmd.Long = `Show what a sync would change, field by field, without writing anything.
+
+Exit codes are those of sync: 0 the plan is clean, 1 the read failed, 2 bad usage or
+configuration, 3 the deletion guard would hold deletions back, 4 some records would fail.`
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&f.sync, "sync", "", "name of the sync (required)")

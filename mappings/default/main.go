@@ -2,7 +2,9 @@
 // LDAP (inetOrgPerson), Active Directory, common HR exports and SCIM 2.0 (as the scim
 // connector flattens it: "name.givenName", "emails" primary first, "phoneNumbers.work",
 // "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department") to the
-// People Service profile, and skips computers and records without any name.
+// People Service profile, and skips computers and records without any name. The README's section "The default
+// mapping" lists the attributes it reads for each field (a test keeps the two in step)
+// and how manager references are matched.
 //
 // Settings (all optional):
 //

@@ -2,6 +2,10 @@
 // header row) and JSON Lines. It streams the file, one record at a time, so an export
 // of any size reads in constant memory, apart from 16 bytes a person for the IDs.
 //
+// Its options (path, format, id_attribute, dn_attribute, multi_value_separator,
+// binary_attributes) are described in its schema (see Describe) and, with a CSV and a
+// JSON Lines example that a test runs, in the README's "Connectors" section.
+//
 // A read tells two kinds of problem apart:
 //
 //   - A problem with one record (no ID, an empty or multi-valued ID, an ID that appears
