@@ -130,6 +130,50 @@ func TestSyncCommandTwice(t *testing.T) {
 	if code != 0 || strings.Count(strings.TrimSpace(out), "\n") != 3 {
 		t.Fatalf("profiles exited %d:\n%s", code, out)
 	}
+
+	// The same listings as one JSON object each, for scripts.
+	code, out, _ = cli(t, "--config", cfg, "runs", "--output", "json")
+	var runs struct {
+		Locks []map[string]any `json:"locks"`
+		Runs  []struct {
+			RunID     int64  `json:"run_id"`
+			Sync      string `json:"sync"`
+			Status    string `json:"status"`
+			Created   int64  `json:"created"`
+			Unchanged int64  `json:"unchanged"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &runs); code != 0 || err != nil {
+		t.Fatalf("runs --output json exited %d (%v):\n%s", code, err, out)
+	}
+	if len(runs.Runs) != 2 || runs.Runs[0].Unchanged != 250 || runs.Runs[1].Created != 250 ||
+		runs.Runs[0].RunID <= runs.Runs[1].RunID || runs.Runs[0].Sync != "people" || runs.Runs[0].Status != "succeeded" {
+		t.Errorf("runs --output json: %+v", runs)
+	}
+	code, out, _ = cli(t, "--config", cfg, "profiles", "--sync", "people", "--limit", "3", "--output", "json")
+	var profiles struct {
+		Sync     string `json:"sync"`
+		Profiles []struct {
+			ProfileID  string            `json:"profile_id"`
+			ExternalID string            `json:"external_id"`
+			State      string            `json:"state"`
+			Fields     map[string]string `json:"fields"`
+		} `json:"profiles"`
+	}
+	if err := json.Unmarshal([]byte(out), &profiles); code != 0 || err != nil {
+		t.Fatalf("profiles --output json exited %d (%v):\n%s", code, err, out)
+	}
+	if profiles.Sync != "people" || len(profiles.Profiles) != 3 {
+		t.Fatalf("profiles --output json: %+v", profiles)
+	}
+	for _, p := range profiles.Profiles {
+		if p.ProfileID == "" || p.ExternalID == "" || p.State == "" || p.Fields["user_name"] == "" {
+			t.Errorf("profiles --output json: incomplete profile %+v", p)
+		}
+	}
+	if code, _, errOut := cli(t, "--config", cfg, "runs", "--output", "yaml"); code != 2 || !strings.Contains(errOut, "want text or json") {
+		t.Errorf("runs --output yaml exited %d: %s", code, errOut)
+	}
 }
 
 func TestValidateReportsEveryProblemWithItsPosition(t *testing.T) {

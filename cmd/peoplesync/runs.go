@@ -34,11 +34,15 @@ func (a *app) runsCommand() *cobra.Command {
 	var syncName string
 	var limit int
 	var errorsOf int64
+	var output string
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List recent runs, newest first (or one run's record errors with --errors RUN)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			st, err := a.configuredStore(cmd.Context(), false)
 			if err != nil {
 				return err
@@ -52,6 +56,9 @@ func (a *app) runsCommand() *cobra.Command {
 				}
 				if err != nil {
 					return &exitError{code: exitFailed, err: err}
+				}
+				if output == "json" {
+					return writeJSONValue(a.stdout, toRunErrorsJSON(errorsOf, errs))
 				}
 				t.add("EXTERNAL ID", "ERROR")
 				for _, e := range errs {
@@ -67,6 +74,13 @@ func (a *app) runsCommand() *cobra.Command {
 				if err := a.knownSync(syncName); err != nil {
 					return err
 				}
+			}
+			if output == "json" {
+				locks, err := st.Locks(cmd.Context())
+				if err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				return writeJSONValue(a.stdout, toRunsJSON(locks, runs))
 			}
 			if err := printLocks(cmd.Context(), a.stdout, st); err != nil {
 				return &exitError{code: exitFailed, err: err}
@@ -87,17 +101,22 @@ func (a *app) runsCommand() *cobra.Command {
 	cmd.Flags().StringVar(&syncName, "sync", "", "only runs of this sync")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs")
 	cmd.Flags().Int64Var(&errorsOf, "errors", 0, "show the record errors of this run")
+	cmd.Flags().StringVar(&output, "output", "text", "output: text or json (one JSON object)")
 	return cmd
 }
 
 func (a *app) profilesCommand() *cobra.Command {
 	var syncName string
 	var limit int
+	var output string
 	cmd := &cobra.Command{
 		Use:   "profiles --sync NAME",
 		Short: "Show a few profiles a sync keeps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			st, err := a.configuredStore(cmd.Context(), false)
 			if err != nil {
 				return err
@@ -112,6 +131,9 @@ func (a *app) profilesCommand() *cobra.Command {
 					return err
 				}
 			}
+			if output == "json" {
+				return writeJSONValue(a.stdout, toProfilesJSON(syncName, ps))
+			}
 			var t table
 			t.add("DISPLAY NAME", "EMAIL", "TITLE", "DEPARTMENT", "LOCATION", "PHONE", "MANAGER", "STATE")
 			for _, p := range ps {
@@ -124,6 +146,7 @@ func (a *app) profilesCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&syncName, "sync", "", "name of the sync (required)")
 	cmd.Flags().IntVar(&limit, "limit", 10, "how many profiles")
+	cmd.Flags().StringVar(&output, "output", "text", "output: text or json (one JSON object)")
 	_ = cmd.MarkFlagRequired("sync")
 	return cmd
 }

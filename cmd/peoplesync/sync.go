@@ -134,8 +134,8 @@ configuration, 3 the deletion guard would hold deletions back, 4 some records wo
 }
 
 func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
-	if f.output != "text" && f.output != "json" {
-		return &exitError{code: exitUsage, err: fmt.Errorf("--output %q: want text or json", f.output)}
+	if err := checkOutput(f.output); err != nil {
+		return err
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
