@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/peoplesync/peoplesync/plugins/entra"
 	"github.com/peoplesync/peoplesync/plugins/file"
 	"github.com/peoplesync/peoplesync/plugins/ldap"
 	"github.com/peoplesync/peoplesync/plugins/scim"
@@ -16,9 +17,10 @@ import (
 
 // Bundled maps a bundled connector's name to its constructor.
 var Bundled = map[string]func() connector.Connector{
-	"file": file.New,
-	"ldap": ldap.New,
-	"scim": scim.New,
+	"entra": entra.New,
+	"file":  file.New,
+	"ldap":  ldap.New,
+	"scim":  scim.New,
 }
 
 // Names returns the bundled connectors' names, sorted.

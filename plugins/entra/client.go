@@ -1,0 +1,336 @@
+package entra
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/time/rate"
+)
+
+// Retry timing. A throttled request waits what Retry-After says (at most maxRetryAfter);
+// one without it, or a failed one, waits an exponential back-off with jitter: a random
+// time between half and all of baseBackoff·2^attempt, capped at maxBackoff.
+const (
+	baseBackoff   = time.Second
+	maxBackoff    = time.Minute
+	maxRetryAfter = 10 * time.Minute
+	// renewBefore: a token is renewed this long before it expires, so that no request
+	// goes out with a token about to lapse (Entra's tokens live 60–90 minutes).
+	renewBefore = 2 * time.Minute
+	// maxBody bounds one response: a page of 999 users is a few MiB.
+	maxBody = 64 << 20
+)
+
+// clock is what the retries wait with; tests inject one that does not sleep.
+type clock struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+func realSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// client sends the requests of one read or check: each with a fresh enough token, at
+// most cfg.rate a second, retried when throttled or failed.
+type client struct {
+	cfg     *config
+	http    *http.Client
+	tokens  *tokens
+	limiter *rate.Limiter
+	clock   clock
+}
+
+// newClient returns a client for one read or check; its tokens are fetched with ctx.
+func newClient(ctx context.Context, cfg *config, clk clock) *client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = &tls.Config{RootCAs: cfg.roots, MinVersion: tls.VersionTLS12}
+	hc := &http.Client{Transport: transport, Timeout: defaultHTTPTimeout,
+		// A redirect would carry the bearer token to wherever it points: follow none.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cc := &clientcredentials.Config{
+		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL,
+		Scopes: []string{cfg.scope},
+		// Entra takes the credentials in the form body; auto-detection would send a
+		// rejected header first on every failure.
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	return &client{
+		cfg:     cfg,
+		http:    hc,
+		tokens:  &tokens{base: fetcher{cc, context.WithValue(ctx, oauth2.HTTPClient, hc)}},
+		limiter: rate.NewLimiter(rate.Limit(cfg.rate), 1),
+		clock:   clk,
+	}
+}
+
+// fetcher fetches a new token on every call: cc.TokenSource would cache it where a
+// token Graph rejected could not be dropped.
+type fetcher struct {
+	cc  *clientcredentials.Config
+	ctx context.Context
+}
+
+func (f fetcher) Token() (*oauth2.Token, error) { return f.cc.Token(f.ctx) }
+
+// tokens caches the access token and renews it before it expires, or at once after
+// Graph rejected it.
+type tokens struct {
+	mu   sync.Mutex
+	base oauth2.TokenSource
+	src  oauth2.TokenSource
+}
+
+func (t *tokens) token() (*oauth2.Token, error) {
+	t.mu.Lock()
+	if t.src == nil {
+		t.src = oauth2.ReuseTokenSourceWithExpiry(nil, t.base, renewBefore)
+	}
+	src := t.src
+	t.mu.Unlock()
+	return src.Token()
+}
+
+// drop forgets the cached token: the next request fetches a new one.
+func (t *tokens) drop() {
+	t.mu.Lock()
+	t.src = nil
+	t.mu.Unlock()
+}
+
+// graphError is an error answer of Graph: its status and, when the body says, the
+// code and message of its error object.
+type graphError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *graphError) Error() string {
+	s := fmt.Sprintf("HTTP %d", e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// decodeGraphError reads Graph's error object ({"error": {"code", "message"}}).
+func decodeGraphError(status int, body []byte) *graphError {
+	var doc struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &doc) // an unreadable body leaves only the status
+	msg := doc.Error.Message
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return &graphError{Status: status, Code: doc.Error.Code, Message: msg}
+}
+
+// retryable reports whether a status is worth another try: throttling and failures
+// of the service that Graph documents as transient.
+func retryable(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// get fetches u and returns the body of its 200 answer, with the answer's content type.
+// It waits for the rate limit, authenticates, retries throttled and failed requests up
+// to max_retries times, and renews a token Graph rejects once. A 404 comes back as a
+// *graphError wrapping nothing, for the caller to read (no manager, no photo).
+func (c *client) get(ctx context.Context, u string) ([]byte, string, error) {
+	renewed := false
+	var last error
+	for attempt := 0; ; attempt++ {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, "", ctxOr(ctx, err)
+		}
+		var wait time.Duration
+		body, ctype, status, hdr, err := c.once(ctx, u)
+		switch {
+		case err == nil && status == http.StatusOK:
+			return body, ctype, nil
+		case ctx.Err() != nil:
+			return nil, "", ctx.Err()
+		case errors.Is(err, ErrCredentials):
+			return nil, "", err
+		case err != nil: // the network, or a token endpoint that is throttled or down
+			last = err
+		case status == http.StatusUnauthorized && !renewed:
+			// The token lapsed (or was revoked) before its expiry said: renew it and try
+			// again at once; a second 401 is the credentials' fault.
+			renewed = true
+			c.tokens.drop()
+			attempt--
+			continue
+		case status == http.StatusUnauthorized:
+			return nil, "", fmt.Errorf("%w: Graph rejects the app's new token too: %w", ErrCredentials, decodeGraphError(status, body))
+		case status == http.StatusForbidden:
+			return nil, "", fmt.Errorf("%w (grant the app the User.Read.All application permission, with admin consent): %w", ErrForbidden, decodeGraphError(status, body))
+		case retryable(status):
+			last = decodeGraphError(status, body)
+			wait = retryAfter(hdr, c.clock.now())
+		default:
+			return nil, "", decodeGraphError(status, body)
+		}
+		if attempt >= c.cfg.maxRetries {
+			return nil, "", fmt.Errorf("%w: still failing after %d retries: %w", ErrUnavailable, c.cfg.maxRetries, last)
+		}
+		if wait == 0 {
+			wait = backoff(attempt)
+		}
+		if err := c.clock.sleep(ctx, wait); err != nil {
+			return nil, "", ctxOr(ctx, err)
+		}
+	}
+}
+
+// once sends one authenticated GET.
+func (c *client) once(ctx context.Context, u string) (body []byte, ctype string, status int, hdr http.Header, err error) {
+	tok, err := c.tokens.token()
+	if err != nil {
+		return nil, "", 0, nil, tokenError(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, "", 0, nil, fmt.Errorf("request %s: %w", u, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, "", 0, nil, fmt.Errorf("%w: %w", ErrUnreachable, redactURL(err))
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		// A body cut off is a failed request like any other: it is retried.
+		return nil, "", 0, nil, fmt.Errorf("%w: reading the answer: %w", ErrUnreachable, err)
+	}
+	if len(body) > maxBody {
+		return nil, "", 0, nil, fmt.Errorf("an answer of more than %d MiB", maxBody>>20)
+	}
+	return body, resp.Header.Get("Content-Type"), resp.StatusCode, resp.Header, nil
+}
+
+// tokenError explains a failed token request without its body, which a misbehaving
+// endpoint could fill with anything. Rejections are ErrCredentials, not retried; a
+// throttled or failing token endpoint is retried like Graph.
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		if status != 0 && retryable(status) {
+			return fmt.Errorf("token endpoint: HTTP %d", status)
+		}
+		detail := re.ErrorCode
+		if re.ErrorDescription != "" {
+			desc := re.ErrorDescription
+			if i := strings.IndexAny(desc, "\r\n"); i >= 0 {
+				desc = desc[:i] // Entra appends trace and correlation IDs on new lines
+			}
+			detail += ": " + desc
+		}
+		if detail == "" {
+			detail = fmt.Sprintf("HTTP %d", status)
+		}
+		return fmt.Errorf("%w (check tenant_id, client_id and client_secret): the token endpoint says %s", ErrCredentials, detail)
+	}
+	return fmt.Errorf("token endpoint: %w", redactURL(err))
+}
+
+// redactURL drops the query of the URL a *url.Error names (skip and delta tokens are
+// long and say nothing to a person).
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery = ""
+			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+		}
+	}
+	return err
+}
+
+// retryAfter reads a Retry-After header (seconds, or an HTTP date), capped at
+// maxRetryAfter; 0 if there is none.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d <= 0 {
+		return time.Millisecond // "now": still no tighter loop than the rate limit allows
+	}
+	return min(d, maxRetryAfter)
+}
+
+// backoff is the wait before retry attempt+1: between half and all of
+// baseBackoff·2^attempt, capped at maxBackoff.
+func backoff(attempt int) time.Duration {
+	d := maxBackoff
+	if attempt < 6 {
+		d = min(baseBackoff<<attempt, maxBackoff)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func ctxOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// sameOrigin reports whether link points at the configured Graph endpoint: the only
+// place the connector sends its token.
+func (c *client) sameOrigin(link string) bool {
+	u, err := url.Parse(link)
+	return err == nil && u.Scheme == c.cfg.graphURL.Scheme && strings.EqualFold(u.Host, c.cfg.graphURL.Host) &&
+		strings.HasPrefix(u.Path, c.cfg.graphURL.Path+"/")
+}
+
+// isJSON reports whether a content type is JSON (Graph answers application/json with
+// odata parameters).
+func isJSON(ctype string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(ctype)), "application/json") || ctype == ""
+}

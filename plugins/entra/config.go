@@ -1,0 +1,258 @@
+package entra
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+// Defaults of the config attributes.
+const (
+	defaultGraphURL    = "https://graph.microsoft.com/v1.0"
+	defaultLoginURL    = "https://login.microsoftonline.com"
+	defaultPageSize    = 999 // the most GET /users returns in one page
+	defaultRate        = 20  // requests a second; Graph's directory limits allow several times this
+	defaultMaxRetries  = 6
+	maxPageSize        = 999
+	maxRequestsPerSec  = 10000
+	maxRetriesLimit    = 20
+	defaultHTTPTimeout = 2 * time.Minute
+)
+
+// defaultProperties are the user properties a read selects: what a profile needs. The
+// manager and the photo are not properties; they come as the manager and photo
+// attributes (see read.go).
+var defaultProperties = []string{
+	"id", "onPremisesImmutableId", "userPrincipalName", "mail", "givenName", "surname",
+	"displayName", "employeeId", "employeeType", "jobTitle", "department", "companyName",
+	"officeLocation", "businessPhones", "mobilePhone", "accountEnabled", "city", "country",
+	"state", "streetAddress", "postalCode", "usageLocation", "preferredLanguage", "userType",
+	"onPremisesSamAccountName",
+}
+
+var schema = connector.Schema{Attributes: []connector.AttributeSchema{
+	{Name: "tenant_id", Type: connector.String,
+		Description: "The directory (tenant) ID or a verified domain; required unless token_url is set."},
+	{Name: "client_id", Type: connector.String, Required: true,
+		Description: "The application (client) ID of the app registration, which needs the User.Read.All application permission."},
+	{Name: "client_secret", Type: connector.String, Sensitive: true,
+		Description: `The app's client secret, e.g. env("ENTRA_CLIENT_SECRET"). Never logged or printed.`},
+	{Name: "token_url", Type: connector.String,
+		Description: "The OAuth 2.0 token endpoint; default https://login.microsoftonline.com/TENANT_ID/oauth2/v2.0/token."},
+	{Name: "graph_url", Type: connector.String,
+		Description: "The Microsoft Graph endpoint with its version; default https://graph.microsoft.com/v1.0 (a national cloud has its own)."},
+	{Name: "scope", Type: connector.String,
+		Description: "The scope asked for; default GRAPH_ORIGIN/.default (https://graph.microsoft.com/.default)."},
+	{Name: "ca_file", Type: connector.String,
+		Description: "PEM file of extra CAs to trust for both endpoints (a TLS-inspecting proxy); TLS is always verified, and both URLs must be https."},
+	{Name: "attributes", Type: connector.StringList,
+		Description: "User properties to read besides the default ones (e.g. employeeHireDate, onPremisesExtensionAttributes)."},
+	{Name: "include_photo", Type: connector.Bool,
+		Description: "Also read each person's photo (one more request per person and read; default false)."},
+	{Name: "page_size", Type: connector.Number,
+		Description: "Users per page of a full read, 1 to 999; default 999."},
+	{Name: "requests_per_second", Type: connector.Number,
+		Description: "The most requests a second the connector sends to Graph; default 20."},
+	{Name: "max_retries", Type: connector.Number,
+		Description: "How often a throttled (429) or failed (5xx, network) request is retried before the read fails; default 6."},
+}}
+
+// config is a validated configuration.
+type config struct {
+	clientID     string
+	clientSecret string
+	tokenURL     string
+	graphURL     *url.URL // without a trailing slash
+	scope        string
+	roots        *x509.CertPool // nil: the system's roots
+	properties   []string       // $select of every user request
+	photo        bool
+	pageSize     int
+	rate         float64
+	maxRetries   int
+}
+
+// parseConfig decodes and validates a config block, reporting every problem as a
+// diagnostic on its attribute. No diagnostic quotes client_secret.
+func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
+	var diags connector.Diagnostics
+	errorf := func(attr, summary, detail string, args ...any) {
+		diags = append(diags, connector.Diagnostic{
+			Severity: connector.Error, Attribute: attr, Summary: summary, Detail: fmt.Sprintf(detail, args...),
+		})
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		errorf("", "Invalid Entra ID connector configuration", "The configuration must be an object.")
+		return nil, diags
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !slices.ContainsFunc(schema.Attributes, func(a connector.AttributeSchema) bool { return a.Name == name }) {
+			errorf(name, "Unsupported attribute", "The Entra ID connector has no attribute %q.", name)
+		}
+	}
+	decode := func(name, want string, dst any) bool {
+		v, ok := fields[name]
+		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			return false
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			errorf(name, "Incorrect attribute value type", "%s must be %s.", name, want)
+			return false
+		}
+		return true
+	}
+	number := func(name string, lo, hi float64, def float64, whole bool) float64 {
+		var n float64
+		if !decode(name, "a number", &n) {
+			return def
+		}
+		if n < lo || n > hi || (whole && n != float64(int64(n))) {
+			kind := "a number"
+			if whole {
+				kind = "a whole number"
+			}
+			errorf(name, "Value out of range", "%s is %v; it must be %s from %v to %v.", name, n, kind, lo, hi)
+			return def
+		}
+		return n
+	}
+
+	cfg := &config{}
+	var tenant, tokenURL, graphURL, caFile string
+	decode("tenant_id", "a string", &tenant)
+	decode("client_id", "a string", &cfg.clientID)
+	decode("client_secret", "a string", &cfg.clientSecret)
+	decode("token_url", "a string", &tokenURL)
+	decode("graph_url", "a string", &graphURL)
+	decode("scope", "a string", &cfg.scope)
+	decode("ca_file", "a string", &caFile)
+	decode("include_photo", "a bool", &cfg.photo)
+	cfg.pageSize = int(number("page_size", 1, maxPageSize, defaultPageSize, true))
+	cfg.rate = number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
+	cfg.maxRetries = int(number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
+
+	cfg.properties = slices.Clone(defaultProperties)
+	var extra []string
+	if decode("attributes", "a list of user property names", &extra) {
+		for _, p := range extra {
+			switch {
+			case !isPropertyName(p):
+				errorf("attributes", "Invalid property name", "attributes lists %q, which is not a Graph property name (letters and digits only).", p)
+			case strings.EqualFold(p, "manager") || strings.EqualFold(p, "photo"):
+				errorf("attributes", "Not a property", "%s is read without being listed (the photo with include_photo = true).", p)
+			case !slices.ContainsFunc(cfg.properties, func(q string) bool { return strings.EqualFold(p, q) }):
+				cfg.properties = append(cfg.properties, p)
+			}
+		}
+	}
+
+	if strings.TrimSpace(cfg.clientID) == "" {
+		errorf("client_id", "Missing client ID", "client_id is the application (client) ID of the app registration that may read users.")
+	}
+	if cfg.clientSecret == "" {
+		errorf("client_secret", "Missing client secret", `client_secret authenticates the app; set it from the environment, e.g. client_secret = env("ENTRA_CLIENT_SECRET").`)
+	}
+
+	if graphURL == "" {
+		graphURL = defaultGraphURL
+	}
+	if u, problem := httpsURL(graphURL); problem != "" {
+		errorf("graph_url", "Invalid Graph URL", "graph_url %q %s.", graphURL, problem)
+	} else {
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		cfg.graphURL = u
+		if cfg.scope == "" {
+			cfg.scope = u.Scheme + "://" + u.Host + "/.default"
+		}
+	}
+	switch {
+	case tokenURL != "":
+		if _, problem := httpsURL(tokenURL); problem != "" {
+			errorf("token_url", "Invalid token URL", "token_url %q %s.", tokenURL, problem)
+		}
+		cfg.tokenURL = tokenURL
+	case strings.TrimSpace(tenant) == "":
+		errorf("tenant_id", "Missing tenant ID", "tenant_id names the directory (its ID or a verified domain); or set token_url.")
+	case !isTenant(tenant):
+		errorf("tenant_id", "Invalid tenant ID", "tenant_id %q is neither a directory ID nor a domain name.", tenant)
+	default:
+		cfg.tokenURL = defaultLoginURL + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
+	}
+
+	if caFile != "" {
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			errorf("ca_file", "Cannot read the CA file", "%v", err)
+		} else {
+			roots, err := x509.SystemCertPool()
+			if err != nil {
+				roots = x509.NewCertPool()
+			}
+			if !roots.AppendCertsFromPEM(pemBytes) {
+				errorf("ca_file", "No certificates in the CA file", "%s holds no PEM certificate.", caFile)
+			}
+			cfg.roots = roots
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, diags
+}
+
+// httpsURL parses an https URL with a host, or says what is wrong with it. A bearer token
+// or a client secret never travels over plain HTTP.
+func httpsURL(s string) (*url.URL, string) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, "is not a URL"
+	case u.Scheme != "https":
+		return nil, "must be an https:// URL (the connector sends secrets and tokens to it)"
+	case u.Host == "":
+		return nil, "has no host"
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, "must have no query or fragment"
+	}
+	return u, ""
+}
+
+// isPropertyName reports whether s can be a Graph property name (what $select takes).
+func isPropertyName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// isTenant reports whether s looks like a tenant ID (a GUID) or a domain name.
+func isTenant(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,439 @@
+package entra
+
+// fakeGraph is a local Microsoft Graph and Entra ID token endpoint that behaves as
+// Microsoft documents them, not as the connector happens to expect. It follows:
+//
+//   - api-reference/v1.0/api/user-list.md: GET /users with $select (unknown properties
+//     are 400 Request_BadRequest), $top (1–999), $expand=manager($select=id) (the
+//     manager as an object with @odata.type and id), @odata.nextLink with $skiptoken;
+//     selected properties without a value come as null;
+//   - api-reference/v1.0/api/user-delta.md and concepts/delta-query-users.md,
+//     concepts/delta-query-overview.md: GET /users/delta, no $top or $expand (400),
+//     $deltatoken=latest answering only an @odata.deltaLink, pages linked by
+//     @odata.nextLink ending in an @odata.deltaLink, removed users as {"id",
+//     "@removed": {"reason": "changed"|"deleted"}}, a changed manager as manager@delta;
+//   - api-reference/v1.0/api/user-list-manager.md: GET /users/{id}/manager, 404
+//     Request_ResourceNotFound without one; api-reference/v1.0/api/profilephoto-get.md:
+//     GET /users/{id}/photo/$value, 404 ImageNotFound without one;
+//   - resources/user.md for the property names and types; concepts/errors.md for the
+//     error object ({"error": {"code", "message", "innerError"}});
+//   - concepts/throttling.md: 429 with Retry-After in seconds;
+//   - the Microsoft identity platform's client credentials flow
+//     (identity-platform/v2-oauth2-client-creds-grant-flow.md): POST
+//     /{tenant}/oauth2/v2.0/token with grant_type, client_id, client_secret and scope in
+//     the form; {"token_type": "Bearer", "expires_in", "access_token"}; a wrong secret is
+//     401 invalid_client with an AADSTS description; Graph answers an expired token with
+//     401 InvalidAuthenticationToken.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const (
+	fakeTenant   = "contoso.onmicrosoft.com"
+	fakeClientID = "6731de76-14a6-49ae-97bc-6eba6914391e"
+	fakeSecret   = "sEcReT~value.that-must-never-show"
+)
+
+// userProperties are the user properties of resources/user.md the fake knows.
+var userProperties = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range append(slices.Clone(defaultProperties),
+		"aboutMe", "ageGroup", "birthday", "createdDateTime", "creationType", "employeeHireDate",
+		"employeeLeaveDateTime", "employeeOrgData", "faxNumber", "hireDate", "identities", "imAddresses",
+		"mailNickname", "onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesExtensionAttributes",
+		"onPremisesLastSyncDateTime", "onPremisesSecurityIdentifier", "onPremisesSyncEnabled",
+		"onPremisesUserPrincipalName", "otherMails", "proxyAddresses", "showInAddressList") {
+		m[p] = true
+	}
+	return m
+}()
+
+// fakeUser is one user of the fake directory.
+type fakeUser struct {
+	props   map[string]any // property values; absent = never set
+	manager string         // the manager's id, "" for none
+	photo   []byte
+	version int // the change that last touched the user
+	removed string
+}
+
+// fakeGraph is the fake. Its hooks run under its lock.
+type fakeGraph struct {
+	t   testing.TB
+	srv *httptest.Server
+	ca  string // PEM file of the server's certificate
+
+	mu       sync.Mutex
+	order    []string // user IDs in directory order
+	users    map[string]*fakeUser
+	version  int
+	tokens   map[string]int // token → Graph requests it may still serve (-1: unlimited)
+	issued   int
+	requests int // Graph requests, all of them
+	// tokenUses: how many Graph requests a token serves before Graph calls it expired
+	// (0: unlimited).
+	tokenUses int
+	// rejectTokens: the token endpoint answers invalid_client from now on.
+	rejectTokens bool
+	// fault, if set, may answer a Graph request instead of the fake (n counts the Graph
+	// requests, from 1): status, Retry-After, and whether it answered.
+	fault func(r *http.Request, n int) (status int, retryAfter string, answered bool)
+	// deltaPage is the size of a delta page (Graph decides it; small to make many).
+	deltaPage int
+	paths     []string // request paths with queries, in order
+	keepPaths bool
+}
+
+func newFakeGraph(t testing.TB) *fakeGraph {
+	f := &fakeGraph{t: t, users: map[string]*fakeUser{}, tokens: map[string]int{}, deltaPage: 3, keepPaths: true}
+	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	f.ca = filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw})
+	if err := os.WriteFile(f.ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// config is a connector config for the fake, with extra attributes merged in.
+func (f *fakeGraph) config(extra map[string]any) json.RawMessage {
+	c := map[string]any{
+		"client_id": fakeClientID, "client_secret": fakeSecret,
+		"token_url":           f.srv.URL + "/" + fakeTenant + "/oauth2/v2.0/token",
+		"graph_url":           f.srv.URL + "/v1.0",
+		"ca_file":             f.ca,
+		"requests_per_second": 10000,
+	}
+	for k, v := range extra {
+		c[k] = v
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b
+}
+
+// add adds users (their props must hold "id" unless the test wants a user without).
+func (f *fakeGraph) add(users ...*fakeUser) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range users {
+		f.version++
+		u.version = f.version
+		id, _ := u.props["id"].(string)
+		if id == "" {
+			id = "noid-" + strconv.Itoa(f.version)
+		}
+		f.order = append(f.order, id)
+		f.users[id] = u
+	}
+}
+
+// change changes a user as one directory change.
+func (f *fakeGraph) change(id string, fn func(u *fakeUser)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.version++
+	u := f.users[id]
+	fn(u)
+	u.version = f.version
+}
+
+func (f *fakeGraph) remove(id, reason string) {
+	f.change(id, func(u *fakeUser) { u.removed = reason })
+}
+
+func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.keepPaths {
+		f.paths = append(f.paths, r.Method+" "+r.URL.RequestURI())
+	}
+	if r.URL.Path == "/"+fakeTenant+"/oauth2/v2.0/token" {
+		f.token(w, r)
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1.0/")
+	if !ok || r.Method != http.MethodGet {
+		graphErr(w, http.StatusBadRequest, "BadRequest", "Invalid version.")
+		return
+	}
+	f.requests++
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	left, known := f.tokens[tok]
+	switch {
+	case !known:
+		graphErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+		return
+	case left == 0:
+		graphErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
+		return
+	case left > 0:
+		f.tokens[tok] = left - 1
+	}
+	if f.fault != nil {
+		if status, after, answered := f.fault(r, f.requests); answered {
+			if after != "" {
+				w.Header().Set("Retry-After", after)
+			}
+			code := map[int]string{429: "TooManyRequests", 503: "serviceNotAvailable", 500: "generalException"}[status]
+			graphErr(w, status, code, "Please retry after "+after+" seconds.")
+			return
+		}
+	}
+	parts := strings.Split(rest, "/")
+	switch {
+	case len(parts) == 1 && parts[0] == "users":
+		f.list(w, r)
+	case len(parts) == 2 && parts[0] == "users" && parts[1] == "delta":
+		f.delta(w, r)
+	case len(parts) == 3 && parts[0] == "users" && parts[2] == "manager":
+		u := f.users[parts[1]]
+		if u == nil || u.removed != "" {
+			graphErr(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", parts[1]))
+			return
+		}
+		if u.manager == "" {
+			graphErr(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource 'manager' does not exist or one of its queried reference-property objects are not present.")
+			return
+		}
+		writeJSON(w, map[string]any{"@odata.context": f.srv.URL + "/v1.0/$metadata#directoryObjects/$entity",
+			"@odata.type": "#microsoft.graph.user", "id": u.manager})
+	case len(parts) == 4 && parts[0] == "users" && parts[2] == "photo" && parts[3] == "$value":
+		u := f.users[parts[1]]
+		if u == nil || len(u.photo) == 0 {
+			graphErr(w, http.StatusNotFound, "ImageNotFound", "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.")
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(u.photo)
+	default:
+		graphErr(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+rest+"'.")
+	}
+}
+
+func (f *fakeGraph) token(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.ParseForm() != nil || r.PostForm.Get("grant_type") != "client_credentials" {
+		tokenErr(w, http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
+		return
+	}
+	if f.rejectTokens || r.PostForm.Get("client_id") != fakeClientID || r.PostForm.Get("client_secret") != fakeSecret {
+		tokenErr(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.\r\nTrace ID: 0000\r\nCorrelation ID: 0000")
+		return
+	}
+	if s := r.PostForm.Get("scope"); s != f.srv.URL+"/.default" {
+		tokenErr(w, http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid.")
+		return
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	tok := "eyJ0eXAiOiJKV1Qi." + hex.EncodeToString(b)
+	f.tokens[tok] = -1
+	if f.tokenUses > 0 {
+		f.tokens[tok] = f.tokenUses
+	}
+	f.issued++
+	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+}
+
+// selected parses $select, answering 400 for a property a user does not have.
+func (f *fakeGraph) selected(w http.ResponseWriter, q url.Values, allow ...string) ([]string, bool) {
+	sel := strings.Split(q.Get("$select"), ",")
+	if q.Get("$select") == "" {
+		sel = []string{"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"}
+	}
+	for _, p := range sel {
+		if !userProperties[p] && !slices.Contains(allow, p) {
+			graphErr(w, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Could not find a property named '%s' on type 'Microsoft.DirectoryServices.User'.", p))
+			return nil, false
+		}
+	}
+	return sel, true
+}
+
+// render is a user as a collection answer carries it: the selected properties, null
+// when unset.
+func render(u *fakeUser, sel []string) map[string]any {
+	out := map[string]any{}
+	for _, p := range sel {
+		if p == "manager" {
+			continue
+		}
+		v, ok := u.props[p]
+		if !ok {
+			v = nil
+		}
+		out[p] = v
+	}
+	if id, ok := u.props["id"]; ok {
+		out["id"] = id
+	} else {
+		delete(out, "id")
+	}
+	return out
+}
+
+func (f *fakeGraph) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sel, ok := f.selected(w, q)
+	if !ok {
+		return
+	}
+	top := 100
+	if t := q.Get("$top"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 999 {
+			graphErr(w, http.StatusBadRequest, "Request_UnsupportedQuery", "Invalid page size specified: '"+t+"'. Must be between 1 and 999 inclusive.")
+			return
+		}
+		top = n
+	}
+	expand := q.Get("$expand")
+	if expand != "" && expand != "manager($select=id)" && expand != "manager" {
+		graphErr(w, http.StatusBadRequest, "Request_BadRequest", "Unsupported expand.")
+		return
+	}
+	start := 0
+	if st := q.Get("$skiptoken"); st != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(st, "X"))
+		if err != nil {
+			graphErr(w, http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
+			return
+		}
+		start = n
+	}
+	value := []any{}
+	i := start
+	for ; i < len(f.order) && len(value) < top; i++ {
+		u := f.users[f.order[i]]
+		if u.removed != "" {
+			continue
+		}
+		m := render(u, sel)
+		if expand != "" && u.manager != "" {
+			m["manager"] = map[string]any{"@odata.type": "#microsoft.graph.user", "id": u.manager}
+		}
+		if raw, ok := u.props["@raw"]; ok {
+			value = append(value, json.RawMessage(raw.(string)))
+			continue
+		}
+		value = append(value, m)
+	}
+	page := map[string]any{"@odata.context": f.srv.URL + "/v1.0/$metadata#users(" + strings.Join(sel, ",") + ")", "value": value}
+	for ; i < len(f.order) && f.users[f.order[i]].removed != ""; i++ {
+	}
+	if i < len(f.order) {
+		q.Set("$skiptoken", "X"+strconv.Itoa(i))
+		page["@odata.nextLink"] = f.srv.URL + "/v1.0/users?" + q.Encode()
+	}
+	writeJSON(w, page)
+}
+
+// delta serves users/delta. Its state tokens say which changes they follow:
+// deltatoken=V (changes after version V), skiptoken=V.U.O (changes after V up to U,
+// from offset O).
+func (f *fakeGraph) delta(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Has("$top") || q.Has("$expand") || q.Has("$orderby") {
+		graphErr(w, http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported query.")
+		return
+	}
+	sel, ok := f.selected(w, q, "manager")
+	if !ok {
+		return
+	}
+	link := func(kind, token string) string {
+		v := url.Values{"$select": {strings.Join(sel, ",")}, kind: {token}}
+		return f.srv.URL + "/v1.0/users/delta?" + v.Encode()
+	}
+	page := map[string]any{"@odata.context": f.srv.URL + "/v1.0/$metadata#users", "value": []any{}}
+	var since, upto, offset int
+	switch dt, st := q.Get("$deltatoken"), q.Get("$skiptoken"); {
+	case dt == "latest":
+		page["@odata.deltaLink"] = link("$deltatoken", strconv.Itoa(f.version))
+		writeJSON(w, page)
+		return
+	case dt != "":
+		n, err := strconv.Atoi(dt)
+		if err != nil {
+			graphErr(w, http.StatusBadRequest, "Request_BadRequest", "Invalid delta token.")
+			return
+		}
+		since, upto = n, f.version
+	case st != "":
+		if _, err := fmt.Sscanf(st, "%d.%d.%d", &since, &upto, &offset); err != nil {
+			graphErr(w, http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
+			return
+		}
+	default:
+		since, upto = 0, f.version // the initial round: everyone there is
+	}
+	var changed []*fakeUser
+	for _, id := range f.order {
+		if u := f.users[id]; u.version > since && u.version <= upto {
+			changed = append(changed, u)
+		}
+	}
+	value := []any{}
+	end := min(offset+f.deltaPage, len(changed))
+	for _, u := range changed[offset:end] {
+		if u.removed != "" {
+			value = append(value, map[string]any{"id": u.props["id"], "@removed": map[string]any{"reason": u.removed}})
+			continue
+		}
+		m := render(u, sel)
+		if slices.Contains(sel, "manager") && u.props["@managerChanged"] == true {
+			md := []any{}
+			if u.manager != "" {
+				md = append(md, map[string]any{"@odata.type": "#microsoft.graph.user", "id": u.manager})
+			}
+			m["manager@delta"] = md
+		}
+		value = append(value, m)
+	}
+	page["value"] = value
+	if end < len(changed) {
+		page["@odata.nextLink"] = link("$skiptoken", fmt.Sprintf("%d.%d.%d", since, upto, end))
+	} else {
+		page["@odata.deltaLink"] = link("$deltatoken", strconv.Itoa(upto))
+	}
+	writeJSON(w, page)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func graphErr(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+		"code": code, "message": message,
+		"innerError": map[string]any{"date": "2026-12-03T14:00:00", "request-id": "a0b1c2d3", "client-request-id": "a0b1c2d3"},
+	}})
+}
+
+func tokenErr(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": code, "error_description": desc,
+		"error_codes": []int{7000215}, "timestamp": "2026-12-03 14:00:00Z", "trace_id": "0000", "correlation_id": "0000"})
+}
