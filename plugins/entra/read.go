@@ -83,7 +83,8 @@ type reader struct {
 	cfg    *config
 	w      *connector.RecordWriter
 	delta  bool
-	seen   *idSet // full reads: IDs written, so that a repeated one is Invalid
+	seen   *idSet // full reads: IDs written, so that a repeated one fails the read
+	attrs  []attr // the user being converted, reused
 	cursor string
 	count  int64
 }
@@ -146,7 +147,7 @@ func (r *reader) page(ctx context.Context, link string, n int) (string, error) {
 		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("read: %w", err)
 		}
-		if err := r.user(ctx, raw, fmt.Sprintf("page %d, user %d", n, i+1)); err != nil {
+		if err := r.user(ctx, raw, func() string { return fmt.Sprintf("page %d, user %d", n, i+1) }); err != nil {
 			return "", err
 		}
 	}
@@ -166,83 +167,75 @@ func (r *reader) page(ctx context.Context, link string, n int) (string, error) {
 }
 
 // user converts one entry of a page and writes it: an Upsert, a Delete for a delta
-// entry with @removed, or an Invalid record for an entry that cannot be read.
-func (r *reader) user(ctx context.Context, raw json.RawMessage, where string) error {
+// entry with @removed, or an Invalid record for an entry that cannot be read. where
+// names the entry for a problem ("page 3, user 17").
+func (r *reader) user(ctx context.Context, raw json.RawMessage, where func() string) error {
 	if !utf8.Valid(raw) {
-		return r.invalid(idOf(raw), where+": text that is not UTF-8")
+		return r.invalid(idOf(raw), where()+": text that is not UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var u map[string]any
-	if err := dec.Decode(&u); err != nil || u == nil {
-		return r.invalid("", where+": not a JSON object")
+	var u map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &u); err != nil || u == nil {
+		return r.invalid("", where()+": not a JSON object")
 	}
-	id, _ := u["id"].(string)
-	if strings.TrimSpace(id) == "" || strings.IndexByte(id, 0) >= 0 {
-		return r.invalid("", where+": the user has no id")
+	id, ok := text(u["id"])
+	if !ok || strings.TrimSpace(id) == "" || strings.IndexByte(id, 0) >= 0 {
+		return r.invalid("", where()+": the user has no id")
 	}
-	where = fmt.Sprintf("%s (id %s)", where, id)
+	at := func() string { return fmt.Sprintf("%s (id %s)", where(), id) }
 	if _, removed := u["@removed"]; removed {
 		if !r.delta {
 			return nil // a full read lists the users there are: nobody to report
 		}
-		return r.write(connector.Delete, id, nil)
+		return r.write(connector.Delete, id)
 	}
 	if r.seen != nil && !r.seen.add(id) {
 		// Graph's paging went wrong (ids are unique keys): the first record is already
 		// written, so neither can be made Invalid, and the read is not to be trusted.
-		return fmt.Errorf("%s: %w: the id appears twice in the read", where, ErrProtocol)
+		return fmt.Errorf("%s: %w: the id appears twice in the read", at(), ErrProtocol)
 	}
 
-	attrs := make([]attr, 0, len(u)+2)
+	attrs := r.attrs[:0]
 	var problem string
-	add := func(name string, values []string) {
+	add := func(name string, values [][]byte) {
 		for _, v := range values {
-			if strings.IndexByte(v, 0) >= 0 && problem == "" {
-				problem = fmt.Sprintf("%s: %s holds a NUL character", where, name)
+			if bytes.IndexByte(v, 0) >= 0 && problem == "" {
+				problem = fmt.Sprintf("%s: %s holds a NUL character", at(), name)
 			}
 		}
 		if len(values) > 0 {
 			attrs = append(attrs, attr{name, values})
 		}
 	}
-	keys := make([]string, 0, len(u))
-	for k := range u {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	managerKnown := !r.delta
-	for _, k := range keys {
-		v := u[k]
+	for k, v := range u {
 		switch {
 		case k == "manager":
-			if m, ok := v.(map[string]any); ok {
-				if mid, _ := m["id"].(string); mid != "" {
-					add("manager", []string{mid})
-				}
+			var m struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(v, &m) == nil && m.ID != "" {
+				add("manager", [][]byte{[]byte(m.ID)})
 			}
 			managerKnown = true
 		case k == "manager@delta":
 			add("manager", managerFromDelta(v))
 			managerKnown = true
-		case strings.ContainsRune(k, '@'): // annotations: @odata.type, @odata.context…
-		default:
-			if m, ok := v.(map[string]any); ok {
-				sub := make([]string, 0, len(m))
-				for s := range m {
-					sub = append(sub, s)
-				}
-				slices.Sort(sub)
-				for _, s := range sub {
-					if !strings.ContainsRune(s, '@') {
-						add(k+"."+s, values(m[s]))
-					}
-				}
+		case strings.IndexByte(k, '@') >= 0: // annotations: @odata.type, @odata.context…
+		case len(v) > 0 && v[0] == '{':
+			var m map[string]json.RawMessage
+			if json.Unmarshal(v, &m) != nil {
 				continue
 			}
+			for s, sv := range m {
+				if strings.IndexByte(s, '@') < 0 {
+					add(k+"."+s, values(sv))
+				}
+			}
+		default:
 			add(k, values(v))
 		}
 	}
+	r.attrs = attrs[:0]
 	if problem != "" {
 		return r.invalid(id, problem)
 	}
@@ -250,7 +243,7 @@ func (r *reader) user(ctx context.Context, raw json.RawMessage, where string) er
 		// A changed user whose manager did not change comes without manager@delta.
 		mid, err := r.manager(ctx, id)
 		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+			return fmt.Errorf("%s: %w", at(), err)
 		}
 		add("manager", mid)
 	}
@@ -258,7 +251,7 @@ func (r *reader) user(ctx context.Context, raw json.RawMessage, where string) er
 	if r.cfg.photo {
 		var err error
 		if photo, err = r.photo(ctx, id); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+			return fmt.Errorf("%s: %w", at(), err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -268,11 +261,7 @@ func (r *reader) user(ctx context.Context, raw json.RawMessage, where string) er
 	w.Begin(connector.Upsert)
 	w.SetID(id)
 	for _, a := range attrs {
-		vs := make([][]byte, len(a.values))
-		for i, v := range a.values {
-			vs[i] = []byte(v)
-		}
-		w.Text(a.name, vs)
+		w.Text(a.name, a.values)
 	}
 	if len(photo) > 0 {
 		w.Binary("photo", [][]byte{photo})
@@ -284,13 +273,37 @@ func (r *reader) user(ctx context.Context, raw json.RawMessage, where string) er
 	return nil
 }
 
+// text decodes a JSON string; ok is false for anything else.
+func text(v json.RawMessage) (string, bool) {
+	b, ok := textBytes(v)
+	return string(b), ok
+}
+
+// textBytes decodes a JSON string; ok is false for anything else. A string without
+// escapes (most are) is v's own bytes, without the decoder.
+func textBytes(v json.RawMessage) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, false
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v[1 : len(v)-1 : len(v)-1], true
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return nil, false
+	}
+	return []byte(s), true
+}
+
+// attr is one attribute of the user being converted; its values alias the page's
+// bytes where the JSON string needs no unescaping.
 type attr struct {
 	name   string
-	values []string
+	values [][]byte
 }
 
 // write writes a record without attributes.
-func (r *reader) write(kind connector.ChangeKind, id string, _ []attr) error {
+func (r *reader) write(kind connector.ChangeKind, id string) error {
 	r.w.Begin(kind)
 	r.w.SetID(id)
 	if err := r.w.End(); err != nil {
@@ -329,55 +342,68 @@ func idOf(raw []byte) string {
 
 // values converts a property's JSON value to text values: a string as is (an empty one
 // is no value), numbers and bools as JSON writes them, a list element by element, and
-// anything else as compact JSON.
-func values(v any) []string {
-	switch x := v.(type) {
-	case nil:
+// an object as compact JSON.
+func values(v json.RawMessage) [][]byte {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
 		return nil
-	case string:
-		if x == "" {
+	}
+	switch v[0] {
+	case 'n': // null
+		return nil
+	case '"':
+		s, ok := textBytes(v)
+		if !ok || len(s) == 0 {
 			return nil
 		}
-		return []string{x}
-	case json.Number:
-		return []string{x.String()}
-	case bool:
-		return []string{strconv.FormatBool(x)}
-	case []any:
-		var out []string
-		for _, e := range x {
-			switch e.(type) {
-			case []any, map[string]any:
-				b, _ := json.Marshal(e)
-				out = append(out, string(b))
-			default:
-				out = append(out, values(e)...)
+		return [][]byte{s}
+	case '[':
+		var list []json.RawMessage
+		if json.Unmarshal(v, &list) != nil {
+			return nil
+		}
+		var out [][]byte
+		for _, e := range list {
+			if e = bytes.TrimSpace(e); len(e) > 0 && (e[0] == '{' || e[0] == '[') {
+				var buf bytes.Buffer
+				if json.Compact(&buf, e) == nil {
+					out = append(out, buf.Bytes())
+				}
+				continue
 			}
+			out = append(out, values(e)...)
 		}
 		return out
-	default:
-		b, _ := json.Marshal(x)
-		return []string{string(b)}
+	case '{':
+		var buf bytes.Buffer
+		if json.Compact(&buf, v) != nil {
+			return nil
+		}
+		return [][]byte{buf.Bytes()}
 	}
+	return [][]byte{v} // a number, true or false
 }
 
 // managerFromDelta reads a manager@delta annotation: the last manager not @removed.
-func managerFromDelta(v any) []string {
-	list, _ := v.([]any)
+func managerFromDelta(v json.RawMessage) [][]byte {
+	var list []struct {
+		ID      string          `json:"id"`
+		Removed json.RawMessage `json:"@removed"`
+	}
+	_ = json.Unmarshal(v, &list) // anything else says no manager
 	for i := len(list) - 1; i >= 0; i-- {
-		m, _ := list[i].(map[string]any)
-		if _, removed := m["@removed"]; removed {
+		if list[i].Removed != nil {
 			return nil
 		}
-		if id, _ := m["id"].(string); id != "" {
-			return []string{id}
+		if list[i].ID != "" {
+			return [][]byte{[]byte(list[i].ID)}
 		}
 	}
 	return nil
 }
 
 // manager fetches a user's manager's id; nil if the user has none.
-func (r *reader) manager(ctx context.Context, id string) ([]string, error) {
+func (r *reader) manager(ctx context.Context, id string) ([][]byte, error) {
 	body, ctype, err := r.cl.get(ctx, r.cfg.graphURL.String()+"/users/"+url.PathEscape(id)+"/manager?$select=id")
 	var ge *graphError
 	if errors.As(err, &ge) && ge.Status == http.StatusNotFound {
@@ -395,7 +421,7 @@ func (r *reader) manager(ctx context.Context, id string) ([]string, error) {
 	if m.ID == "" {
 		return nil, nil
 	}
-	return []string{m.ID}, nil
+	return [][]byte{[]byte(m.ID)}, nil
 }
 
 // photo fetches a user's photo; nil if the user has none.
