@@ -1,9 +1,10 @@
 // Command default is peoplesync's default mapping module. It maps the attribute names of
-// LDAP (inetOrgPerson), Active Directory, common HR exports and SCIM 2.0 (as the scim
+// LDAP (inetOrgPerson), Active Directory, Microsoft Entra ID (Graph's user properties,
+// as the entra connector reads them), common HR exports and SCIM 2.0 (as the scim
 // connector flattens it: "name.givenName", "emails" primary first, "phoneNumbers.work",
 // "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department") to the
-// People Service profile, and skips computers and records without any name. The README's section "The default
-// mapping" lists the attributes it reads for each field (a test keeps the two in step)
+// People Service profile, and skips computers, Entra guests and records without any
+// name. The README's section "The default mapping" lists the attributes it reads for each field (a test keeps the two in step)
 // and how manager references are matched.
 //
 // Settings (all optional):
@@ -50,15 +51,15 @@ var (
 	givenNameAttrs    = []string{"givenName", "given_name", "first_name", "name.givenName"}
 	familyNameAttrs   = []string{"sn", "surname", "family_name", "last_name", "name.familyName"}
 	displayNameAttrs  = []string{"displayName", "display_name", "cn", "full_name", "name.formatted"}
-	titleAttrs        = []string{"title", "job_title"}
+	titleAttrs        = []string{"title", "jobTitle", "job_title"}
 	departmentAttrs   = []string{"department", "ou", "department_name", scimEnterprise + "department"}
-	organizationAttrs = []string{"o", "company", "organization", scimEnterprise + "organization"}
+	organizationAttrs = []string{"o", "company", "companyName", "organization", scimEnterprise + "organization"}
 	employeeNumAttrs  = []string{"employeeNumber", "employeeID", "employee_number", "employee_id", scimEnterprise + "employeeNumber"}
-	phoneWorkAttrs    = []string{"telephoneNumber", "phone_work", "work_phone", "phone", "phoneNumbers.work"}
-	phoneMobileAttrs  = []string{"mobile", "phone_mobile", "mobile_phone", "phoneNumbers.mobile"}
+	phoneWorkAttrs    = []string{"telephoneNumber", "businessPhones", "phone_work", "work_phone", "phone", "phoneNumbers.work"}
+	phoneMobileAttrs  = []string{"mobile", "mobilePhone", "phone_mobile", "mobile_phone", "phoneNumbers.mobile"}
 	localeAttrs       = []string{"preferredLanguage", "locale", "language"}
 	timezoneAttrs     = []string{"timezone", "time_zone"}
-	locationAttrs     = []string{"l", "physicalDeliveryOfficeName", "location", "office", "addresses.work.locality", "addresses.locality"}
+	locationAttrs     = []string{"l", "physicalDeliveryOfficeName", "officeLocation", "location", "office", "addresses.work.locality", "addresses.locality"}
 	managerAttrs      = []string{"manager", "manager_id", scimEnterprise + "manager.value"}
 	photoAttrs        = []string{"jpegPhoto", "thumbnailPhoto", "photo"}
 )
@@ -74,12 +75,14 @@ var extraAttributes = []struct{ source, key string }{
 	{"division", "division"},
 	{"businessCategory", "business_category"},
 	{"externalId", "external_id"},
-	{"userType", "employee_type"},
+	{"userType", "employee_type"}, // SCIM's; Entra ID's "Member" is not a type (see mapRecord)
 	{scimEnterprise + "costCenter", "cost_center"},
 	{scimEnterprise + "division", "division"},
 	// SCIM photos are URLs: the full photo's, else the primary (or first) one's.
 	{"photos", "photo_url"},
 	{"photos.photo", "photo_url"},
+	{"city", "city"},       // Entra ID
+	{"country", "country"}, // Entra ID
 }
 
 // scimEnterprise qualifies the SCIM enterprise extension's attributes (RFC 7644 §3.10).
@@ -140,6 +143,10 @@ func notAPerson(classes []string) string {
 func mapRecord(r *mapping.Record, cfg *config) (*profile.Profile, error) {
 	if reason := notAPerson(r.All("objectClass")); reason != "" {
 		return nil, mapping.Skip(reason)
+	}
+	// Entra ID's guests (B2B collaboration users) are other companies' people.
+	if ut := r.First("userType"); ut != "" && strings.EqualFold(mapping.Trim(ut), "guest") {
+		return nil, mapping.Skip("guest account")
 	}
 	sam := r.First("sAMAccountName")
 	if strings.HasSuffix(sam, "$") {
@@ -214,6 +221,9 @@ func mapRecord(r *mapping.Record, cfg *config) (*profile.Profile, error) {
 
 	for _, e := range extraAttributes {
 		if v := r.First(e.source); v != "" { // most records lack most: spare the call
+			if e.source == "userType" && strings.EqualFold(mapping.Trim(v), "member") {
+				continue // Entra ID's userType: Member or Guest, and guests are skipped
+			}
 			addAttribute(p, e.key, v)
 		}
 	}
@@ -335,8 +345,8 @@ func orRaw(normalised, raw string) string {
 }
 
 // active reads the source's ways of saying a person is disabled: AD's
-// userAccountControl ACCOUNTDISABLE bit, 389-ds/OpenLDAP's nsAccountLock, and HR exports'
-// status or active columns.
+// userAccountControl ACCOUNTDISABLE bit, 389-ds/OpenLDAP's nsAccountLock, Entra ID's
+// accountEnabled, and HR exports' status or active columns.
 func active(r *mapping.Record) bool {
 	// Most records have none of these attributes: only a value found costs a trim.
 	if uac := r.First("userAccountControl"); uac != "" {
@@ -345,6 +355,9 @@ func active(r *mapping.Record) bool {
 		}
 	}
 	if lock := r.First("nsAccountLock"); lock != "" && strings.EqualFold(mapping.Trim(lock), "true") {
+		return false
+	}
+	if enabled := r.First("accountEnabled"); enabled != "" && strings.EqualFold(mapping.Trim(enabled), "false") {
 		return false
 	}
 	if status := r.First("status"); status != "" {

@@ -137,6 +137,38 @@ func cases() []mappingtest.Case {
 				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value": {"2819c223-7f76-453a-919d-413861904646"},
 			},
 		}},
+		// Users as the entra connector reads them from Microsoft Graph (see
+		// plugins/entra): Graph's property names, the manager as the manager's id.
+		{Name: "entra", Settings: `{"default_country_code": "44"}`, Record: connector.Record{
+			ID: "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+			Attributes: map[string][]string{
+				"id": {"87d349ed-44d7-43e1-9a83-5f2406dee5bd"}, "onPremisesImmutableId": {"7Zx6h0TXRECag1/0BSt3vQ=="},
+				"userPrincipalName": {"ada@contoso.com"}, "mail": {"Ada.Lovelace@contoso.com"},
+				"givenName": {"Ada"}, "surname": {"Lovelace"}, "displayName": {"Ada Lovelace"},
+				"employeeId": {"E-1815"}, "employeeType": {"Employee"}, "jobTitle": {"Analyst"},
+				"department": {"Engines"}, "companyName": {"Contoso Ltd"}, "officeLocation": {"18/2111"},
+				"businessPhones": {"020 7946 0958", "020 7946 0959"}, "mobilePhone": {"07700 900123"},
+				"accountEnabled": {"true"}, "city": {"London"}, "country": {"United Kingdom"},
+				"preferredLanguage": {"en-GB"}, "userType": {"Member"},
+				"manager": {"e8a02cc7-df4d-4778-956d-784cc9506e5a"},
+			},
+			Binary: map[string][][]byte{"photo": {jpeg}},
+		}},
+		{Name: "entra_disabled_no_mail", Record: connector.Record{
+			ID: "5bde3e51-d13b-4db1-9948-fe4b109d11a7",
+			Attributes: map[string][]string{
+				"id": {"5bde3e51-d13b-4db1-9948-fe4b109d11a7"}, "userPrincipalName": {"Zoe.Odegard@Contoso.com"},
+				"givenName": {"Zoë"}, "surname": {"Ødegård"}, "displayName": {"Zoë Ødegård"},
+				"accountEnabled": {"false"}, "city": {"Tromsø"},
+			},
+		}},
+		{Name: "entra_guest", Record: connector.Record{
+			ID: "0f5a4dc1-c8a0-4c9e-9b38-d0c3f1d0e001",
+			Attributes: map[string][]string{
+				"userPrincipalName": {"bob_fabrikam.com#EXT#@contoso.onmicrosoft.com"}, "displayName": {"Bob (Fabrikam)"},
+				"mail": {"bob@fabrikam.com"}, "userType": {"Guest"}, "accountEnabled": {"true"},
+			},
+		}},
 		{Name: "computer", Record: connector.Record{
 			ID:         "pc1",
 			Attributes: map[string][]string{"objectClass": {"top", "computer"}, "cn": {"WS-0042"}},
