@@ -14,6 +14,7 @@ import (
 
 	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
 	"github.com/peoplesync/peoplesync/engine/store/pgtest"
+	"github.com/peoplesync/peoplesync/plugins"
 )
 
 // TestMain lets the test binary serve bundled connectors, as the real binary does when
@@ -342,7 +343,7 @@ func TestUnknownBundledConnector(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := cli(t, "--config", cfg, "validate")
-	for _, want := range []string{`No bundled connector "files"; the bundled connectors are file, ldap, scim. Did you mean "file"?`, "sync.hcl line 6"} {
+	for _, want := range []string{`No bundled connector "files"; the bundled connectors are ` + strings.Join(plugins.Names(), ", ") + `. Did you mean "file"?`, "sync.hcl line 6"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, errOut)
 		}
