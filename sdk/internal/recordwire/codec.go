@@ -104,8 +104,7 @@ func (e *Encoder) Add(r *Record) {
 }
 
 // AppendBody appends r's body (see the package doc) to dst, numbering its attribute
-// names in names, and returns the extended buffer and r's number of text values. The
-// mapping wire format's records are bodies too.
+// names in names, and returns the extended buffer and r's number of text values.
 func AppendBody(dst []byte, names *Names, r *Record) ([]byte, int) {
 	b := AppendString(dst, r.ID)
 	b = AppendString(b, r.DN)
@@ -115,6 +114,14 @@ func AppendBody(dst []byte, names *Names, r *Record) ([]byte, int) {
 		b = AppendString(b, r.Problem)
 		return append(b, 0, 0), 0
 	}
+	return AppendAttributes(b, names, r)
+}
+
+// AppendAttributes appends r's text and then binary attributes as a body holds them
+// and returns the extended buffer and r's number of text values. The mapping wire
+// format's records are an ID, a DN and a kind followed by exactly these bytes, whatever
+// the kind (it has no problem field).
+func AppendAttributes(b []byte, names *Names, r *Record) ([]byte, int) {
 	values := 0
 	b = binary.AppendUvarint(b, uint64(len(r.Attributes)))
 	for name, vals := range r.Attributes {

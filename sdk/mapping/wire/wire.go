@@ -132,9 +132,10 @@ func (e *RecordEncoder) Begin(dst []byte, count int) []byte {
 
 // Append appends one record of the batch.
 func (e *RecordEncoder) Append(dst []byte, r *Record) []byte {
-	dst, _ = recordwire.AppendBody(dst, &e.names, &recordwire.Record{
-		ID: r.ID, DN: r.DN, Kind: r.Kind, Attributes: r.Attributes, Binary: r.Binary,
-	})
+	dst = recordwire.AppendString(dst, r.ID)
+	dst = recordwire.AppendString(dst, r.DN)
+	dst = append(dst, r.Kind)
+	dst, _ = recordwire.AppendAttributes(dst, &e.names, &recordwire.Record{Attributes: r.Attributes, Binary: r.Binary})
 	return dst
 }
 
