@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,17 +38,6 @@ const (
 type clock struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
-}
-
-func realSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // client sends the requests of one read or check: each with a fresh enough token, at
@@ -153,17 +142,6 @@ func decodeGraphError(status int, body []byte) *graphError {
 	return &graphError{Status: status, Code: doc.Error.Code, Message: msg}
 }
 
-// retryable reports whether a status is worth another try: throttling and failures
-// of the service that Graph documents as transient.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
 // get fetches u and returns the body of its 200 answer, with the answer's content type.
 // It waits for the rate limit, authenticates, retries throttled and failed requests up
 // to max_retries times, and renews a token Graph rejects once. A 404 comes back as a
@@ -197,7 +175,7 @@ func (c *client) get(ctx context.Context, u string) ([]byte, string, error) {
 			return nil, "", fmt.Errorf("%w: Graph rejects the app's new token too: %w", ErrCredentials, decodeGraphError(status, body))
 		case status == http.StatusForbidden:
 			return nil, "", fmt.Errorf("%w (grant the app the User.Read.All application permission, with admin consent): %w", ErrForbidden, decodeGraphError(status, body))
-		case retryable(status):
+		case retry.Retryable(status):
 			last = decodeGraphError(status, body)
 			wait = retryAfter(hdr, c.clock.now())
 		default:
@@ -253,7 +231,7 @@ func tokenError(err error) error {
 		if re.Response != nil {
 			status = re.Response.StatusCode
 		}
-		if status != 0 && retryable(status) {
+		if status != 0 && retry.Retryable(status) {
 			return fmt.Errorf("token endpoint: HTTP %d", status)
 		}
 		detail := re.ErrorCode
@@ -288,17 +266,12 @@ func redactURL(err error) error {
 // retryAfter reads a Retry-After header (seconds, or an HTTP date), capped at
 // maxRetryAfter; 0 if there is none.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
+	v := h.Get("Retry-After")
+	if strings.TrimSpace(v) == "" {
 		return 0
 	}
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	if d <= 0 {
+	d, ok := retry.After(v, now)
+	if !ok || d <= 0 {
 		return time.Millisecond // "now": still no tighter loop than the rate limit allows
 	}
 	return min(d, maxRetryAfter)
@@ -307,11 +280,7 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 // backoff is the wait before retry attempt+1: between half and all of
 // baseBackoff·2^attempt, capped at maxBackoff.
 func backoff(attempt int) time.Duration {
-	d := maxBackoff
-	if attempt < 6 {
-		d = min(baseBackoff<<attempt, maxBackoff)
-	}
-	return d/2 + rand.N(d/2+1)
+	return retry.Backoff(attempt, baseBackoff, maxBackoff, rand.Int64N)
 }
 
 func ctxOr(ctx context.Context, err error) error {

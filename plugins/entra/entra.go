@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 	"sync"
 	"time"
 
@@ -75,7 +76,7 @@ var (
 
 // New returns an unconfigured Entra ID connector.
 func New() connector.Connector {
-	return &Connector{clock: clock{now: time.Now, sleep: realSleep}}
+	return &Connector{clock: clock{now: time.Now, sleep: retry.Sleep}}
 }
 
 // Describe names the connector, its config schema and its delta capability.

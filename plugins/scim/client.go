@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,16 +46,7 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return retry.Sleep(ctx, d) }
 
 // StatusError is an error answer of the service: its HTTP status and, when the body is
 // a SCIM error (RFC 7644 §3.12), its scimType and detail.
@@ -83,16 +74,6 @@ func (e *StatusError) Error() string {
 		b.WriteString("; the credentials may not read /Users")
 	}
 	return b.String()
-}
-
-// retryable reports whether a request that got this status may succeed when sent again.
-func retryable(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
 }
 
 // client sends the connector's GET requests: authenticated, at most at the configured
@@ -160,7 +141,7 @@ func (c *client) get(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 		switch {
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
-		case errors.As(err, &se) && !retryable(se.Status):
+		case errors.As(err, &se) && !retry.Retryable(se.Status):
 			return nil, fmt.Errorf("%s: %w", what, err)
 		case errors.Is(err, errNotSCIM):
 			return nil, fmt.Errorf("%s: %w", what, err)
@@ -276,34 +257,20 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // retryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay seconds or an HTTP
 // date; -1 when it is absent or unreadable.
 func (c *client) retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
+	d, ok := retry.After(v, c.clock.Now())
+	switch {
+	case !ok:
 		return -1
+	case d > maxRetryAfter+time.Second:
+		return maxRetryAfter + time.Second // more than the connector waits
 	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 {
-			return -1
-		}
-		if s > int64(maxRetryAfter/time.Second)+1 {
-			return maxRetryAfter + time.Second // more than the connector waits
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(c.clock.Now()), 0)
-	}
-	return -1
+	return max(d, 0)
 }
 
 // backoff is the wait before retry attempt+1 when the service named none: exponential,
 // with equal jitter.
 func (c *client) backoff(attempt int) time.Duration {
-	d := maxBackoff
-	if attempt < 6 {
-		d = min(baseBackoff<<attempt, maxBackoff)
-	}
-	half := int64(d / 2)
-	return time.Duration(half + c.jitter(half+1))
+	return retry.Backoff(attempt, baseBackoff, maxBackoff, c.jitter)
 }
 
 // waitTurn waits until the rate limit allows the next request.
