@@ -40,6 +40,57 @@ const (
 	StatusCompletedWithErrors = "completed_with_errors"
 )
 
+// Roles says how one sync stands toward people when several syncs feed the same
+// profiles (a typical setup: HR creates and ends people; AD only joins and
+// contributes).
+type Roles struct {
+	// Creates: a record that matches no profile creates one. Without it such a record
+	// is kept as unmatched until a profile it matches appears.
+	Creates bool
+	// Ends: the sync's dropping a person deactivates the profile, unless another sync
+	// that Ends still has the person. A sync without it only withdraws its fields.
+	Ends bool
+	// Join are the match keys an unlinked record tries in order, each a core field name
+	// or "attributes.NAME" of the mapped profile, compared after normalisation (see
+	// NormalizeKey). Empty: the sync joins nobody; each unlinked record is a new person.
+	Join []string
+}
+
+// DefaultRoles are the roles of a sync that configures none: it creates and ends the
+// people it has and joins nobody, as a single source does.
+var DefaultRoles = Roles{Creates: true, Ends: true}
+
+// Sources is how the store combines the contributions of several syncs to one profile.
+// The zero value is a store of independent syncs, each with DefaultRoles.
+type Sources struct {
+	// Roles holds each sync's roles by sync name; a sync not in it has DefaultRoles.
+	Roles map[string]Roles
+	// Order is the default precedence, highest first. Syncs it does not name follow, in
+	// name order.
+	Order []string
+	// Fields is the precedence of single fields, highest first, where it differs from
+	// Order: a core field name, "attributes.NAME", "attributes" (every attribute without
+	// an entry of its own), "photo", "manager" or "active". Syncs a list does not name
+	// follow in the order of Order.
+	Fields map[string][]string
+}
+
+// Precedence fields beyond the core fields and attributes.
+const (
+	FieldPhoto      = "photo"
+	FieldManager    = "manager"
+	FieldActive     = "active"
+	FieldAttributes = "attributes"
+)
+
+// RolesOf returns the roles of sync.
+func (s Sources) RolesOf(sync string) Roles {
+	if r, ok := s.Roles[sync]; ok {
+		return r
+	}
+	return DefaultRoles
+}
+
 // Stored is what the store knows of one linked external ID, enough to decide whether a
 // record changed.
 type Stored struct {
