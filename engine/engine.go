@@ -51,6 +51,9 @@ type Sync struct {
 	// user name or email that every profile needs (see CheckProfile). A mapped profile
 	// without one is a record error.
 	RequiredFields []string
+	// Roles are the sync's roles toward people that other syncs also feed (the store
+	// applies them; the engine counts and plans by them). Zero: store.DefaultRoles.
+	Roles *store.Roles
 }
 
 // Engine runs syncs against a store.

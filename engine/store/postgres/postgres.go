@@ -34,6 +34,10 @@ type Options struct {
 	LeaseTTL time.Duration
 	// Logger receives the store's logs; default slog.Default().
 	Logger *slog.Logger
+	// Sources says how the syncs that share people combine into one profile: each
+	// sync's roles and the precedence of fields. The zero value keeps every sync's
+	// people to itself.
+	Sources store.Sources
 }
 
 // Store is a profile store in PostgreSQL. It is safe for concurrent use.
