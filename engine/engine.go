@@ -134,6 +134,16 @@ type Result struct {
 	Skipped int64
 	Deleted int64
 	Errors  int64
+	// Linked, Joined, Unmatched and Disputed say how the records found their people: by
+	// the link they had, by a join key (a sync that joins; see store.Roles), or not at
+	// all (unmatched: kept until the person appears; disputed: several candidates,
+	// never merged silently). Rematched counts pending records of any sync that this
+	// run's profiles let join.
+	Linked    int64
+	Joined    int64
+	Unmatched int64
+	Disputed  int64
+	Rematched int64
 	// Skips are the reasons the mapping gave for skipping records: the first few
 	// different ones, each with how many records it covered.
 	Skips []Skip

@@ -108,6 +108,7 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		sum := store.Summary{
 			Status: res.Status, Processed: res.Processed, Created: res.Created, Updated: res.Updated,
 			Unchanged: res.Unchanged, Skipped: res.Skipped, Deleted: res.Deleted, Errors: res.Errors,
+			Joined: res.Joined, Unmatched: res.Unmatched, Disputed: res.Disputed,
 			Message: res.Message,
 		}
 		if res.Status == store.StatusSucceeded || res.Status == store.StatusGuarded {
@@ -199,6 +200,8 @@ type pass struct {
 	countMu                                      sync.Mutex
 	processed, created, updated, deleted, errors int64
 	unchanged, skipped, wouldDelete              int64
+	linked, joined, unmatched, disputed          int64
+	rematched                                    int64
 	status, message                              string
 	changes                                      []Change
 	skips                                        []Skip // the first reasons of skipped
@@ -209,6 +212,7 @@ type pass struct {
 func (p *pass) fill(r *Result) {
 	r.Processed, r.Created, r.Updated = p.processed, p.created, p.updated
 	r.Unchanged, r.Skipped, r.Deleted, r.Errors = p.unchanged, p.skipped, p.deleted, p.errors
+	r.Linked, r.Joined, r.Unmatched, r.Disputed, r.Rematched = p.linked, p.joined, p.unmatched, p.disputed, p.rematched
 	r.Skips = p.skips
 	r.WouldDelete = p.wouldDelete
 	r.Status, r.Message = p.status, p.message
@@ -243,6 +247,19 @@ func (p *pass) execute(ctx context.Context) error {
 		p.status = store.StatusCompletedWithErrors
 		if p.message == "" {
 			p.message = fmt.Sprintf("%d of %d records failed", p.errors, p.processed)
+		}
+	}
+	if p.run != nil {
+		// Pending records of the syncs that join may match the people this run created
+		// or changed: they join now, not only at their own sync's next run.
+		n, err := p.run.Rematch(ctx)
+		if err != nil {
+			return err // the store's error says "rematch"
+		}
+		if n > 0 {
+			p.rematched = int64(n)
+			p.createdAny = true // their managers, and references to them, want resolving
+			p.log.Info("pending records joined their people", "joined", n)
 		}
 	}
 	if p.run != nil && p.managersNeedResolving(ctx) {
@@ -506,6 +523,9 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 				p.countMu.Lock()
 				p.created += int64(ar.Created)
 				p.updated += int64(ar.Updated)
+				p.joined += int64(ar.Joined)
+				p.unmatched += int64(ar.Unmatched)
+				p.disputed += int64(ar.Disputed)
 				p.countMu.Unlock()
 				p.progress.written.Add(int64(ar.Created + ar.Updated))
 				p.report()

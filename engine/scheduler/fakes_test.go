@@ -134,6 +134,7 @@ func (r *fakeRun) Apply(_ context.Context, changes []store.Change) (store.ApplyR
 }
 
 func (r *fakeRun) SetSourceHashes(context.Context, map[string][]byte) error { return nil }
+func (r *fakeRun) Rematch(context.Context) (int, error)                     { return 0, nil }
 func (r *fakeRun) SoftDelete(context.Context, []string) (int, error)        { return 0, nil }
 func (r *fakeRun) ResolveManagers(context.Context, []string) (int, error)   { return 0, nil }
 func (r *fakeRun) RecordErrors(context.Context, []store.RecordError) error  { return nil }

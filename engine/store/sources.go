@@ -36,6 +36,30 @@ func (s Sources) Rank(field string, syncs []string) []string {
 	return syncs
 }
 
+// NonEnders lists the syncs whose dropping a person does not end the profile.
+func (s Sources) NonEnders() []string {
+	out := []string{}
+	for name, r := range s.Roles {
+		if !r.Ends {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Joiners lists the syncs that join their records to existing people, by name.
+func (s Sources) Joiners() []string {
+	var out []string
+	for name, r := range s.Roles {
+		if len(r.Join) > 0 {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // NormalizeKey is the form in which a join key's value is compared: trimmed, and
 // case-folded for the fields that are case-insensitive (user name and email). An empty
 // result matches nothing.

@@ -91,6 +91,18 @@ func (s Sources) RolesOf(sync string) Roles {
 	return DefaultRoles
 }
 
+// How an unlinked record of a sync that joins found its person (see Roles.Join).
+const (
+	// Joined: exactly one profile matched, and the sync had no link to it yet.
+	Joined = "joined"
+	// Unmatched: no profile matched, and the sync may not create people: the record is
+	// kept, and joins when a profile it matches appears.
+	Unmatched = "unmatched"
+	// Disputed: several profiles matched, or one that the sync links already: nothing
+	// is merged until an operator settles it.
+	Disputed = "disputed"
+)
+
 // Stored is what the store knows of one linked external ID, enough to decide whether a
 // record changed.
 type Stored struct {
@@ -103,8 +115,27 @@ type Stored struct {
 	// changes, no manager reference can have changed around the profile.
 	DN         string
 	ManagerRef string
-	// Deleted is true if the profile was soft-deleted; a returning person is restored.
+	// Deleted is true if the sync dropped the person (its link is gone; for a sync that
+	// ends people, the profile was soft-deleted); a returning person rejoins the profile.
 	Deleted bool
+}
+
+// PendingRecord is a record of a sync that joins which has no profile yet: unmatched
+// (nothing matched, and the sync may not create people) or disputed (several profiles
+// matched, or one the sync links already). It is kept, not lost, and joins when it
+// matches exactly one profile.
+type PendingRecord struct {
+	ExternalID string
+	// Situation is Unmatched or Disputed.
+	Situation string
+	// Candidates are the profiles a disputed record matched.
+	Candidates []string
+	// Name is the record's display name (or user name, or email), for listings.
+	Name string
+	// Keys are the record's values of its sync's join keys, by key.
+	Keys map[string]string
+	// Since is when the record was first kept.
+	Since time.Time
 }
 
 // StoredProfile is a stored profile in full, for plans and listings.
@@ -137,6 +168,11 @@ type Change struct {
 type ApplyResult struct {
 	Created int
 	Updated int
+	// Joined, Unmatched and Disputed count the unlinked records of a sync that joins by
+	// their outcome (see the constants); joined records are not counted as updated.
+	Joined    int
+	Unmatched int
+	Disputed  int
 }
 
 // RecordError is a per-record failure of a run.
@@ -157,6 +193,11 @@ type Summary struct {
 	Skipped   int64
 	Deleted   int64
 	Errors    int64
+	// Joined, Unmatched and Disputed count the outcomes of the run's unlinked records
+	// (only a sync that joins has any).
+	Joined    int64
+	Unmatched int64
+	Disputed  int64
 	// Message explains a failed or guarded run.
 	Message string
 	// Cursor is the delta cursor to keep for the next delta read; empty keeps the old one.
@@ -219,6 +260,9 @@ type Store interface {
 	// The slices are valid only during the call; an error from fn stops the stream and is
 	// returned (wrapped).
 	LinkSources(ctx context.Context, sync string, fn func(externalID, sourceHash []byte, deleted bool) error) error
+	// Pending returns up to limit (all if limit <= 0) pending records of the sync, by
+	// external ID.
+	Pending(ctx context.Context, sync string, limit int) ([]PendingRecord, error)
 	// ListProfiles returns up to limit profiles of the sync, by display name.
 	ListProfiles(ctx context.Context, sync string, limit int) ([]StoredProfile, error)
 	// Runs returns the latest runs, newest first; sync "" means all syncs.
@@ -257,6 +301,11 @@ type Run interface {
 	// reference names a profile it can see; ResolveManagers is the authority that makes
 	// every reference right.
 	ResolveManagers(ctx context.Context, externalIDs []string) (int, error)
+	// Rematch tries again to join the pending records (unmatched, disputed) of every
+	// sync that joins, now that profiles may have appeared or changed, and returns how
+	// many it joined. A record joined so contributes to its profile at once, without its
+	// sync running again, so that the order in which syncs run does not matter.
+	Rematch(ctx context.Context) (int, error)
 	// RecordErrors stores per-record errors of the run.
 	RecordErrors(ctx context.Context, errs []RecordError) error
 	// Finish records the summary, releases the lock and ends the run. It is safe to call

@@ -28,7 +28,10 @@ var stageColumns = func() []string {
 
 // createStage creates the staging table: one row per change. new_id is the id a created
 // profile gets (a version 7 UUID, see newUUID); linked is filled from profile_links
-// (NULL: create).
+// (NULL: create). act says what the row does: create a profile; fast, update the
+// profile of a link that is its only source; shared, update a link's contribution to a
+// profile several sources feed; joined, link the record to the profile it matched;
+// unmatched or disputed, keep it as a pending record (see match).
 var createStage = func() string {
 	var b strings.Builder
 	b.WriteString(`CREATE TEMP TABLE stage (
@@ -39,60 +42,106 @@ var createStage = func() string {
 	}
 	b.WriteString(`, manager_ref text NOT NULL, active boolean NOT NULL, attributes jsonb NOT NULL,
 		seeded text[] NOT NULL, seeded_attrs boolean NOT NULL, hash bytea, source_hash bytea,
-		has_photo boolean NOT NULL, photo_type text, photo_sha bytea, photo_data bytea
+		has_photo boolean NOT NULL, photo_type text, photo_sha bytea, photo_data bytea,
+		act text NOT NULL DEFAULT 'create', candidates uuid[]
 	) ON COMMIT DROP`)
 	return b.String()
 }()
 
-// insertProfiles creates the profiles of unlinked changes.
+// insertProfiles creates the profiles of the changes that create one.
 var insertProfiles = func() string {
 	cols := strings.Join(profile.CoreFields[:], ", ")
 	return `INSERT INTO profiles (id, ` + cols + `, active, attributes)
-		SELECT new_id, ` + cols + `, active, attributes FROM stage WHERE linked IS NULL`
+		SELECT new_id, ` + cols + `, active, attributes FROM stage WHERE act = 'create'`
 }()
 
-// updateProfiles updates linked profiles: seeded fields only where the stored value is
-// empty, the rest overwritten; custom_fields untouched; a soft-deleted profile restored.
+// updateProfiles updates the profiles that have this one source: seeded fields only
+// where the stored value is empty, the rest overwritten; custom_fields untouched; a
+// soft-deleted profile restored if the sync ($1) may create people. A profile another
+// sync made shared meanwhile is left out (the caller sees the count fall short).
 var updateProfiles = func() string {
 	var b strings.Builder
 	b.WriteString("UPDATE profiles p SET ")
 	for _, f := range profile.CoreFields {
 		fmt.Fprintf(&b, "%[1]s = CASE WHEN p.%[1]s <> '' AND '%[1]s' = ANY (s.seeded) THEN p.%[1]s ELSE s.%[1]s END, ", f)
 	}
-	b.WriteString(`active = s.active,
+	b.WriteString(`active = s.active AND ($1 OR p.deleted_at IS NULL),
 		attributes = CASE WHEN s.seeded_attrs THEN s.attributes || coalesce(
 			(SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(p.attributes) e
 			  WHERE 'attributes.' || e.key = ANY (s.seeded) AND e.value NOT IN ('""'::jsonb, 'null'::jsonb)),
 			'{}'::jsonb) ELSE s.attributes END,
-		deleted_at = NULL, updated_at = now()
-		FROM stage s WHERE p.id = s.linked`)
+		deleted_at = CASE WHEN $1 THEN NULL ELSE p.deleted_at END, updated_at = now()
+		FROM stage s WHERE p.id = s.linked AND s.act = 'fast' AND p.provenance IS NULL`)
 	return b.String()
 }()
 
+// updateLinks refreshes the links of updated profiles; a shared profile's link gets the
+// record's contribution.
+var updateLinks = `UPDATE profile_links l
+	   SET dn = s.dn, manager_ref = s.manager_ref, content_hash = s.hash, source_hash = s.source_hash,
+	       seeded = s.seeded, gone_at = NULL,
+	       contribution = CASE WHEN s.act = 'shared' THEN ` + contributionSQL("s") + ` ELSE l.contribution END
+	  FROM stage s
+	 WHERE s.act IN ('fast', 'shared') AND l.sync_name = $1 AND l.external_id = s.ext`
+
+// upsertPending writes the links of joined records and the pending records (unmatched,
+// disputed), with their contributions.
+var upsertPending = `INSERT INTO profile_links AS l (sync_name, external_id, profile_id, dn, manager_ref,
+		content_hash, source_hash, seeded, situation, candidates, contribution)
+	SELECT $1, s.ext, s.linked, s.dn, s.manager_ref, s.hash, s.source_hash, s.seeded,
+	       CASE WHEN s.act = 'joined' THEN 'linked' ELSE s.act END, s.candidates, ` + contributionSQL("s") + `
+	  FROM stage s WHERE s.act IN ('joined', 'unmatched', 'disputed')
+	ON CONFLICT (sync_name, external_id) DO UPDATE
+	   SET profile_id = excluded.profile_id, situation = excluded.situation, candidates = excluded.candidates,
+	       contribution = excluded.contribution, dn = excluded.dn, manager_ref = excluded.manager_ref,
+	       content_hash = excluded.content_hash, source_hash = excluded.source_hash, seeded = excluded.seeded,
+	       gone_at = NULL,
+	       linked_at = CASE WHEN excluded.situation = 'linked' AND l.situation <> 'linked' THEN now() ELSE l.linked_at END`
+
 const (
-	// findLinks marks the changes whose external ID is linked already.
-	findLinks = `UPDATE stage s SET linked = l.profile_id FROM profile_links l
-		WHERE l.sync_name = $1 AND l.external_id = s.ext`
-	// insertLinks links the created profiles.
-	insertLinks = `INSERT INTO profile_links (sync_name, external_id, profile_id, dn, manager_ref, content_hash, source_hash, seeded)
-		SELECT $1, ext, new_id, dn, manager_ref, hash, source_hash, seeded FROM stage WHERE linked IS NULL`
-	// updateLinks refreshes the links of updated profiles.
-	updateLinks = `UPDATE profile_links l
-		   SET dn = s.dn, manager_ref = s.manager_ref, content_hash = s.hash, source_hash = s.source_hash,
-		       seeded = s.seeded
-		  FROM stage s
-		 WHERE s.linked IS NOT NULL AND l.sync_name = $1 AND l.external_id = s.ext`
+	// findLinks marks the changes whose external ID has a link: a profile of its own
+	// (fast), a shared one, or none yet (pending). It returns them.
+	findLinks = `UPDATE stage s SET linked = l.profile_id,
+		       act = CASE WHEN l.profile_id IS NULL THEN 'pending'
+		                  WHEN (SELECT p.provenance IS NOT NULL FROM profiles p WHERE p.id = l.profile_id) THEN 'shared'
+		                  ELSE 'fast' END
+		  FROM profile_links l
+		 WHERE l.sync_name = $1 AND l.external_id = s.ext
+		RETURNING s.ext, s.act`
+	// decideRows sets the acts the match decided.
+	decideRows = `UPDATE stage s SET act = v.act, linked = nullif(v.linked, '')::uuid, candidates = v.cands::uuid[]
+		  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(ext, act, linked, cands)
+		 WHERE s.ext = v.ext`
+	// insertLinks links the created profiles (a pending record that now creates its
+	// profile has a link already).
+	insertLinks = `INSERT INTO profile_links AS l (sync_name, external_id, profile_id, dn, manager_ref, content_hash, source_hash, seeded)
+		SELECT $1, ext, new_id, dn, manager_ref, hash, source_hash, seeded FROM stage WHERE act = 'create'
+		ON CONFLICT (sync_name, external_id) DO UPDATE
+		   SET profile_id = excluded.profile_id, situation = 'linked', candidates = NULL, contribution = NULL,
+		       dn = excluded.dn, manager_ref = excluded.manager_ref, content_hash = excluded.content_hash,
+		       source_hash = excluded.source_hash, seeded = excluded.seeded, gone_at = NULL, linked_at = now()`
 	// deleteSyncImages removes the sync's picture of linked people who no longer have one.
 	deleteSyncImages = `DELETE FROM profile_images i USING stage s
-		WHERE i.profile_id = s.linked AND NOT s.has_photo AND i.source = 'sync'`
+		WHERE i.profile_id = s.linked AND s.act = 'fast' AND NOT s.has_photo AND i.source = 'sync'`
 	// upsertSyncImages never replaces a user's own picture, nor an unchanged one.
-	upsertSyncImages = `INSERT INTO profile_images AS i (profile_id, source, content_type, sha256, data, updated_at)
-		SELECT coalesce(linked, new_id), 'sync', photo_type, photo_sha, photo_data, now()
-		  FROM stage WHERE has_photo
+	upsertSyncImages = `INSERT INTO profile_images AS i (profile_id, source, sync_name, content_type, sha256, data, updated_at)
+		SELECT coalesce(linked, new_id), 'sync', $1, photo_type, photo_sha, photo_data, now()
+		  FROM stage WHERE has_photo AND act IN ('fast', 'create')
 		ON CONFLICT (profile_id) DO UPDATE
-		   SET source = 'sync', content_type = excluded.content_type, sha256 = excluded.sha256,
-		       data = excluded.data, updated_at = now()
+		   SET source = 'sync', sync_name = excluded.sync_name, content_type = excluded.content_type,
+		       sha256 = excluded.sha256, data = excluded.data, updated_at = now()
 		 WHERE i.source = 'sync' AND i.sha256 <> excluded.sha256`
+	// deleteLinkImages and upsertLinkImages keep the pictures of the records that
+	// contribute to shared profiles or wait as pending records.
+	deleteLinkImages = `DELETE FROM link_images i USING stage s
+		WHERE i.sync_name = $1 AND i.external_id = s.ext AND NOT s.has_photo
+		  AND s.act IN ('shared', 'joined', 'unmatched', 'disputed')`
+	upsertLinkImages = `INSERT INTO link_images AS i (sync_name, external_id, content_type, sha256, data)
+		SELECT $1, ext, photo_type, photo_sha, photo_data FROM stage
+		 WHERE has_photo AND act IN ('shared', 'joined', 'unmatched', 'disputed')
+		ON CONFLICT (sync_name, external_id) DO UPDATE
+		   SET content_type = excluded.content_type, sha256 = excluded.sha256, data = excluded.data
+		 WHERE i.sha256 <> excluded.sha256`
 )
 
 // Apply writes a batch of creates and updates in one fenced transaction: COPY into a
@@ -113,7 +162,7 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 	// tables, the fastest way into Postgres. Should one be linked after all (the primary
 	// key of profile_links says so), the batch is written again the careful way.
 	creates, updates := splitCreates(changes)
-	if len(creates) > 0 {
+	if len(creates) > 0 && len(r.s.sources.RolesOf(r.sync).Join) == 0 {
 		err := r.write(ctx, "apply", func(tx pgx.Tx) error {
 			res = store.ApplyResult{}
 			n, err := copyCreates(ctx, tx, r.sync, creates)
@@ -135,7 +184,7 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 			return res, err
 		}
 	}
-	err = r.write(ctx, "apply", func(tx pgx.Tx) error {
+	err = r.writeRetrying(ctx, "apply", func(tx pgx.Tx) error {
 		var err error
 		if res, err = r.merge(ctx, tx, changes); err != nil {
 			return err
@@ -144,6 +193,9 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 	})
 	return res, err
 }
+
+// maxWriteRetries bounds how often a write that raced another sync's is done again.
+const maxWriteRetries = 5
 
 // splitCreates separates the changes that create a profile (no ProfileID) from the rest;
 // of several changes to one external ID, only the last is kept.
@@ -212,6 +264,7 @@ func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []stor
 			images.row(len(copyImageColumns))
 			images.uuid(id)
 			images.text("sync")
+			images.text(syncName)
 			images.text(p.Photo.ContentType)
 			images.bytea(sum[:])
 			data := p.Photo.Data
@@ -238,7 +291,7 @@ func copyCreates(ctx context.Context, tx pgx.Tx, syncName string, creates []stor
 var (
 	copyProfileColumns = append(append([]string{"id"}, profile.CoreFields[:]...), "active", "attributes", "manager_id")
 	copyLinkColumns    = []string{"sync_name", "external_id", "profile_id", "dn", "manager_ref", "content_hash", "source_hash", "seeded"}
-	copyImageColumns   = []string{"profile_id", "source", "content_type", "sha256", "data"}
+	copyImageColumns   = []string{"profile_id", "source", "sync_name", "content_type", "sha256", "data"}
 )
 
 // resolveNewManagers returns, for each create, the ID of the profile its manager
@@ -345,10 +398,10 @@ func isUniqueViolation(err error) bool {
 }
 
 // merge writes changes through the staging table: creates and updates, the link deciding
-// which is which.
+// which is which; for a sync that joins, the match decides what an unlinked record is.
 func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (store.ApplyResult, error) {
 	var res store.ApplyResult
-	rows, err := stageRows(changes)
+	rows, kept, err := stageRows(changes)
 	if err != nil {
 		return res, err
 	}
@@ -358,44 +411,174 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"stage"}, stageColumns, pgx.CopyFromRows(rows)); err != nil {
 		return res, fmt.Errorf("copy batch: %w", err)
 	}
-	tag, err := tx.Exec(ctx, findLinks, r.sync)
+	found, err := tx.Query(ctx, findLinks, r.sync)
 	if err != nil {
 		return res, fmt.Errorf("find links: %w", err)
 	}
-	linked := int(tag.RowsAffected())
+	acts := make(map[string]string, len(kept))
+	var ext, act string
+	if _, err := pgx.ForEachRow(found, []any{&ext, &act}, func() error {
+		acts[ext] = act
+		return nil
+	}); err != nil {
+		return res, fmt.Errorf("find links: %w", err)
+	}
+	roles := r.s.sources.RolesOf(r.sync)
+	if err := r.decide(ctx, tx, roles, kept, acts); err != nil {
+		return res, err
+	}
+	count := make(map[string]int)
+	for i := range kept {
+		a, ok := acts[kept[i].ExternalID]
+		if !ok {
+			a = "create"
+		}
+		count[a]++
+	}
+	res.Joined, res.Unmatched, res.Disputed = count["joined"], count["unmatched"], count["disputed"]
 	b := &pgx.Batch{}
-	if linked < len(rows) {
+	if count["create"] > 0 {
 		b.Queue(insertProfiles).Exec(func(tag pgconn.CommandTag) error {
 			res.Created = int(tag.RowsAffected())
 			return nil
 		})
 		b.Queue(insertLinks, r.sync)
 	}
-	if linked > 0 {
-		b.Queue(updateProfiles).Exec(func(tag pgconn.CommandTag) error {
-			res.Updated = int(tag.RowsAffected())
+	if count["fast"] > 0 {
+		b.Queue(updateProfiles, roles.Creates).Exec(func(tag pgconn.CommandTag) error {
+			if int(tag.RowsAffected()) < count["fast"] {
+				return errShareRace
+			}
+			res.Updated += int(tag.RowsAffected())
 			return nil
 		})
-		b.Queue(updateLinks, r.sync)
 		b.Queue(deleteSyncImages)
 	}
-	b.Queue(upsertSyncImages)
+	if count["fast"]+count["shared"] > 0 {
+		b.Queue(updateLinks, r.sync)
+	}
+	if count["joined"]+count["unmatched"]+count["disputed"] > 0 {
+		b.Queue(upsertPending, r.sync)
+	}
+	b.Queue(upsertSyncImages, r.sync)
+	if count["shared"]+count["joined"]+count["unmatched"]+count["disputed"] > 0 {
+		b.Queue(deleteLinkImages, r.sync)
+		b.Queue(upsertLinkImages, r.sync)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if errors.Is(err, errShareRace) {
+			return res, err
+		}
 		return res, fmt.Errorf("merge batch: %w", err)
 	}
+	if count["shared"]+count["joined"] == 0 {
+		return res, nil
+	}
+	var ids []string
+	seen := make(map[string]bool)
+	srows, err := tx.Query(ctx, `SELECT DISTINCT linked::text FROM stage WHERE act IN ('shared', 'joined')`)
+	if err != nil {
+		return res, fmt.Errorf("shared profiles: %w", err)
+	}
+	var id string
+	if _, err := pgx.ForEachRow(srows, []any{&id}, func() error {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+		return nil
+	}); err != nil {
+		return res, fmt.Errorf("shared profiles: %w", err)
+	}
+	if err := lockShared(ctx, tx, ids); err != nil {
+		return res, err
+	}
+	restore := map[string]bool{}
+	if roles.Creates {
+		restore = seen
+	}
+	if _, err := r.recompute(ctx, tx, ids, restore); err != nil {
+		return res, err
+	}
+	res.Updated += count["shared"]
 	return res, nil
 }
 
-// stageRows turns changes into COPY rows, last change per external ID winning.
-func stageRows(changes []store.Change) ([][]any, error) {
+// decide settles, for a sync that joins, what each unlinked record (no link, or a
+// pending one) is: joined to the one profile it matched, a new profile (unmatched, and
+// the sync may create people), or pending (unmatched, or disputed). A sync that joins
+// nobody creates a profile for every unlinked record. acts gets the decisions.
+func (r *run) decide(ctx context.Context, tx pgx.Tx, roles store.Roles, kept []store.Change, acts map[string]string) error {
+	var unlinked []int
+	for i := range kept {
+		if a, ok := acts[kept[i].ExternalID]; !ok || a == "pending" {
+			unlinked = append(unlinked, i)
+		}
+	}
+	if len(unlinked) == 0 {
+		return nil
+	}
+	var outs []outcome
+	if len(roles.Join) > 0 {
+		var err error
+		outs, err = match(ctx, tx, r.sync, roles.Join, len(unlinked), func(i int, key string) string {
+			return profileKeyValue(&kept[unlinked[i]].Profile, key)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var exts, as, linked, cands []string
+	for j, i := range unlinked {
+		e := kept[i].ExternalID
+		a, l, c := "create", "", ""
+		if outs != nil {
+			switch o := outs[j]; o.situation {
+			case store.Joined:
+				a, l = "joined", uuidString(o.profile)
+			case store.Disputed:
+				a = "disputed"
+				s := make([]string, len(o.candidates))
+				for k, id := range o.candidates {
+					s[k] = uuidString(id)
+				}
+				c = "{" + strings.Join(s, ",") + "}"
+			case store.Unmatched:
+				if !roles.Creates {
+					a = "unmatched"
+				}
+			}
+		}
+		if acts[e] == "" && a == "create" {
+			continue // no link, and create is the staging table's default
+		}
+		acts[e] = a
+		if c == "" {
+			c = "{}"
+		}
+		exts, as, linked, cands = append(exts, e), append(as, a), append(linked, l), append(cands, c)
+	}
+	if len(exts) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, decideRows, exts, as, linked, cands); err != nil {
+		return fmt.Errorf("record the match: %w", err)
+	}
+	return nil
+}
+
+// stageRows turns changes into COPY rows, last change per external ID winning, and
+// returns the changes it kept, row by row.
+func stageRows(changes []store.Change) ([][]any, []store.Change, error) {
 	last := make(map[string]int, len(changes))
 	for i, c := range changes {
 		if c.ExternalID == "" {
-			return nil, fmt.Errorf("change %d has no external ID", i)
+			return nil, nil, fmt.Errorf("change %d has no external ID", i)
 		}
 		last[c.ExternalID] = i
 	}
 	rows := make([][]any, 0, len(last))
+	kept := make([]store.Change, 0, len(last))
 	for i, c := range changes {
 		if last[c.ExternalID] != i {
 			continue
@@ -404,7 +587,7 @@ func stageRows(changes []store.Change) ([][]any, error) {
 		row := make([]any, 0, len(stageColumns))
 		id, err := newUUID()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		row = append(row, clean(c.ExternalID), clean(c.DN), id)
 		for _, v := range p.Core {
@@ -412,7 +595,7 @@ func stageRows(changes []store.Change) ([][]any, error) {
 		}
 		attrJSON, err := attributesJSON(p)
 		if err != nil {
-			return nil, fmt.Errorf("attributes of %s: %w", c.ExternalID, err)
+			return nil, nil, fmt.Errorf("attributes of %s: %w", c.ExternalID, err)
 		}
 		seeded := seededList(p)
 		seededAttrs := false
@@ -431,8 +614,9 @@ func stageRows(changes []store.Change) ([][]any, error) {
 			row = append(row, false, nil, nil, nil)
 		}
 		rows = append(rows, row)
+		kept = append(kept, c)
 	}
-	return rows, nil
+	return rows, kept, nil
 }
 
 // attributesJSON is the profile's attributes as the jsonb they are stored as.

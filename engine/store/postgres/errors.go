@@ -34,3 +34,10 @@ func isLockTimeout(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "55P03"
 }
+
+// isDeadlock reports whether the server broke a deadlock by ending this transaction
+// (SQLSTATE 40P01): two syncs' writes to the same people can meet in opposite orders.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}

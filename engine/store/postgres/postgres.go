@@ -48,6 +48,8 @@ type Store struct {
 	lease *pgxpool.Pool
 	ttl   time.Duration
 	log   *slog.Logger
+	// sources are the roles of the syncs and the precedence of fields (Options.Sources).
+	sources store.Sources
 
 	// runs are the unfinished runs, whose renewers Close stops.
 	mu   sync.Mutex
@@ -89,11 +91,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: lease pool: %w", translate(err))
 	}
 	return &Store{
-		pool:  pool,
-		lease: lease,
-		ttl:   opts.LeaseTTL,
-		log:   opts.Logger.With("component", "store"),
-		runs:  make(map[*run]struct{}),
+		pool:    pool,
+		lease:   lease,
+		ttl:     opts.LeaseTTL,
+		sources: opts.Sources,
+		log:     opts.Logger.With("component", "store"),
+		runs:    make(map[*run]struct{}),
 	}, nil
 }
 

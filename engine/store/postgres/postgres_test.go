@@ -26,13 +26,16 @@ const testLeaseTTL = 3 * time.Second
 
 func open(t testing.TB, ttl time.Duration) *postgres.Store {
 	t.Helper()
+	return openWith(t, postgres.Options{LeaseTTL: ttl})
+}
+
+func openWith(t testing.TB, opts postgres.Options) *postgres.Store {
+	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := postgres.Open(ctx, dsn, postgres.Options{
-		LeaseTTL: ttl,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := postgres.Open(ctx, dsn, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +44,12 @@ func open(t testing.TB, ttl time.Duration) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, testLeaseTTL) })
+}
+
+func TestSourcesConformance(t *testing.T) {
+	storetest.RunSources(t, func(t *testing.T, src store.Sources) store.Store {
+		return openWith(t, postgres.Options{LeaseTTL: testLeaseTTL, Sources: src})
+	})
 }
 
 func TestOpenRejectsBadDSN(t *testing.T) {

@@ -14,19 +14,16 @@ import (
 	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
-// Lookup returns what is stored for those external IDs of the sync that are linked.
-//
-// The deleted flag is a subquery per link, not a join: for a batch of a thousand IDs
-// the planner would otherwise hash-join against a sequential scan of every profile
-// (~30 ms a batch at 100k profiles, against ~9 ms with the index).
+// Lookup returns what is stored for those external IDs of the sync that have a link
+// (a pending record's has no ProfileID). Deleted says the sync dropped the person.
 func (s *Store) Lookup(ctx context.Context, syncName string, externalIDs []string) (map[string]store.Stored, error) {
 	out := make(map[string]store.Stored, len(externalIDs))
 	if len(externalIDs) == 0 {
 		return out, nil
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT l.external_id, l.profile_id::text, l.content_hash, l.source_hash, l.dn, l.manager_ref,
-		       (SELECT p.deleted_at IS NOT NULL FROM profiles p WHERE p.id = l.profile_id)
+		SELECT l.external_id, coalesce(l.profile_id::text, ''), l.content_hash, l.source_hash, l.dn, l.manager_ref,
+		       l.gone_at IS NOT NULL
 		  FROM profile_links l
 		 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])`, syncName, externalIDs)
 	if err != nil {
@@ -172,8 +169,8 @@ func (s *Store) ListProfiles(ctx context.Context, syncName string, limit int) ([
 // soft-deleted. An error from fn stops the stream and is returned (wrapped).
 func (s *Store) LiveExternalIDs(ctx context.Context, syncName string, fn func(externalID string) error) error {
 	return s.scan(ctx, "live external IDs", `
-		SELECT l.external_id FROM profile_links l JOIN profiles p ON p.id = l.profile_id
-		 WHERE l.sync_name = $1 AND p.deleted_at IS NULL`, []any{syncName}, func(rows pgx.Rows) error {
+		SELECT l.external_id FROM profile_links l
+		 WHERE l.sync_name = $1 AND l.gone_at IS NULL`, []any{syncName}, func(rows pgx.Rows) error {
 		var ext string
 		if err := rows.Scan(&ext); err != nil {
 			return translate(err)
@@ -182,42 +179,26 @@ func (s *Store) LiveExternalIDs(ctx context.Context, syncName string, fn func(ex
 	})
 }
 
-// LinkSources streams every link of the sync with its source hash and deleted flag. The
-// slices alias the driver's buffer (pgtype.DriverBytes): at a million links, a copy of
-// each would be most of the work. The deleted profiles, usually few, are read first in
-// the same snapshot, so that the links need no join with every profile (which took
-// twice as long as reading the links alone).
+// LinkSources streams every link of the sync with its source hash and whether the sync
+// dropped it (gone). The slices alias the driver's buffer (pgtype.DriverBytes): at a
+// million links, a copy of each would be most of the work.
 func (s *Store) LinkSources(ctx context.Context, syncName string, fn func(externalID, sourceHash []byte, deleted bool) error) error {
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT `+noJIT); err != nil {
 			return translate(err)
 		}
 		rows, err := tx.Query(ctx, `
-			SELECT l.profile_id FROM profiles p JOIN profile_links l ON l.profile_id = p.id
-			 WHERE p.deleted_at IS NOT NULL AND l.sync_name = $1`, syncName)
-		if err != nil {
-			return translate(err)
-		}
-		deleted := make(map[[16]byte]struct{})
-		var id [16]byte
-		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-			deleted[id] = struct{}{}
-			return nil
-		}); err != nil {
-			return translate(err)
-		}
-		rows, err = tx.Query(ctx, `
-			SELECT external_id, source_hash, profile_id FROM profile_links WHERE sync_name = $1`, syncName)
+			SELECT external_id, source_hash, gone_at IS NOT NULL FROM profile_links WHERE sync_name = $1`, syncName)
 		if err != nil {
 			return translate(err)
 		}
 		defer rows.Close()
 		var ext, src pgtype.DriverBytes
+		var gone bool
 		for rows.Next() {
-			if err := rows.Scan(&ext, &src, &id); err != nil {
+			if err := rows.Scan(&ext, &src, &gone); err != nil {
 				return translate(err)
 			}
-			_, gone := deleted[id]
 			if err := fn(ext, src, gone); err != nil {
 				return err
 			}
@@ -264,7 +245,7 @@ func (s *Store) Runs(ctx context.Context, syncName string, limit int) ([]store.R
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, sync_name, mode, holder, started_at, finished_at, tick, status, processed,
-		       created, updated, unchanged, skipped, deleted, errors, message
+		       created, updated, unchanged, skipped, deleted, errors, joined, unmatched, disputed, message
 		  FROM sync_runs
 		 WHERE $1 = '' OR sync_name = $1
 		 ORDER BY id DESC
@@ -278,7 +259,7 @@ func (s *Store) Runs(ctx context.Context, syncName string, limit int) ([]store.R
 	)
 	_, err = pgx.ForEachRow(rows, []any{&ri.ID, &ri.Sync, &ri.Mode, &ri.Holder, &ri.StartedAt,
 		&ri.FinishedAt, &ri.Tick, &ri.Status, &ri.Processed, &ri.Created, &ri.Updated, &ri.Unchanged, &ri.Skipped,
-		&ri.Deleted, &ri.Errors, &ri.Message}, func() error {
+		&ri.Deleted, &ri.Errors, &ri.Joined, &ri.Unmatched, &ri.Disputed, &ri.Message}, func() error {
 		out = append(out, ri)
 		ri.FinishedAt, ri.Tick = nil, nil
 		return nil
@@ -329,4 +310,42 @@ func (s *Store) Cursor(ctx context.Context, syncName string) (string, error) {
 		return "", fmt.Errorf("cursor: %w", err)
 	}
 	return c, nil
+}
+
+// Pending returns the sync's pending records (see store.PendingRecord).
+func (s *Store) Pending(ctx context.Context, syncName string, limit int) ([]store.PendingRecord, error) {
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT external_id, situation, coalesce(candidates::text[], '{}'), contribution, coalesce(linked_at, now())
+		  FROM profile_links
+		 WHERE sync_name = $1 AND situation <> 'linked' AND gone_at IS NULL
+		 ORDER BY external_id LIMIT $2`, syncName, lim)
+	if err != nil {
+		return nil, fmt.Errorf("pending records: %w", translate(err))
+	}
+	keys := s.sources.RolesOf(syncName).Join
+	var out []store.PendingRecord
+	var pr store.PendingRecord
+	var c contribution
+	_, err = pgx.ForEachRow(rows, []any{&pr.ExternalID, &pr.Situation, &pr.Candidates, &c, &pr.Since}, func() error {
+		for _, f := range []string{profile.DisplayName, profile.UserName, profile.Email} {
+			if pr.Name = contributionKeyValue(&c, f); pr.Name != "" {
+				break
+			}
+		}
+		pr.Keys = make(map[string]string, len(keys))
+		for _, k := range keys {
+			pr.Keys[k] = contributionKeyValue(&c, k)
+		}
+		out = append(out, pr)
+		pr, c = store.PendingRecord{}, contribution{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending records: %w", translate(err))
+	}
+	return out, nil
 }

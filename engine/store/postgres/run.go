@@ -72,6 +72,11 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 	if syncName == "" || holder == "" {
 		return nil, fmt.Errorf("begin run: sync name and holder must not be empty")
 	}
+	if keys := s.sources.RolesOf(syncName).Join; len(keys) > 0 {
+		if err := s.ensureJoinIndexes(ctx, keys); err != nil {
+			return nil, fmt.Errorf("begin run of sync %q: %w", syncName, err)
+		}
+	}
 	s.endStalledWrites(ctx, syncName)
 	var id, term int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -277,6 +282,19 @@ func (r *run) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) 
 	return nil
 }
 
+// writeRetrying is write, done again (up to maxWriteRetries times) when it raced another
+// sync's write to the same people: a profile became shared meanwhile (errShareRace), or
+// the server broke a deadlock. fn must start from scratch each time.
+func (r *run) writeRetrying(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := r.write(ctx, what, fn)
+		if attempt < maxWriteRetries && (errors.Is(err, errShareRace) || isDeadlock(err)) {
+			continue
+		}
+		return err
+	}
+}
+
 // noJIT is the select-list item that turns Postgres's JIT compilation off for the rest
 // of a transaction (set_config's local form, which works through a transaction-pooling
 // PgBouncer). Our statements touch many rows but run once: JIT costs them more than it
@@ -335,22 +353,79 @@ func (r *run) SetSourceHashes(ctx context.Context, hashes map[string][]byte) err
 	})
 }
 
-// SoftDelete marks the profiles linked to externalIDs deleted, if they are not already.
+// SoftDelete withdraws the sync's records of externalIDs: each link is marked gone (kept,
+// so that a person who comes back rejoins the same profile), a pending record is
+// dropped. A profile is soft-deleted when the sync may end people and no other sync that
+// may still has the person; otherwise a shared profile is computed again without the
+// sync's fields. It returns how many profiles it soft-deleted.
 func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error) {
 	if len(externalIDs) == 0 {
 		return 0, nil
 	}
+	roles := r.s.sources.RolesOf(r.sync)
 	var n int
-	err := r.write(ctx, "soft delete", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE profiles p SET deleted_at = now(), active = false, updated_at = now()
-			  FROM profile_links l
-			 WHERE l.sync_name = $1 AND l.external_id = ANY ($2::text[])
-			   AND p.id = l.profile_id AND p.deleted_at IS NULL`, r.sync, externalIDs)
+	err := r.writeRetrying(ctx, "soft delete", func(tx pgx.Tx) error {
+		n = 0
+		if _, err := tx.Exec(ctx, `DELETE FROM profile_links
+			 WHERE sync_name = $1 AND external_id = ANY ($2::text[]) AND situation <> 'linked'`,
+			r.sync, externalIDs); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			WITH gone AS (
+				UPDATE profile_links SET gone_at = now()
+				 WHERE sync_name = $1 AND external_id = ANY ($2::text[]) AND situation = 'linked' AND gone_at IS NULL
+				RETURNING profile_id
+			)
+			SELECT DISTINCT g.profile_id::text, p.provenance IS NOT NULL
+			  FROM gone g JOIN profiles p ON p.id = g.profile_id WHERE p.deleted_at IS NULL`, r.sync, externalIDs)
 		if err != nil {
 			return err
 		}
-		n = int(tag.RowsAffected())
+		var sole, shared []string
+		var id string
+		var isShared bool
+		if _, err := pgx.ForEachRow(rows, []any{&id, &isShared}, func() error {
+			if isShared {
+				shared = append(shared, id)
+			} else {
+				sole = append(sole, id)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if roles.Ends && len(sole) > 0 {
+			tag, err := tx.Exec(ctx, `UPDATE profiles SET deleted_at = now(), active = false, updated_at = now()
+				 WHERE id = ANY ($1::uuid[]) AND deleted_at IS NULL AND provenance IS NULL`, sole)
+			if err != nil {
+				return err
+			}
+			if int(tag.RowsAffected()) < len(sole) {
+				return errShareRace
+			}
+			n += int(tag.RowsAffected())
+		}
+		if len(shared) > 0 {
+			if err := lockShared(ctx, tx, shared); err != nil {
+				return err
+			}
+			if roles.Ends {
+				// Deactivated when no sync that may end people still has the person.
+				tag, err := tx.Exec(ctx, `UPDATE profiles p SET deleted_at = now(), active = false, updated_at = now()
+					 WHERE p.id = ANY ($1::uuid[]) AND p.deleted_at IS NULL
+					   AND NOT EXISTS (SELECT 1 FROM profile_links o
+					        WHERE o.profile_id = p.id AND o.gone_at IS NULL AND NOT (o.sync_name = ANY ($2::text[])))`,
+					shared, r.s.sources.NonEnders())
+				if err != nil {
+					return err
+				}
+				n += int(tag.RowsAffected())
+			}
+			if _, err := r.recompute(ctx, tx, shared, nil); err != nil {
+				return err
+			}
+		}
 		return r.countCommitted(ctx, tx, 0, 0, n)
 	})
 	return n, err
@@ -491,6 +566,7 @@ const resolvePiece = `
 		UPDATE profiles p SET manager_id = w.manager_id, updated_at = now()
 		  FROM wanted w
 		 WHERE p.id = w.profile_id AND p.deleted_at IS NULL AND p.manager_id IS DISTINCT FROM w.manager_id
+		   AND (p.provenance IS NULL OR p.provenance->'manager'->>'s' = $1)
 		RETURNING 1
 	)
 	SELECT count(*)::int FROM changed`
@@ -621,7 +697,8 @@ const (
 		)
 		UPDATE profiles p SET manager_id = w.manager_id, updated_at = now()
 		  FROM wanted w
-		 WHERE p.id = w.profile_id AND p.manager_id IS DISTINCT FROM w.manager_id`
+		 WHERE p.id = w.profile_id AND p.manager_id IS DISTINCT FROM w.manager_id
+		   AND (p.provenance IS NULL OR p.provenance->'manager'->>'s' = $1)`
 )
 
 // RecordErrors stores per-record errors of the run with COPY.
@@ -700,9 +777,10 @@ func (r *run) finishTx(ctx context.Context, sum store.Summary) error {
 			if _, err := tx.Exec(ctx, `
 				UPDATE sync_runs SET status = $2, finished_at = now(), processed = $3, created = $4,
 				       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9,
-				       unchanged = $10
+				       unchanged = $10, joined = $11, unmatched = $12, disputed = $13
 				 WHERE id = $1`, r.id, sum.Status, sum.Processed, sum.Created, sum.Updated,
-				sum.Skipped, sum.Deleted, sum.Errors, clean(sum.Message), sum.Unchanged); err != nil {
+				sum.Skipped, sum.Deleted, sum.Errors, clean(sum.Message), sum.Unchanged,
+				sum.Joined, sum.Unmatched, sum.Disputed); err != nil {
 				return err
 			}
 			if sum.Cursor != "" && sum.Status == store.StatusSucceeded {
@@ -732,9 +810,10 @@ func (r *run) finishLost(ctx context.Context, sum store.Summary) error {
 		_, err := r.s.pool.Exec(ctx, `
 		UPDATE sync_runs SET status = $2, finished_at = now(), processed = $3, created = $4,
 		       updated = $5, skipped = $6, deleted = $7, errors = $8, message = $9,
-		       unchanged = $11
+		       unchanged = $11, joined = $12, unmatched = $13, disputed = $14
 		 WHERE id = $1 AND status = $10`, r.id, store.StatusFailed, sum.Processed, sum.Created,
-			sum.Updated, sum.Skipped, sum.Deleted, sum.Errors, clean(msg), store.StatusRunning, sum.Unchanged)
+			sum.Updated, sum.Skipped, sum.Deleted, sum.Errors, clean(msg), store.StatusRunning, sum.Unchanged,
+			sum.Joined, sum.Unmatched, sum.Disputed)
 		return err
 	}); err != nil {
 		r.log.WarnContext(ctx, "recording the lost run failed", "err", translate(err))

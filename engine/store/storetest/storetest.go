@@ -95,6 +95,8 @@ type harness struct {
 	s     store.Store
 	hooks Hooks
 	ctx   context.Context
+	// reopen opens another fresh store with the same sources (RunSources only).
+	reopen func() *harness
 }
 
 func (h *harness) begin(sync string) store.Run {
