@@ -262,6 +262,18 @@ func (p *pass) execute(ctx context.Context) error {
 			p.log.Info("pending records joined their people", "joined", n)
 		}
 	}
+	if p.run != nil && p.sync.Roles != nil && len(p.sync.Roles.Join) > 0 {
+		// A sync that joins reports what is pending now, not only what this run added:
+		// an unchanged record that stays unmatched is not re-written, but still unmatched.
+		u, d, err := p.engine.Store.PendingCounts(ctx, p.sync.Name)
+		if err != nil {
+			return err
+		}
+		p.unmatched, p.disputed = u, d
+		if p.opts.Mode == connector.Full {
+			p.linked = max(0, p.processed-p.created-p.joined-u-d-p.skipped-p.errors)
+		}
+	}
 	if p.run != nil && p.managersNeedResolving(ctx) {
 		start = time.Now()
 		p.enter(PhaseResolving)
@@ -774,6 +786,7 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 		if mb.unchanged[i] {
 			p.seen.insert(key)
 			p.unchanged++
+			p.linked++
 			continue
 		}
 		if !storableText(r.DN) {
@@ -794,6 +807,9 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 			p.seen.insert(key)
 			hash := mb.hashes[i]
 			st, linked := mb.stored[r.ID]
+			if linked && st.ProfileID != "" {
+				p.linked++
+			}
 			if linked && !st.Deleted && bytes.Equal(st.Hash, hash[:]) {
 				// The source changed in a way the mapping ignores: remember the new source
 				// so the next run need not map it again.

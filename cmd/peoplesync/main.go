@@ -142,6 +142,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.migrateCommand(),
 		a.runsCommand(),
 		a.profilesCommand(),
+		a.personCommand(),
+		a.pendingCommand(),
 		a.mappingCommand(),
 		a.pluginCommand(),
 		a.checkCommand(),

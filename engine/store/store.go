@@ -138,6 +138,61 @@ type PendingRecord struct {
 	Since time.Time
 }
 
+// PersonRef names the person to show: by profile ID, by email (case-insensitive; may
+// name several profiles), or by a sync's external ID. Exactly one way is set.
+type PersonRef struct {
+	ProfileID  string
+	Email      string
+	Sync       string
+	ExternalID string
+}
+
+// Person is one profile as its sources made it: each field with its value, where the
+// value came from and since when, and what the other sources offered that lost.
+type Person struct {
+	ProfileID string
+	DeletedAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// ManagerID is the manager's profile ID, ManagerName their display name.
+	ManagerID   string
+	ManagerName string
+	// Fields are the core fields, attributes ("attributes.NAME"), active, manager (the
+	// winning reference) and photo, in that order, each that has a value or an offer.
+	Fields []PersonField
+	// Links are the syncs' records of the person, gone ones included.
+	Links []PersonLink
+}
+
+// PersonField is one field of a Person.
+type PersonField struct {
+	Field string
+	Value string
+	// Source is the sync the value came from ("" if none did); Since is when that sync
+	// became its source (for a profile fed by one source: when it was linked).
+	Source string
+	Since  *time.Time
+	// Offers are the other live sources' non-empty values that lost to it.
+	Offers []Offer
+}
+
+// Offer is a value a source offered for a field.
+type Offer struct {
+	Sync  string
+	Value string
+}
+
+// PersonLink is one sync's record of a person.
+type PersonLink struct {
+	Sync       string
+	ExternalID string
+	DN         string
+	ManagerRef string
+	LinkedAt   *time.Time
+	// GoneAt is when the sync dropped the person; nil while it has them.
+	GoneAt *time.Time
+}
+
 // StoredProfile is a stored profile in full, for plans and listings.
 type StoredProfile struct {
 	ProfileID  string
@@ -263,6 +318,10 @@ type Store interface {
 	// Pending returns up to limit (all if limit <= 0) pending records of the sync, by
 	// external ID.
 	Pending(ctx context.Context, sync string, limit int) ([]PendingRecord, error)
+	// People returns the people ref names (none: an empty slice).
+	People(ctx context.Context, ref PersonRef) ([]Person, error)
+	// PendingCounts returns how many records of the sync are pending: unmatched, disputed.
+	PendingCounts(ctx context.Context, sync string) (unmatched, disputed int64, err error)
 	// ListProfiles returns up to limit profiles of the sync, by display name.
 	ListProfiles(ctx context.Context, sync string, limit int) ([]StoredProfile, error)
 	// Runs returns the latest runs, newest first; sync "" means all syncs.

@@ -349,3 +349,14 @@ func (s *Store) Pending(ctx context.Context, syncName string, limit int) ([]stor
 	}
 	return out, nil
 }
+
+// PendingCounts counts the sync's pending records by situation.
+func (s *Store) PendingCounts(ctx context.Context, syncName string) (unmatched, disputed int64, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE situation = 'unmatched'), count(*) FILTER (WHERE situation = 'disputed')
+		  FROM profile_links WHERE sync_name = $1 AND situation <> 'linked' AND gone_at IS NULL`, syncName).Scan(&unmatched, &disputed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count pending records: %w", translate(err))
+	}
+	return unmatched, disputed, nil
+}

@@ -329,6 +329,10 @@ func testSoftDeleteRestore(t *testing.T, h *harness) {
 	r := h.begin("hr")
 	h.apply(r, change("gone", "", person(1)), change("stays", "", person(2)))
 	id := h.lookup("hr", "gone")["gone"].ProfileID
+	if people, err := h.s.People(h.ctx, store.PersonRef{ProfileID: id}); err != nil || len(people) != 1 ||
+		len(people[0].Links) != 1 || people[0].Fields[0].Source != "hr" || people[0].Fields[0].Since == nil {
+		t.Fatalf("People of a single-source profile = %+v, %v", people, err)
+	}
 
 	n, err := r.SoftDelete(h.ctx, []string{"gone", "never-synced"})
 	if err != nil || n != 1 {

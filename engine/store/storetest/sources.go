@@ -172,6 +172,31 @@ func testPrecedenceAndFallThrough(t *testing.T, h *harness) {
 	}
 	check(t, "after HR then AD", p, want)
 
+	people, err := h.s.People(h.ctx, store.PersonRef{Sync: "ad", ExternalID: "a1"})
+	if err != nil || len(people) != 1 {
+		t.Fatalf("People(ad a1) = %d people, %v", len(people), err)
+	}
+	fields := map[string]store.PersonField{}
+	for _, f := range people[0].Fields {
+		fields[f.Field] = f
+	}
+	if f := fields[profile.Email]; f.Value != "Person1@AD.example.com" || f.Source != "ad" || f.Since == nil ||
+		len(f.Offers) != 1 || f.Offers[0] != (store.Offer{Sync: "hr", Value: "person1@hr.example.com"}) {
+		t.Errorf("People: email %+v, want AD's with HR's offer", f)
+	}
+	if f := fields[profile.Title]; f.Source != "hr" || len(f.Offers) != 1 || f.Offers[0].Sync != "ad" {
+		t.Errorf("People: title %+v, want HR's with AD's offer", f)
+	}
+	if f := fields["attributes.office"]; f.Value != "room 1" || f.Source != "ad" {
+		t.Errorf("People: attributes.office %+v", f)
+	}
+	if len(people[0].Links) != 2 {
+		t.Errorf("People: links %+v, want HR's and AD's", people[0].Links)
+	}
+	if byMail, err := h.s.People(h.ctx, store.PersonRef{Email: " PERSON1@ad.example.com"}); err != nil || len(byMail) != 1 || byMail[0].ProfileID != people[0].ProfileID {
+		t.Errorf("People by email = %+v, %v", byMail, err)
+	}
+
 	// HR changes its title; AD's contribution stays.
 	upd := hrPerson(1)
 	upd.Set(profile.Title, "Principal")
