@@ -700,6 +700,42 @@ func (d *decoder) nonEmptyString(attr *hcl.Attribute) (string, bool) {
 	return s, ok
 }
 
+// stringList decodes a list of strings with where each was written (see elements).
+func (d *decoder) stringList(attr *hcl.Attribute) ([]string, []hcl.Range, bool) {
+	v, ok := d.eval(attr, cty.List(cty.String))
+	if !ok {
+		return nil, nil, false
+	}
+	names, rngs := d.elements(attr.Name, attr.Expr, v)
+	return names, rngs, true
+}
+
+// elements returns the strings of list v, the value of expr, with where each was
+// written: the element's own range where expr writes the list out, expr's otherwise
+// (a function's result). A null element is reported, under the name what, and left out.
+func (d *decoder) elements(what string, expr hcl.Expression, v cty.Value) ([]string, []hcl.Range) {
+	vals := v.AsValueSlice()
+	exprs, diags := hcl.ExprList(expr)
+	if diags.HasErrors() || len(exprs) != len(vals) {
+		exprs = nil
+	}
+	names := make([]string, 0, len(vals))
+	rngs := make([]hcl.Range, 0, len(vals))
+	for i, e := range vals {
+		rng := expr.Range()
+		if exprs != nil {
+			rng = exprs[i].Range()
+		}
+		if e.IsNull() {
+			d.errorf(rng, "Invalid attribute value", "%s must not hold null.", what)
+			continue
+		}
+		names = append(names, e.AsString())
+		rngs = append(rngs, rng)
+	}
+	return names, rngs
+}
+
 // Nearest returns the candidate closest to name by edit distance, if one is within
 // maxDistance edits: the "did you mean" of a diagnostic. "" if none is.
 func Nearest(name string, candidates []string, maxDistance int) string {
@@ -713,15 +749,14 @@ func Nearest(name string, candidates []string, maxDistance int) string {
 }
 
 // coreFields decodes a list of core profile field names, suggesting the nearest name
-// for one that is not a field.
+// for one that is not a field, at the element that names it.
 func (d *decoder) coreFields(attr *hcl.Attribute) ([]string, bool) {
-	v, ok := d.eval(attr, cty.List(cty.String))
+	list, rngs, ok := d.stringList(attr)
 	if !ok {
 		return nil, false
 	}
 	var names []string
-	for _, e := range v.AsValueSlice() {
-		name := e.AsString()
+	for i, name := range list {
 		if profile.FieldIndex(name) >= 0 {
 			names = append(names, name)
 			continue
@@ -730,7 +765,7 @@ func (d *decoder) coreFields(attr *hcl.Attribute) ([]string, bool) {
 		if best := Nearest(name, profile.CoreFields[:], 3); best != "" {
 			hint = fmt.Sprintf("Did you mean %q?", best)
 		}
-		d.errorf(attr.Expr.Range(), "Unknown profile field", "%s names %s, which is not a core profile field. %s", attr.Name, d.show(attr, name), hint)
+		d.errorf(rngs[i], "Unknown profile field", "%s names %s, which is not a core profile field. %s", attr.Name, d.show(attr, name), hint)
 	}
 	return names, true
 }

@@ -23,3 +23,10 @@ sync "typed" {
   schedule        = "@hourly"
   required_fields = "email"
 }
+
+sync "nulls" {
+  connector       = connector.hr
+  mapping         = mapping.m
+  schedule        = "@hourly"
+  required_fields = ["email", null]
+}
