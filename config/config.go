@@ -30,6 +30,9 @@ type Config struct {
 	Connectors []*Connector
 	Mappings   []*Mapping
 	Syncs      []*Sync
+	// Precedence is the precedence block: which sync's value wins, field by field, when
+	// several syncs feed one profile. Nil without one (see Sources).
+	Precedence *Precedence
 	// Files holds the parsed source files by name, for printing diagnostics with snippets
 	// (WriteDiagnostics). It is set even when loading failed.
 	Files map[string]*hcl.File
@@ -186,6 +189,10 @@ type Sync struct {
 	RequiredFields []string
 	// Deletion is the deletion guard.
 	Deletion Deletion
+	// People is the people block: how the sync's records find the person they belong to
+	// when several syncs feed one profile, and whether it creates and ends people. Nil
+	// without one: the sync has store.DefaultRoles (see Roles).
+	People *People
 	// DeclRange is the range of the block's header (sync "NAME").
 	DeclRange hcl.Range
 

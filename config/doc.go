@@ -3,7 +3,9 @@
 //
 // The package owns the shape of the file: the store, connector, mapping and sync blocks,
 // their defaults, cron and timezone checks, references between blocks, and the env and
-// file functions. It does not know any connector's settings: the body of a connector's
+// file functions. When several syncs feed one profile, it also owns how they say so (a
+// sync's people block, the precedence block) and the checks that such a setup can work;
+// Config.Sources hands the result to the store as store.Sources. It does not know any connector's settings: the body of a connector's
 // config block is kept undecoded (Connector.Config) and decoded later against the schema
 // the connector describes (Connector.DecodeConfig), so that a plugin's own attributes are
 // checked by the plugin's schema and still reported against the user's file:

@@ -113,6 +113,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "connector", LabelNames: []string{"name"}},
 		{Type: "mapping", LabelNames: []string{"name"}},
 		{Type: "sync", LabelNames: []string{"name"}},
+		{Type: "precedence"},
 	},
 }
 
@@ -254,17 +255,25 @@ func (d *decoder) decodeFile(body hcl.Body) {
 	content, diags := body.Content(rootSchema)
 	d.add(diags)
 
-	var store *hcl.Block
+	var store, precedence *hcl.Block
 	declared := map[string]map[string]hcl.Range{"connector": {}, "mapping": {}, "sync": {}}
 	for _, b := range content.Blocks {
-		if b.Type == "store" {
-			if store != nil {
-				d.errorf(b.DefRange, "Duplicate store block",
-					"Only one store block is allowed; the first is at %s.", at(store.DefRange))
-				continue
-			}
+		switch {
+		case b.Type == "store" && store != nil:
+			d.errorf(b.DefRange, "Duplicate store block",
+				"Only one store block is allowed; the first is at %s.", at(store.DefRange))
+			continue
+		case b.Type == "store":
 			store = b
 			d.decodeStore(b)
+			continue
+		case b.Type == "precedence" && precedence != nil:
+			d.errorf(b.DefRange, "Duplicate precedence block",
+				"Only one precedence block is allowed; the first is at %s.", at(precedence.DefRange))
+			continue
+		case b.Type == "precedence":
+			precedence = b
+			d.decodePrecedence(b)
 			continue
 		}
 		// A duplicate is still decoded, so that its own problems are reported too, but it
@@ -307,6 +316,7 @@ func (d *decoder) decodeFile(body hcl.Body) {
 		d.errorf(r.rng, "Reference to undeclared "+r.kind,
 			"No %s named %s is declared. %s", r.kind, quote(r.name), declaredList(r.kind, declared[r.kind]))
 	}
+	d.checkSources(declared["sync"])
 }
 
 // at renders where a block starts, as file:line:column.
@@ -570,7 +580,7 @@ func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 			{"max_percent", false, into(&del.MaxPercent, d.percent)},
 			{"max_error_percent", false, into(&del.MaxErrorPercent, d.percent)},
 		})
-	}})
+	}}, nested{"people", func(pb *hcl.Block) { s.People = d.decodePeople(pb) }})
 	s.TimezoneName = s.Timezone.String() // the name as written: LoadLocation keeps it
 	return s
 }
