@@ -56,7 +56,11 @@ func (a *app) configuredStore(ctx context.Context, migrate bool) (*postgres.Stor
 // is refused if its schema lags this peoplesync: the commands that only read never
 // migrate as a side effect.
 func (a *app) openStore(ctx context.Context, cfg *config.Config, migrate bool) (*postgres.Store, error) {
-	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{LeaseTTL: cfg.Store.LeaseTTL, Logger: a.logger.With("part", "store")})
+	st, err := postgres.Open(ctx, cfg.Store.URL, postgres.Options{
+		LeaseTTL: cfg.Store.LeaseTTL,
+		Logger:   a.logger.With("part", "store"),
+		Sources:  cfg.Sources(),
+	})
 	if err != nil {
 		// postgres.Open says "open store" itself.
 		return nil, &exitError{code: exitFailed, err: err}

@@ -87,6 +87,7 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		p.Close(ctx)
 		return nil, append(diags, d)
 	}
+	roles := s.Roles()
 	p.Sync = &engine.Sync{
 		Name:           s.Name,
 		Connector:      proc,
@@ -96,6 +97,7 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		RequiredFields: s.RequiredFields,
 		Timeout:        s.Timeout,
 		Guard:          Guard(s.Deletion),
+		Roles:          &roles,
 	}
 	return p, diags
 }
