@@ -93,6 +93,54 @@ func TestREADMEFileConnectorExamples(t *testing.T) {
 	}
 }
 
+// The README's several-sources example validates as written, beside the hr_csv
+// connector it refers to, and validate does check it: the same file where both syncs
+// may end people they share is refused at the line that says so.
+func TestREADMESeveralSourcesExample(t *testing.T) {
+	files := readmeFiles(t)
+	dir := t.TempDir()
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "store {\n  url = \"postgres://unused\"\n}\nmapping \"default\" {\n  module = %q\n}\n", mappertest.Build(t, "../../mappings/default"))
+	// The README's corp_ldap needs its CA file; validate only configures the connector,
+	// so a plain one with the same name does.
+	cfg.WriteString("connector \"corp_ldap\" {\n  plugin = \"ldap\"\n  config {\n    url     = \"ldap://127.0.0.1:1\"\n    base_dn = \"ou=people,dc=example,dc=com\"\n  }\n}\n")
+	for _, name := range []string{"hr-csv.hcl", "people.csv", "several-sources.hcl"} {
+		body, ok := files[name]
+		if !ok {
+			t.Fatalf("README has no example named %s", name)
+		}
+		if strings.HasSuffix(name, ".hcl") {
+			cfg.WriteString(body)
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "sync.hcl")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli(t, "--config", path, "validate")
+	if code != 0 || !strings.Contains(out, "2 connector(s), 1 mapping(s), 2 sync(s)") {
+		t.Fatalf("validate exited %d:\n%s%s", code, out, errOut)
+	}
+
+	ends := regexp.MustCompile(`(?m)^(\s*end\s*=\s*)false`)
+	if !ends.MatchString(cfg.String()) {
+		t.Fatal("the example no longer sets end = false")
+	}
+	both := ends.ReplaceAllString(cfg.String(), "${1}true")
+	both = strings.Replace(both, `default = ["hr", "ad"]`, `default = ["ad"]`, 1)
+	if err := os.WriteFile(path, []byte(both), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = cli(t, "--config", path, "validate")
+	if code != exitUsage || !strings.Contains(errOut, "Several syncs may end people") {
+		t.Errorf("validate of a setup where hr and ad both end people exited %d, want %d saying so:\n%s", code, exitUsage, errOut)
+	}
+}
+
 // sync --help lists every exit code sync can end with, and plan --help points to them.
 func TestSyncHelpListsExitCodes(t *testing.T) {
 	code, out, _ := cli(t, "sync", "--help")
