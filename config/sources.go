@@ -119,10 +119,13 @@ func (c *Config) Sources() store.Sources {
 		src.Roles[s.Name] = s.Roles()
 	}
 	p := c.Precedence
-	if p != nil && len(p.Default) > 0 {
+	if p != nil {
 		src.Order = slices.Clone(p.Default)
-	} else {
-		for _, s := range c.Syncs {
+	}
+	// Syncs the default list leaves out follow in the order of their blocks, as all do
+	// when there is no list.
+	for _, s := range c.Syncs {
+		if !slices.Contains(src.Order, s.Name) {
 			src.Order = append(src.Order, s.Name)
 		}
 	}

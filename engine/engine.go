@@ -92,13 +92,23 @@ const (
 	ActionUpdate  = "update"
 	ActionRestore = "restore"
 	ActionDelete  = "delete"
+	// ActionJoin: an unlinked record of a sync that joins would join this profile.
+	ActionJoin = "join"
+	// ActionUnmatched and ActionDisputed: it would be kept pending (see store.Unmatched
+	// and store.Disputed).
+	ActionUnmatched = "unmatched"
+	ActionDisputed  = "disputed"
 )
 
 // Change is one change a dry run would make.
 type Change struct {
-	Action     string      `json:"action"`
-	ExternalID string      `json:"external_id"`
-	Name       string      `json:"name"`
+	Action     string `json:"action"`
+	ExternalID string `json:"external_id"`
+	Name       string `json:"name"`
+	// ProfileID is the profile a join would join; Candidates, the profiles a dispute
+	// is between.
+	ProfileID  string      `json:"profile_id,omitempty"`
+	Candidates []string    `json:"candidates,omitempty"`
 	Fields     []FieldDiff `json:"fields,omitempty"`
 }
 
@@ -144,6 +154,9 @@ type Result struct {
 	Unmatched int64
 	Disputed  int64
 	Rematched int64
+	// Joins says the sync joins its records to people (its Roles have join keys), so
+	// that the four counts above apply.
+	Joins bool
 	// Skips are the reasons the mapping gave for skipping records: the first few
 	// different ones, each with how many records it covered.
 	Skips []Skip

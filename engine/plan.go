@@ -12,24 +12,46 @@ import (
 
 // plan counts the changes of a dry run and describes the first PlanDetails of them.
 func (p *pass) plan(ctx context.Context, changes []store.Change) error {
+	matches, err := p.planMatches(ctx, changes)
+	if err != nil {
+		return err
+	}
 	var updates []string
-	for _, c := range changes {
-		if c.ProfileID == "" {
-			p.created++
-		} else {
+	for i, c := range changes {
+		action := ActionCreate
+		var m store.MatchResult
+		if c.ProfileID != "" {
+			action = ActionUpdate
 			p.updated++
+		} else if m = matches[i]; m.Situation == store.Joined {
+			action = ActionJoin
+			p.joined++
+		} else if m.Situation == store.Disputed {
+			action = ActionDisputed
+			p.disputed++
+		} else if p.sync.Roles != nil && !p.sync.Roles.Creates {
+			action = ActionUnmatched
+			p.unmatched++
+		} else {
+			p.created++
 		}
 		if len(p.changes)+len(updates) >= p.opts.PlanDetails {
 			continue
 		}
-		if c.ProfileID == "" {
+		switch action {
+		case ActionUpdate:
+			updates = append(updates, c.ExternalID)
+		case ActionCreate:
 			p.changes = append(p.changes, Change{
 				Action: ActionCreate, ExternalID: c.ExternalID, Name: displayName(&c.Profile),
 				Fields: DiffProfiles(nil, &c.Profile),
 			})
-			continue
+		default:
+			p.changes = append(p.changes, Change{
+				Action: action, ExternalID: c.ExternalID, Name: displayName(&c.Profile),
+				ProfileID: m.ProfileID, Candidates: m.Candidates,
+			})
 		}
-		updates = append(updates, c.ExternalID)
 	}
 	if len(updates) == 0 {
 		return nil
@@ -53,6 +75,34 @@ func (p *pass) plan(ctx context.Context, changes []store.Change) error {
 		})
 	}
 	return nil
+}
+
+// planMatches says how the unlinked records among changes would find their people, for
+// a sync that joins (nil otherwise, or when there are none).
+func (p *pass) planMatches(ctx context.Context, changes []store.Change) ([]store.MatchResult, error) {
+	if p.sync.Roles == nil || len(p.sync.Roles.Join) == 0 {
+		return make([]store.MatchResult, len(changes)), nil
+	}
+	var idx []int
+	var records []profile.Profile
+	for i, c := range changes {
+		if c.ProfileID == "" {
+			idx = append(idx, i)
+			records = append(records, c.Profile)
+		}
+	}
+	out := make([]store.MatchResult, len(changes))
+	if len(records) == 0 {
+		return out, nil
+	}
+	ms, err := p.engine.Store.Match(ctx, p.sync.Name, records)
+	if err != nil {
+		return nil, fmt.Errorf("plan the join: %w", err)
+	}
+	for j, i := range idx {
+		out[i] = ms[j]
+	}
+	return out, nil
 }
 
 // planDeletes describes the first deletions of a dry run.

@@ -213,6 +213,7 @@ func (p *pass) fill(r *Result) {
 	r.Processed, r.Created, r.Updated = p.processed, p.created, p.updated
 	r.Unchanged, r.Skipped, r.Deleted, r.Errors = p.unchanged, p.skipped, p.deleted, p.errors
 	r.Linked, r.Joined, r.Unmatched, r.Disputed, r.Rematched = p.linked, p.joined, p.unmatched, p.disputed, p.rematched
+	r.Joins = p.sync.Roles != nil && len(p.sync.Roles.Join) > 0
 	r.Skips = p.skips
 	r.WouldDelete = p.wouldDelete
 	r.Status, r.Message = p.status, p.message

@@ -49,6 +49,9 @@ type runJSON struct {
 	Skipped    int64      `json:"skipped"`
 	Deleted    int64      `json:"deleted"`
 	Errors     int64      `json:"errors"`
+	Joined     int64      `json:"joined"`
+	Unmatched  int64      `json:"unmatched"`
+	Disputed   int64      `json:"disputed"`
 	Message    string     `json:"message,omitempty"`
 }
 
@@ -104,6 +107,7 @@ func toRunsJSON(locks []store.LockInfo, runs []store.RunInfo) runsJSON {
 		out.Runs = append(out.Runs, runJSON{RunID: r.ID, Sync: r.Sync, Mode: r.Mode, Status: r.Status,
 			Holder: r.Holder, StartedAt: r.StartedAt.UTC(), FinishedAt: utc(r.FinishedAt), Tick: utc(r.Tick),
 			Processed: r.Processed, Created: r.Created, Updated: r.Updated, Unchanged: r.Unchanged,
+			Joined: r.Joined, Unmatched: r.Unmatched, Disputed: r.Disputed,
 			Skipped: r.Skipped, Deleted: r.Deleted, Errors: r.Errors, Message: r.Message})
 	}
 	return out

@@ -200,6 +200,11 @@ type resultJSON struct {
 	Skips       []engine.Skip   `json:"skips,omitempty"`
 	Deleted     int64           `json:"deleted"`
 	Errors      int64           `json:"errors"`
+	Linked      int64           `json:"linked"`
+	Joined      int64           `json:"joined"`
+	Unmatched   int64           `json:"unmatched"`
+	Disputed    int64           `json:"disputed"`
+	Rematched   int64           `json:"rematched"`
 	WouldDelete int64           `json:"would_delete,omitempty"`
 	DurationMS  int64           `json:"duration_ms"`
 	Message     string          `json:"message,omitempty"`
@@ -214,6 +219,7 @@ func writeResultJSON(w io.Writer, r engine.Result) error {
 		Processed: r.Processed, Created: r.Created, Updated: r.Updated, Unchanged: r.Unchanged,
 		Skipped: r.Skipped, Skips: r.Skips,
 		Deleted: r.Deleted, Errors: r.Errors, WouldDelete: r.WouldDelete,
+		Linked: r.Linked, Joined: r.Joined, Unmatched: r.Unmatched, Disputed: r.Disputed, Rematched: r.Rematched,
 		DurationMS: r.Duration.Milliseconds(), Message: r.Message, Changes: r.Changes,
 	})
 }
@@ -227,7 +233,7 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 			if held && action == engine.ActionDelete {
 				action = "held"
 			}
-			fmt.Fprintf(w, "  %-7s %s (%s)\n", action, c.Name, c.ExternalID)
+			fmt.Fprintf(w, "  %-7s %s (%s)%s\n", action, c.Name, c.ExternalID, planTarget(c))
 			for _, d := range c.Fields {
 				fmt.Fprintf(w, "          %-16s %q → %q\n", d.Field, d.Old, d.New)
 			}
@@ -242,6 +248,9 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 		}
 		fmt.Fprintf(w, "would create %d, update %d, %s; unchanged %d; skipped by the mapping %d; errors %d (%d records read in %s)\n",
 			r.Created, r.Updated, deletes, r.Unchanged, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
+		if r.Joins {
+			fmt.Fprintf(w, "would join %d; keep %d unmatched and %d disputed\n", r.Joined, r.Unmatched, r.Disputed)
+		}
 		writeSkips(w, r)
 		switch {
 		case r.Message == "":
@@ -257,6 +266,9 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 	fmt.Fprintln(tw, "processed\tcreated\tupdated\tunchanged\tskipped\tdeleted\terrors\t")
 	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Processed, r.Created, r.Updated, r.Unchanged, r.Skipped, r.Deleted, r.Errors)
 	tw.Flush()
+	if r.Joins || r.Rematched > 0 {
+		writeJoins(w, r)
+	}
 	writeSkips(w, r)
 	if r.Message != "" {
 		fmt.Fprintf(w, "%s\n", strings.TrimSpace(r.Message))
@@ -277,5 +289,29 @@ func writeSkips(w io.Writer, r engine.Result) {
 	}
 	if rest := r.Skipped - told; rest > 0 {
 		fmt.Fprintf(w, "  %d  for other reasons\n", rest)
+	}
+}
+
+// planTarget says which profile a planned join would join, or which a dispute is
+// between.
+func planTarget(c engine.Change) string {
+	switch {
+	case c.ProfileID != "":
+		return " → profile " + c.ProfileID
+	case len(c.Candidates) > 0:
+		return " between profiles " + strings.Join(c.Candidates, ", ")
+	}
+	return ""
+}
+
+// writeJoins says how a joining sync's records found their people.
+func writeJoins(w io.Writer, r engine.Result) {
+	fmt.Fprintf(w, "people: linked %d, joined %d, unmatched %d, disputed %d", r.Linked, r.Joined, r.Unmatched, r.Disputed)
+	if r.Rematched > 0 {
+		fmt.Fprintf(w, "; %d waiting records joined their people", r.Rematched)
+	}
+	fmt.Fprintln(w)
+	if r.Unmatched+r.Disputed > 0 {
+		fmt.Fprintf(w, "`peoplesync pending --sync %s` lists the unmatched and disputed records\n", r.Sync)
 	}
 }

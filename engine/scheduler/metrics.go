@@ -16,6 +16,8 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 	lastSuccess *prometheus.GaugeVec
 	lastErrors  *prometheus.GaugeVec
+	people      *prometheus.CounterVec
+	pending     *prometheus.GaugeVec
 	lockHeld    *prometheus.GaugeVec
 }
 
@@ -48,12 +50,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "peoplesync_last_run_record_errors",
 			Help: "Records the sync's last run on this replica could not apply (alert on > 0: the run ended completed_with_errors or failed).",
 		}, []string{"sync", "mode"}),
+		people: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "peoplesync_join_records_total",
+			Help: "Records of syncs that join, by how they found their person: linked (by their link) or joined (by a join key).",
+		}, []string{"sync", "outcome"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "peoplesync_pending_records",
+			Help: "Records of a sync that joins kept without a profile after its last run on this replica, by situation (unmatched, disputed; alert on disputed > 0).",
+		}, []string{"sync", "situation"}),
 		lockHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "peoplesync_lock_held",
 			Help: "1 while this replica holds the sync's lock, else 0.",
 		}, []string{"sync"}),
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.records, m.duration, m.lastSuccess, m.lastErrors, m.lockHeld} {
+	for _, c := range []prometheus.Collector{m.runs, m.records, m.duration, m.lastSuccess, m.lastErrors, m.people, m.pending, m.lockHeld} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -96,6 +106,12 @@ func (m *Metrics) observe(j Job, res engine.Result, d time.Duration, now time.Ti
 		m.records.WithLabelValues(j.Sync, action).Add(float64(n))
 	}
 	m.lastErrors.WithLabelValues(j.Sync, j.Mode).Set(float64(res.Errors))
+	if res.Joins {
+		m.people.WithLabelValues(j.Sync, "linked").Add(float64(res.Linked))
+		m.people.WithLabelValues(j.Sync, "joined").Add(float64(res.Joined))
+		m.pending.WithLabelValues(j.Sync, "unmatched").Set(float64(res.Unmatched))
+		m.pending.WithLabelValues(j.Sync, "disputed").Set(float64(res.Disputed))
+	}
 	if res.Status == store.StatusSucceeded {
 		m.lastSuccess.WithLabelValues(j.Sync, j.Mode).Set(float64(now.Unix()))
 	}

@@ -138,6 +138,16 @@ type PendingRecord struct {
 	Since time.Time
 }
 
+// MatchResult is how an unlinked record would find its person (see Store.Match).
+type MatchResult struct {
+	// Situation is Joined, Unmatched or Disputed.
+	Situation string
+	// ProfileID is the profile a joined record would join.
+	ProfileID string
+	// Candidates are the profiles a disputed record matched.
+	Candidates []string
+}
+
 // PersonRef names the person to show: by profile ID, by email (case-insensitive; may
 // name several profiles), or by a sync's external ID. Exactly one way is set.
 type PersonRef struct {
@@ -318,6 +328,9 @@ type Store interface {
 	// Pending returns up to limit (all if limit <= 0) pending records of the sync, by
 	// external ID.
 	Pending(ctx context.Context, sync string, limit int) ([]PendingRecord, error)
+	// Match says, without writing, how each of these records of a sync that joins would
+	// find its person now (for plans). A sync that joins nobody gets all Unmatched.
+	Match(ctx context.Context, sync string, records []profile.Profile) ([]MatchResult, error)
 	// People returns the people ref names (none: an empty slice).
 	People(ctx context.Context, ref PersonRef) ([]Person, error)
 	// PendingCounts returns how many records of the sync are pending: unmatched, disputed.

@@ -360,3 +360,31 @@ func (s *Store) PendingCounts(ctx context.Context, syncName string) (unmatched, 
 	}
 	return unmatched, disputed, nil
 }
+
+// Match runs the join of sync's keys for records against the store as it is, read-only.
+func (s *Store) Match(ctx context.Context, syncName string, records []profile.Profile) ([]store.MatchResult, error) {
+	out := make([]store.MatchResult, len(records))
+	keys := s.sources.RolesOf(syncName).Join
+	if len(keys) == 0 {
+		for i := range out {
+			out[i].Situation = store.Unmatched
+		}
+		return out, nil
+	}
+	outs, err := match(ctx, s.pool, syncName, keys, len(records), func(i int, key string) string {
+		return profileKeyValue(&records[i], key)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("match: %w", err)
+	}
+	for i, o := range outs {
+		out[i].Situation = o.situation
+		if o.situation == store.Joined {
+			out[i].ProfileID = uuidString(o.profile)
+		}
+		for _, c := range o.candidates {
+			out[i].Candidates = append(out[i].Candidates, uuidString(c))
+		}
+	}
+	return out, nil
+}
