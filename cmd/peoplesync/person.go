@@ -235,4 +235,3 @@ nothing is merged until the source data is fixed).`,
 	_ = cmd.MarkFlagRequired("sync")
 	return cmd
 }
-
