@@ -182,7 +182,8 @@ type PersonField struct {
 	// became its source (for a profile fed by one source: when it was linked).
 	Source string
 	Since  *time.Time
-	// Offers are the other live sources' non-empty values that lost to it.
+	// Offers are the other live sources' non-empty values that lost to it, where they
+	// differ from it.
 	Offers []Offer
 }
 

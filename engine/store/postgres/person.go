@@ -161,7 +161,7 @@ func readPerson(ctx context.Context, tx pgx.Tx, id string) (store.Person, error)
 		}
 		for i := range live {
 			s := &live[i]
-			if v := offered(s); v != "" && s.sync != pf.Source {
+			if v := offered(s); v != "" && v != pf.Value && s.sync != pf.Source {
 				pf.Offers = append(pf.Offers, store.Offer{Sync: s.sync, Value: v})
 			}
 		}
