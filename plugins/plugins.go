@@ -11,6 +11,7 @@ import (
 	"github.com/peoplesync/peoplesync/plugins/entra"
 	"github.com/peoplesync/peoplesync/plugins/file"
 	"github.com/peoplesync/peoplesync/plugins/ldap"
+	"github.com/peoplesync/peoplesync/plugins/okta"
 	"github.com/peoplesync/peoplesync/plugins/scim"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
@@ -20,6 +21,7 @@ var Bundled = map[string]func() connector.Connector{
 	"entra": entra.New,
 	"file":  file.New,
 	"ldap":  ldap.New,
+	"okta":  okta.New,
 	"scim":  scim.New,
 }
 
