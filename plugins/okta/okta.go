@@ -144,7 +144,7 @@ func (c *Connector) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("okta connector: check: %w", err)
 	}
-	if _, err := decodePage(ans); err != nil {
+	if err := checkPage(ans); err != nil {
 		return fmt.Errorf("okta connector: check: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -97,6 +98,8 @@ type reader struct {
 	maxSeen time.Time // the highest lastUpdated read
 	attrs   []attr    // the user being converted, reused
 	count   int64
+	// profileNames and topNames hold the attribute names made so far.
+	profileNames, topNames map[string]string
 }
 
 // cursor is the next read's cursor (see the package doc).
@@ -115,18 +118,18 @@ func (r *reader) cursor(delta bool) string {
 	return c.UTC().Format(timeLayout)
 }
 
-// decodePage checks that an answer is a JSON array and returns its elements.
-func decodePage(ans *answer) ([]json.RawMessage, error) {
+// checkPage checks that an answer is a JSON array (of users): valid JSON, so that the
+// scanner (scan.go) can walk it.
+func checkPage(ans *answer) error {
 	if ct := ans.header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-			return nil, fmt.Errorf("%w: content type %q, not JSON", ErrProtocol, shorten(ct, 80))
+			return fmt.Errorf("%w: content type %q, not JSON", ErrProtocol, shorten(ct, 80))
 		}
 	}
-	var users []json.RawMessage
-	if err := json.Unmarshal(ans.body, &users); err != nil || users == nil {
-		return nil, fmt.Errorf("%w: the answer is not a JSON array of users", ErrProtocol)
+	if i := skipSpace(ans.body, 0); i == len(ans.body) || ans.body[i] != '[' || !json.Valid(ans.body) {
+		return fmt.Errorf("%w: the answer is not a JSON array of users", ErrProtocol)
 	}
-	return users, nil
+	return nil
 }
 
 // page reads one page and writes its users; it returns the next page's link, or ""
@@ -141,17 +144,19 @@ func (r *reader) page(ctx context.Context, link string, n int) (string, error) {
 			r.start = d
 		}
 	}
-	users, err := decodePage(ans)
-	if err != nil {
+	if err := checkPage(ans); err != nil {
 		return "", fmt.Errorf("page %d: %w", n, err)
 	}
-	for i, raw := range users {
+	i := 0
+	err = elements(ans.body, func(raw []byte) error {
+		i++
 		if err := ctx.Err(); err != nil {
-			return "", fmt.Errorf("read: %w", err)
+			return fmt.Errorf("read: %w", err)
 		}
-		if err := r.user(raw, func() string { return fmt.Sprintf("page %d, user %d", n, i+1) }); err != nil {
-			return "", err
-		}
+		return r.user(raw, func() string { return fmt.Sprintf("page %d, user %d", n, i) })
+	})
+	if err != nil {
+		return "", err
 	}
 	next, ok := nextLink(ans.header, link)
 	switch {
@@ -240,16 +245,70 @@ func nextLink(h http.Header, base string) (string, bool) {
 
 // user converts one element of a page and writes it: an Upsert, or an Invalid record
 // for an element that cannot be read. where names it for a problem ("page 3, user 17").
-func (r *reader) user(raw json.RawMessage, where func() string) error {
+func (r *reader) user(raw []byte, where func() string) error {
 	if !utf8.Valid(raw) {
 		return r.invalid(idOf(raw), where()+": text that is not UTF-8")
 	}
-	var u map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &u); err != nil || u == nil {
+	if raw[0] != '{' {
 		return r.invalid("", where()+": not a JSON object")
 	}
-	id, ok := textBytes(u["id"])
-	if !ok || len(bytes.TrimSpace(id)) == 0 || bytes.IndexByte(id, 0) >= 0 {
+	var id []byte
+	attrs := r.attrs[:0]
+	nulIn := "" // the first attribute with a NUL character
+	add := func(name string, values [][]byte) {
+		for _, v := range values {
+			if nulIn == "" && bytes.IndexByte(v, 0) >= 0 {
+				nulIn = name
+			}
+		}
+		if len(values) > 0 {
+			attrs = append(attrs, attr{name, values})
+		}
+	}
+	members(raw, func(k, v []byte) {
+		key, ok := textBytes(k)
+		if !ok || len(key) == 0 {
+			return
+		}
+		switch {
+		case string(key) == "credentials" || key[0] == '_':
+			// Password and recovery metadata, and the HAL links: nothing for a profile.
+		case string(key) == "profile":
+			if v[0] != '{' {
+				return // null
+			}
+			members(v, func(pk, pv []byte) {
+				name, ok := textBytes(pk)
+				if !ok {
+					return
+				}
+				vs := values(pv)
+				add(r.name(name), vs)
+				if string(name) == "managerId" {
+					add("manager", vs)
+				}
+			})
+		case v[0] == '{':
+			members(v, func(sk, sv []byte) {
+				if sub, ok := textBytes(sk); ok {
+					add(string(key)+"."+string(sub), values(sv))
+				}
+			})
+		default:
+			vs := values(v)
+			add(r.topName(key), vs)
+			switch {
+			case string(key) == "id":
+				id, _ = textBytes(v)
+			case string(key) == "lastUpdated" && len(vs) == 1:
+				if t, err := time.Parse(time.RFC3339Nano, string(vs[0])); err == nil && t.After(r.maxSeen) {
+					r.maxSeen = t
+				}
+			}
+		}
+	})
+	r.attrs = attrs[:0]
+	if len(bytes.TrimSpace(id)) == 0 || bytes.IndexByte(id, 0) >= 0 {
 		return r.invalid("", where()+": the user has no id")
 	}
 	at := func() string { return fmt.Sprintf("%s (id %s)", where(), id) }
@@ -258,56 +317,8 @@ func (r *reader) user(raw json.RawMessage, where func() string) error {
 		// written, so neither can be made Invalid, and the read is not to be trusted.
 		return fmt.Errorf("%s: %w: the id appears twice in the read", at(), ErrProtocol)
 	}
-
-	attrs := r.attrs[:0]
-	var problem string
-	add := func(name string, values [][]byte) {
-		for _, v := range values {
-			if bytes.IndexByte(v, 0) >= 0 && problem == "" {
-				problem = fmt.Sprintf("%s: %s holds a NUL character", at(), name)
-			}
-		}
-		if len(values) > 0 {
-			attrs = append(attrs, attr{name, values})
-		}
-	}
-	for k, v := range u {
-		switch {
-		case k == "credentials" || strings.HasPrefix(k, "_"):
-			// Password and recovery metadata, and the HAL links: nothing for a profile.
-		case k == "profile":
-			var p map[string]json.RawMessage
-			if json.Unmarshal(v, &p) != nil {
-				continue // null
-			}
-			for name, pv := range p {
-				vs := values(pv)
-				add("profile."+name, vs)
-				if name == "managerId" {
-					add("manager", vs)
-				}
-			}
-		case len(v) > 0 && v[0] == '{':
-			var m map[string]json.RawMessage
-			if json.Unmarshal(v, &m) != nil {
-				continue
-			}
-			for s, sv := range m {
-				add(k+"."+s, values(sv))
-			}
-		default:
-			vs := values(v)
-			add(k, vs)
-			if k == "lastUpdated" && len(vs) == 1 {
-				if t, err := time.Parse(time.RFC3339Nano, string(vs[0])); err == nil && t.After(r.maxSeen) {
-					r.maxSeen = t
-				}
-			}
-		}
-	}
-	r.attrs = attrs[:0]
-	if problem != "" {
-		return r.invalid(string(id), problem)
+	if nulIn != "" {
+		return r.invalid(string(id), fmt.Sprintf("%s: %s holds a NUL character", at(), nulIn))
 	}
 	w := r.w
 	w.Begin(connector.Upsert)
@@ -316,14 +327,53 @@ func (r *reader) user(raw json.RawMessage, where func() string) error {
 		w.Text(a.name, a.values)
 	}
 	if err := w.End(); err != nil {
+		if errors.Is(err, connector.ErrRepeatedName) {
+			return r.invalid(string(id), at()+": a property appears twice")
+		}
 		return err
 	}
 	r.count++
 	return nil
 }
 
-// attr is one attribute of the user being converted; its values alias the decoded
-// JSON where a string needs no unescaping.
+// name is the record attribute name of a profile attribute, "profile.NAME", made once
+// per read and name.
+func (r *reader) name(key []byte) string {
+	if n, ok := r.profileNames[string(key)]; ok {
+		return n
+	}
+	n := "profile." + string(key)
+	if r.profileNames == nil {
+		r.profileNames = map[string]string{}
+	}
+	if len(r.profileNames) < maxNames {
+		r.profileNames[string(key)] = n
+	}
+	return n
+}
+
+// topName is the record attribute name of a top-level property: its own name, made
+// once per read and name.
+func (r *reader) topName(key []byte) string {
+	if n, ok := r.topNames[string(key)]; ok {
+		return n
+	}
+	n := string(key)
+	if r.topNames == nil {
+		r.topNames = map[string]string{}
+	}
+	if len(r.topNames) < maxNames {
+		r.topNames[n] = n
+	}
+	return n
+}
+
+// maxNames bounds each cache of attribute names (a profile schema has a few hundred at
+// most).
+const maxNames = 4096
+
+// attr is one attribute of the user being converted; its values alias the page's
+// bytes where a string needs no unescaping.
 type attr struct {
 	name   string
 	values [][]byte
@@ -363,21 +413,18 @@ func values(v json.RawMessage) [][]byte {
 		}
 		return [][]byte{s}
 	case '[':
-		var list []json.RawMessage
-		if json.Unmarshal(v, &list) != nil {
-			return nil
-		}
 		var out [][]byte
-		for _, e := range list {
-			if e = bytes.TrimSpace(e); len(e) > 0 && (e[0] == '{' || e[0] == '[') {
+		_ = elements(v, func(e []byte) error {
+			if e[0] == '{' || e[0] == '[' {
 				var buf bytes.Buffer
 				if json.Compact(&buf, e) == nil {
 					out = append(out, buf.Bytes())
 				}
-				continue
+				return nil
 			}
 			out = append(out, values(e)...)
-		}
+			return nil
+		})
 		return out
 	case '{':
 		var buf bytes.Buffer
