@@ -16,6 +16,9 @@
 //	seeded               = ["locale", "phone_mobile"]   fields the sync only seeds
 //	extra_attributes     = { "carLicense" = "car" }      source attribute → attributes key
 //
+// Okta users, as the okta connector reads them ("profile.login", "status"), map by
+// their own lists: see okta.go.
+//
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o mappings/default/default.wasm ./mappings/default
 package main
 
@@ -141,6 +144,9 @@ func notAPerson(classes []string) string {
 
 // mapRecord maps one directory record to a profile.
 func mapRecord(r *mapping.Record, cfg *config) (*profile.Profile, error) {
+	if oktaUser(r) {
+		return mapOkta(r, cfg) // okta.go: Okta's names by their own lists
+	}
 	if reason := notAPerson(r.All("objectClass")); reason != "" {
 		return nil, mapping.Skip(reason)
 	}
