@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -54,13 +55,14 @@ type client struct {
 	limiter *rate.Limiter
 	clock   clock
 	jitter  func(n int64) int64
+	log     *slog.Logger
 	// resumeAt: X-Rate-Limit-Remaining was 0, so no request goes out before this
 	// (on the connector's clock).
 	resumeAt time.Time
 }
 
 // newClient returns a client for one read or check; its tokens are fetched with ctx.
-func newClient(ctx context.Context, cfg *config, clk clock) *client {
+func newClient(ctx context.Context, cfg *config, clk clock, log *slog.Logger) *client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = &tls.Config{RootCAs: cfg.roots, MinVersion: tls.VersionTLS12}
 	hc := &http.Client{Transport: transport, Timeout: defaultTimeout,
@@ -72,6 +74,7 @@ func newClient(ctx context.Context, cfg *config, clk clock) *client {
 		limiter: rate.NewLimiter(rate.Limit(cfg.rate), 1),
 		clock:   clk,
 		jitter:  rand.Int64N,
+		log:     log,
 	}
 	if cfg.key != nil {
 		c.tokens = &tokens{base: &fetcher{cfg: cfg, ctx: context.WithValue(ctx, oauth2.HTTPClient, hc), now: clk.now}}
@@ -226,6 +229,9 @@ func (c *client) get(ctx context.Context, u string) (*answer, error) {
 		if wait == 0 {
 			wait = c.backoff(attempt)
 		}
+		// The URL without its query, the error without credentials: nothing secret.
+		c.log.WarnContext(ctx, "Okta request failed; retrying", "request", "GET "+redact(u), "error", last.Error(),
+			"retry", attempt+1, "of", c.cfg.maxRetries, "in", wait.String())
 		if err := c.clock.sleep(ctx, wait); err != nil {
 			return nil, ctxOr(ctx, err)
 		}

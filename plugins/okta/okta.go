@@ -51,7 +51,8 @@
 // answer whose X-Rate-Limit-Remaining is 0, for X-Rate-Limit-Reset. A throttled (429)
 // or failing (500, 502, 503, 504, network) request is retried up to max_retries times,
 // after Retry-After, or for a 429 until X-Rate-Limit-Reset (measured against the
-// answer's Date), or an exponential back-off with jitter. Anything that leaves a read
+// answer's Date), or an exponential back-off with jitter; each retry is logged at Warn
+// with the request's path (never its query or credentials). Anything that leaves a read
 // short — retries exhausted, credentials refused, a page that is not a JSON array of
 // users, a next link to another host, an id listed twice — fails the read, so the run
 // deletes nobody. A user the connector cannot read (no id, text with a NUL or invalid
@@ -63,6 +64,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -93,6 +95,7 @@ type Connector struct {
 	mu    sync.Mutex
 	cfg   *config
 	clock clock
+	log   *slog.Logger // retries are logged at Warn
 }
 
 var (
@@ -102,7 +105,7 @@ var (
 
 // New returns an unconfigured Okta connector.
 func New() connector.Connector {
-	return &Connector{clock: clock{now: time.Now, sleep: retry.Sleep}}
+	return &Connector{clock: clock{now: time.Now, sleep: retry.Sleep}, log: slog.Default().With("connector", "okta")}
 }
 
 // Describe names the connector, its config schema and its delta capability.
@@ -139,7 +142,7 @@ func (c *Connector) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cl := newClient(ctx, cfg, c.clock)
+	cl := newClient(ctx, cfg, c.clock, c.log)
 	ans, err := cl.get(ctx, cfg.org.String()+usersPath+"?limit=1")
 	if err != nil {
 		return fmt.Errorf("okta connector: check: %w", err)

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -277,10 +278,15 @@ func TestThrottlingHonoursRateLimitReset(t *testing.T) {
 		return 0, nil, false
 	}
 	c, s := newTestConnector(f)
+	var logs strings.Builder
+	c.log = slog.New(slog.NewTextHandler(&logs, nil))
 	configure(t, c, f.config(map[string]any{"page_size": 10}))
 	got, _, err := read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "retrying"); n != 3 || strings.Contains(logs.String(), fakeToken) || strings.Contains(logs.String(), "after=") {
+		t.Errorf("retry logs: %d lines, want 3, without the token or the page's query:\n%s", n, logs.String())
 	}
 	if len(got) != 50 {
 		t.Errorf("read %d records, want 50", len(got))

@@ -56,7 +56,7 @@ func (c *Connector) ReadTo(ctx context.Context, req connector.ReadRequest, w *co
 	if err := ctx.Err(); err != nil {
 		return connector.ReadResult{}, fmt.Errorf("okta connector: read: %w", err)
 	}
-	r := &reader{cl: newClient(ctx, cfg, c.clock), w: w, start: c.clock.now()}
+	r := &reader{cl: newClient(ctx, cfg, c.clock, c.log), w: w, start: c.clock.now()}
 	q := url.Values{}
 	q.Set("limit", strconv.Itoa(cfg.pageSize))
 	switch req.Mode {
