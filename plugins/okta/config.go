@@ -178,8 +178,12 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		case cfg.org != nil:
 			cfg.tokenURL = cfg.org.String() + "/oauth2/v1/token"
 		}
-	} else if tokenURL != "" || present("scopes") || present("key_id") {
-		errorf("token_url", "OAuth settings without OAuth", "token_url, scopes and key_id apply to client credentials (client_id and private_key), not to api_token.")
+	} else {
+		for _, name := range []string{"token_url", "scopes", "key_id"} {
+			if present(name) {
+				errorf(name, "OAuth settings without OAuth", "%s applies to client credentials (client_id and private_key), not to api_token.", name)
+			}
+		}
 	}
 
 	if caFile != "" {
