@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -18,6 +17,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/time/rate"
+
+	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 )
 
 // Retry timing. A throttled request waits what Retry-After says (at most maxRetryAfter);

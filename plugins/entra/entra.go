@@ -35,10 +35,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 	"sync"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 

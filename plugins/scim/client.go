@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 )
 
 const (
