@@ -72,6 +72,8 @@ type result struct {
 	Skipped   int64  `json:"skipped"`
 	Deleted   int64  `json:"deleted"`
 	Errors    int64  `json:"errors"`
+	Joined    int64  `json:"joined"`
+	Unmatched int64  `json:"unmatched"`
 }
 
 // world is everything one bench run uses.
@@ -212,7 +214,11 @@ func run(ctx context.Context, n, runs int, keep bool) error {
 
 	ldapLimit, psqlLimit := median(limitsLDAP), median(limitsPSQL)
 	printTable(os.Stdout, n, runs, ldapLimit, psqlLimit, scenarios, samples)
-	return nil
+	var initials []time.Duration
+	for _, s := range samples[scenarios[0]] {
+		initials = append(initials, s.wall)
+	}
+	return w.twoSources(ctx, wasm, median(initials), ldapLimit)
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -395,11 +401,16 @@ func (w *world) psqlCopy(ctx context.Context, dsn string) (time.Duration, error)
 
 // sync runs `peoplesync sync` once and measures it.
 func (w *world) sync(ctx context.Context, cfg, dsn string, delta bool) (sample, error) {
+	return w.syncNamed(ctx, cfg, dsn, "people", delta)
+}
+
+// syncNamed runs one sync of cfg and measures it.
+func (w *world) syncNamed(ctx context.Context, cfg, dsn, name string, delta bool) (sample, error) {
 	before, err := rowsWritten(ctx, dsn)
 	if err != nil {
 		return sample{}, err
 	}
-	args := []string{"--config", cfg, "--log-format", "json", "--log-level", "warn", "sync", "--sync", "people", "--output", "json"}
+	args := []string{"--config", cfg, "--log-format", "json", "--log-level", "warn", "sync", "--sync", name, "--output", "json"}
 	if delta {
 		args = append(args, "--delta")
 	}
