@@ -216,6 +216,32 @@ func testPrecedenceAndFallThrough(t *testing.T, h *harness) {
 	h.finish(ad)
 	want[profile.Email] = "person1@hr.example.com"
 	check(t, "after AD cleared its email", h.profileOf("hr", "e1").Profile, want)
+
+	// A field the winning source only seeds is the person's once set; custom fields are
+	// never touched by a merge.
+	id := h.lookup("hr", "e1")["e1"].ProfileID
+	seeded := hrPerson(1)
+	seeded.Set(profile.Title, "Principal")
+	seeded.Seeded = []string{profile.Title}
+	hr = h.begin("hr")
+	h.apply(hr, change("e1", id, seeded))
+	h.finish(hr)
+	if err := h.hooks.SetField(h.ctx, id, profile.Title, "Chief Tinkerer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.hooks.SetCustomFields(h.ctx, id, map[string]any{"pronouns": "they/them"}); err != nil {
+		t.Fatal(err)
+	}
+	ad = h.begin("ad")
+	h.apply(ad, change("a1", id, adPerson(1)))
+	h.finish(ad)
+	sp := h.profileOf("hr", "e1")
+	if got := sp.Profile.Get(profile.Title); got != "Chief Tinkerer" {
+		t.Errorf("a seeded title the person changed became %q after a merge", got)
+	}
+	if sp.CustomFields["pronouns"] != "they/them" {
+		t.Errorf("custom fields after a merge: %v", sp.CustomFields)
+	}
 }
 
 // check compares fields of p ("attributes.NAME" for attributes) with want.
