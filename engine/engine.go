@@ -154,6 +154,9 @@ type Result struct {
 	Unmatched int64
 	Disputed  int64
 	Rematched int64
+	// Keyless counts the unlinked records of a sync that joins that had no value for any
+	// of its join keys: they can never join (is the key one the mapping produces?).
+	Keyless int64
 	// Joins says the sync joins its records to people (its Roles have join keys), so
 	// that the four counts above apply.
 	Joins bool

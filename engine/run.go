@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/peoplesync/peoplesync/engine/mapper"
 	"github.com/peoplesync/peoplesync/engine/store"
 	"github.com/peoplesync/peoplesync/sdk/connector"
+	"github.com/peoplesync/peoplesync/sdk/profile"
 	"github.com/peoplesync/peoplesync/sdk/protocol"
 )
 
@@ -200,7 +202,7 @@ type pass struct {
 	countMu                                      sync.Mutex
 	processed, created, updated, deleted, errors int64
 	unchanged, skipped, wouldDelete              int64
-	linked, joined, unmatched, disputed          int64
+	linked, joined, unmatched, disputed, keyless int64
 	rematched                                    int64
 	status, message                              string
 	changes                                      []Change
@@ -214,6 +216,7 @@ func (p *pass) fill(r *Result) {
 	r.Unchanged, r.Skipped, r.Deleted, r.Errors = p.unchanged, p.skipped, p.deleted, p.errors
 	r.Linked, r.Joined, r.Unmatched, r.Disputed, r.Rematched = p.linked, p.joined, p.unmatched, p.disputed, p.rematched
 	r.Joins = p.sync.Roles != nil && len(p.sync.Roles.Join) > 0
+	r.Keyless = p.keyless
 	r.Skips = p.skips
 	r.WouldDelete = p.wouldDelete
 	r.Status, r.Message = p.status, p.message
@@ -821,6 +824,13 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 				sourceHashes[r.ID] = mb.sources[i][:]
 				continue
 			}
+			if st.ProfileID == "" && p.sync.Roles != nil && len(p.sync.Roles.Join) > 0 && !hasJoinKey(res.Profile, p.sync.Roles.Join) {
+				p.keyless++
+				if p.keyless == 1 {
+					p.log.Warn("a record has none of the sync's join keys, so it can never join a person; does the mapping produce them?",
+						"external_id", r.ID, "join", p.sync.Roles.Join)
+				}
+			}
 			changes = append(changes, store.Change{
 				ExternalID: r.ID, DN: r.DN, ProfileID: st.ProfileID,
 				Profile: *res.Profile, Hash: hash[:], SourceHash: mb.sources[i][:],
@@ -1015,3 +1025,17 @@ func (p *pass) guardReason(n, live int) string {
 
 // IsLockLost reports whether err means that a run lost its sync's lock.
 func IsLockLost(err error) bool { return errors.Is(err, store.ErrLockLost) }
+
+// hasJoinKey reports whether pr has a value for one of the join keys.
+func hasJoinKey(pr *profile.Profile, keys []string) bool {
+	for _, k := range keys {
+		v := pr.Get(k)
+		if name, ok := strings.CutPrefix(k, store.FieldAttributes+"."); ok {
+			v = pr.Attributes[name]
+		}
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
+}

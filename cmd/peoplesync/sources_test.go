@@ -392,3 +392,26 @@ func compareSnapshots(t *testing.T, aName string, a map[string]string, bName str
 		}
 	}
 }
+
+// A join key that the mapping never fills is reported, not silently unmatched.
+func TestJoinKeyNobodyHas(t *testing.T) {
+	ts := newTwoSources(t)
+	dsn := pgtest.NewDatabase(t)
+	cfg := ts.config(t, "keyless", dsn)
+	raw, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(raw), `join   = ["employee_number", "email"]`, `join   = ["attributes.badge_id"]`, 1)
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syncOne(t, cfg, "hr")
+	code, out, errOut := cli(t, "--config", cfg, "sync", "--sync", "ad")
+	if code != 0 {
+		t.Fatalf("sync exited %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "250 records have no value for any join key, so they can never join a person") {
+		t.Errorf("the summary does not say the key is missing:\n%s", out)
+	}
+}

@@ -205,6 +205,7 @@ type resultJSON struct {
 	Unmatched   int64           `json:"unmatched"`
 	Disputed    int64           `json:"disputed"`
 	Rematched   int64           `json:"rematched"`
+	Keyless     int64           `json:"keyless,omitempty"`
 	WouldDelete int64           `json:"would_delete,omitempty"`
 	DurationMS  int64           `json:"duration_ms"`
 	Message     string          `json:"message,omitempty"`
@@ -219,7 +220,7 @@ func writeResultJSON(w io.Writer, r engine.Result) error {
 		Processed: r.Processed, Created: r.Created, Updated: r.Updated, Unchanged: r.Unchanged,
 		Skipped: r.Skipped, Skips: r.Skips,
 		Deleted: r.Deleted, Errors: r.Errors, WouldDelete: r.WouldDelete,
-		Linked: r.Linked, Joined: r.Joined, Unmatched: r.Unmatched, Disputed: r.Disputed, Rematched: r.Rematched,
+		Linked: r.Linked, Joined: r.Joined, Unmatched: r.Unmatched, Disputed: r.Disputed, Rematched: r.Rematched, Keyless: r.Keyless,
 		DurationMS: r.Duration.Milliseconds(), Message: r.Message, Changes: r.Changes,
 	})
 }
@@ -250,6 +251,9 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 			r.Created, r.Updated, deletes, r.Unchanged, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
 		if r.Joins {
 			fmt.Fprintf(w, "would join %d; keep %d unmatched and %d disputed\n", r.Joined, r.Unmatched, r.Disputed)
+			if r.Keyless > 0 {
+				fmt.Fprintf(w, "%d records have no value for any join key, so they can never join a person: check that the mapping produces the keys\n", r.Keyless)
+			}
 		}
 		writeSkips(w, r)
 		switch {
@@ -311,6 +315,9 @@ func writeJoins(w io.Writer, r engine.Result) {
 		fmt.Fprintf(w, "; %d waiting records joined their people", r.Rematched)
 	}
 	fmt.Fprintln(w)
+	if r.Keyless > 0 {
+		fmt.Fprintf(w, "%d records have no value for any join key, so they can never join a person: check that the mapping produces the keys\n", r.Keyless)
+	}
 	if r.Unmatched+r.Disputed > 0 {
 		fmt.Fprintf(w, "`peoplesync pending --sync %s` lists the unmatched and disputed records\n", r.Sync)
 	}
