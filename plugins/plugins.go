@@ -10,6 +10,7 @@ import (
 
 	"github.com/peoplesync/peoplesync/plugins/entra"
 	"github.com/peoplesync/peoplesync/plugins/file"
+	"github.com/peoplesync/peoplesync/plugins/google"
 	"github.com/peoplesync/peoplesync/plugins/ldap"
 	"github.com/peoplesync/peoplesync/plugins/okta"
 	"github.com/peoplesync/peoplesync/plugins/scim"
@@ -18,11 +19,12 @@ import (
 
 // Bundled maps a bundled connector's name to its constructor.
 var Bundled = map[string]func() connector.Connector{
-	"entra": entra.New,
-	"file":  file.New,
-	"ldap":  ldap.New,
-	"okta":  okta.New,
-	"scim":  scim.New,
+	"entra":  entra.New,
+	"file":   file.New,
+	"google": google.New,
+	"ldap":   ldap.New,
+	"okta":   okta.New,
+	"scim":   scim.New,
 }
 
 // Names returns the bundled connectors' names, sorted.

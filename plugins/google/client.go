@@ -1,0 +1,332 @@
+package google
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/jwt"
+	"golang.org/x/time/rate"
+
+	"github.com/peoplesync/peoplesync/plugins/internal/retry"
+)
+
+// Retry timing. A throttled request waits what Retry-After says (at most maxRetryAfter);
+// one without it, or a failed one, waits an exponential back-off with jitter: a random
+// time between half and all of baseBackoff·2^attempt, capped at maxBackoff. Google's
+// Directory API guide asks for exactly this on 403 userRateLimitExceeded and 5xx.
+const (
+	baseBackoff   = time.Second
+	maxBackoff    = time.Minute
+	maxRetryAfter = 10 * time.Minute
+	// renewBefore: a token is renewed this long before it expires, so that no request
+	// goes out with a token about to lapse (Google's access tokens live an hour).
+	renewBefore = 2 * time.Minute
+	// maxBody bounds one answer: a page of 500 users with every field is a few MiB.
+	maxBody = 64 << 20
+)
+
+// rateLimitReasons are the reasons of a 403 that mean "slow down", not "forbidden"
+// (the Directory API's limits page: userRateLimitExceeded, quotaExceeded; Google APIs'
+// common rateLimitExceeded).
+var rateLimitReasons = map[string]bool{
+	"rateLimitExceeded": true, "userRateLimitExceeded": true, "quotaExceeded": true,
+}
+
+// clock is what the retries wait with; tests inject one that does not sleep.
+type clock struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// client sends the requests of one read or check: each with a fresh enough token, at
+// most cfg.rate a second, retried when throttled or failed.
+type client struct {
+	cfg     *config
+	http    *http.Client
+	tokens  *tokens
+	limiter *rate.Limiter
+	clock   clock
+	jitter  func(n int64) int64
+}
+
+// newClient returns a client for one read or check; its tokens are fetched with ctx.
+func newClient(ctx context.Context, cfg *config, clk clock) *client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = &tls.Config{RootCAs: cfg.roots, MinVersion: tls.VersionTLS12}
+	hc := &http.Client{Transport: transport, Timeout: defaultHTTPTimeout,
+		// A redirect would carry the token to wherever it points: follow none.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &client{
+		cfg:     cfg,
+		http:    hc,
+		tokens:  &tokens{base: fetcher{cfg.jwt, context.WithValue(ctx, oauth2.HTTPClient, hc)}},
+		limiter: rate.NewLimiter(rate.Limit(cfg.rate), 1),
+		clock:   clk,
+		jitter:  rand.Int64N,
+	}
+}
+
+// fetcher signs a new assertion and asks for a new token on every call: the JWT
+// config's own TokenSource caches tokens where one Google rejected could not be dropped.
+type fetcher struct {
+	jc  *jwt.Config
+	ctx context.Context
+}
+
+func (f fetcher) Token() (*oauth2.Token, error) { return f.jc.TokenSource(f.ctx).Token() }
+
+// tokens caches the access token and renews it renewBefore its expiry, or at once after
+// Google rejected it.
+type tokens struct {
+	mu   sync.Mutex
+	base oauth2.TokenSource
+	src  oauth2.TokenSource
+}
+
+func (t *tokens) token() (*oauth2.Token, error) {
+	t.mu.Lock()
+	if t.src == nil {
+		t.src = oauth2.ReuseTokenSourceWithExpiry(nil, t.base, renewBefore)
+	}
+	src := t.src
+	t.mu.Unlock()
+	return src.Token()
+}
+
+// drop forgets the cached token: the next request fetches a new one.
+func (t *tokens) drop() {
+	t.mu.Lock()
+	t.src = nil
+	t.mu.Unlock()
+}
+
+// apiError is an error answer of the Admin SDK: its status and, when the body says, the
+// reason and message of Google's error object.
+type apiError struct {
+	Status  int
+	Reason  string
+	Message string
+}
+
+func (e *apiError) Error() string {
+	s := fmt.Sprintf("HTTP %d", e.Status)
+	if e.Reason != "" {
+		s += " " + e.Reason
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// decodeAPIError reads Google's error object: {"error": {"code", "message", "errors":
+// [{"domain", "reason", "message"}], "status"}}.
+func decodeAPIError(status int, body []byte) *apiError {
+	var doc struct {
+		Error struct {
+			Message string `json:"message"`
+			Status  string `json:"status"`
+			Errors  []struct {
+				Reason string `json:"reason"`
+			} `json:"errors"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &doc) // an unreadable body leaves only the status
+	e := &apiError{Status: status, Message: shorten(doc.Error.Message, 300)}
+	if len(doc.Error.Errors) > 0 {
+		e.Reason = doc.Error.Errors[0].Reason
+	}
+	if e.Reason == "" {
+		e.Reason = doc.Error.Status
+	}
+	return e
+}
+
+// get fetches u and returns the body of its 200 answer. It waits for the rate limit,
+// authenticates, retries throttled and failed requests up to max_retries times, and
+// renews a token Google rejects once. A 404 comes back as an *apiError wrapping
+// nothing, for the caller to read (no photo; no such customer).
+func (c *client) get(ctx context.Context, u string) ([]byte, error) {
+	renewed := false
+	var last error
+	for attempt := 0; ; attempt++ {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, ctxOr(ctx, err)
+		}
+		var wait time.Duration
+		body, status, hdr, err := c.once(ctx, u)
+		switch {
+		case err == nil && status == http.StatusOK:
+			return body, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, ErrCredentials):
+			return nil, err
+		case err != nil: // the network, or a token endpoint that is throttled or down
+			last = err
+		case status == http.StatusUnauthorized && !renewed:
+			// The token lapsed (or was revoked) before its expiry said: renew it and try
+			// again at once; a second 401 is the credentials' fault.
+			renewed = true
+			c.tokens.drop()
+			attempt--
+			continue
+		case status == http.StatusUnauthorized:
+			return nil, fmt.Errorf("%w: Google rejects the new token too: %w", ErrCredentials, decodeAPIError(status, body))
+		case status == http.StatusForbidden:
+			ae := decodeAPIError(status, body)
+			if !rateLimitReasons[ae.Reason] {
+				return nil, fmt.Errorf("%w (subject must be an admin who may read users): %w", ErrForbidden, ae)
+			}
+			last = ae // a quota: back off, as the limits page asks
+			wait = c.retryAfter(hdr)
+		case retry.Retryable(status):
+			last = decodeAPIError(status, body)
+			wait = c.retryAfter(hdr)
+		default:
+			return nil, decodeAPIError(status, body)
+		}
+		if attempt >= c.cfg.maxRetries {
+			return nil, fmt.Errorf("%w: still failing after %d retries: %w", ErrUnavailable, c.cfg.maxRetries, last)
+		}
+		if wait == 0 {
+			wait = retry.Backoff(attempt, baseBackoff, maxBackoff, c.jitter)
+		}
+		if err := c.clock.sleep(ctx, wait); err != nil {
+			return nil, ctxOr(ctx, err)
+		}
+	}
+}
+
+// once sends one authenticated GET.
+func (c *client) once(ctx context.Context, u string) (body []byte, status int, hdr http.Header, err error) {
+	tok, err := c.tokens.token()
+	if err != nil {
+		return nil, 0, nil, tokenError(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("request: %w", redactURL(err))
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("%w: %w", ErrUnreachable, redactURL(err))
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		// A body cut off is a failed request like any other: it is retried.
+		return nil, 0, nil, fmt.Errorf("%w: reading the answer: %w", ErrUnreachable, err)
+	}
+	if len(body) > maxBody {
+		return nil, 0, nil, fmt.Errorf("%w: an answer of more than %d MiB", ErrProtocol, maxBody>>20)
+	}
+	if resp.StatusCode == http.StatusOK && !isJSON(resp.Header.Get("Content-Type")) {
+		return nil, 0, nil, fmt.Errorf("%w: content type %q, not JSON", ErrProtocol, resp.Header.Get("Content-Type"))
+	}
+	return body, resp.StatusCode, resp.Header, nil
+}
+
+// tokenError explains a failed token request. Google's token endpoint answers a bad
+// assertion, an unknown subject or a missing delegation with 400 or 401 and an OAuth
+// error ({"error", "error_description"}); those are ErrCredentials, not retried. A
+// throttled or failing token endpoint is retried like the API. Nothing of the key or
+// the assertion is in the message.
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("token endpoint: %w", redactURL(err))
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	if status != 0 && retry.Retryable(status) {
+		return fmt.Errorf("token endpoint: HTTP %d", status)
+	}
+	var doc struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(re.Body, &doc)
+	detail := doc.Error
+	if detail == "" {
+		detail = re.ErrorCode
+	}
+	if doc.Description != "" {
+		detail += ": " + shorten(doc.Description, 200)
+	}
+	if detail == "" {
+		detail = fmt.Sprintf("HTTP %d", status)
+	}
+	hint := "check credentials and subject"
+	if doc.Error == "unauthorized_client" {
+		hint = "grant the service account's client ID domain-wide delegation of " + scope
+	}
+	return fmt.Errorf("%w (%s): the token endpoint says %s", ErrCredentials, hint, detail)
+}
+
+// redactURL drops the query of the URL a *url.Error names (page tokens are long and
+// say nothing to a person).
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery = ""
+			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+		}
+	}
+	return err
+}
+
+// retryAfter reads a Retry-After header (seconds, or an HTTP date), capped at
+// maxRetryAfter; 0 if there is none.
+func (c *client) retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if strings.TrimSpace(v) == "" {
+		return 0
+	}
+	d, ok := retry.After(v, c.clock.now())
+	if !ok || d <= 0 {
+		return time.Millisecond // "now": still no tighter loop than the rate limit allows
+	}
+	return min(d, maxRetryAfter)
+}
+
+func ctxOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// isJSON reports whether a content type is JSON (Google answers application/json;
+// charset=UTF-8).
+func isJSON(ctype string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(ctype)), "application/json") || ctype == ""
+}
+
+// shorten cuts s to at most n bytes on a rune boundary, on one line.
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,309 @@
+package google
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	googleoauth "golang.org/x/oauth2/google"
+	"golang.org/x/oauth2/jwt"
+
+	"github.com/peoplesync/peoplesync/sdk/connector"
+)
+
+// Defaults and bounds of the config attributes.
+const (
+	defaultAPIURL      = "https://admin.googleapis.com"
+	defaultCustomer    = "my_customer" // the alias of the admin's own account
+	defaultPageSize    = 500           // the most users.list returns in one page
+	maxPageSize        = 500
+	defaultRate        = 20 // requests a second; the default quota is 2,400 a minute (40/s)
+	maxRequestsPerSec  = 10000
+	defaultMaxRetries  = 6
+	maxRetriesLimit    = 20
+	defaultHTTPTimeout = 2 * time.Minute
+	// scope is the only one the connector asks for: reading users (and their photos).
+	scope = "https://www.googleapis.com/auth/admin.directory.user.readonly"
+	// allSchemas in custom_schemas asks for every custom schema (projection=full).
+	allSchemas = "*"
+)
+
+var schema = connector.Schema{Attributes: []connector.AttributeSchema{
+	{Name: "credentials", Type: connector.String, Required: true, Sensitive: true,
+		Description: `The service account's JSON key, e.g. file("/run/secrets/google-sa.json") or env("GOOGLE_SA_KEY"). The service account needs domain-wide delegation of the admin.directory.user.readonly scope. Never logged or printed.`},
+	{Name: "subject", Type: connector.String, Required: true,
+		Description: "The email address of the admin the service account acts as (domain-wide delegation); the admin must be allowed to read users."},
+	{Name: "customer", Type: connector.String,
+		Description: `The customer ID whose users are read; default "my_customer", the admin's own account. Set customer or domain, not both.`},
+	{Name: "domain", Type: connector.String,
+		Description: "Read only the users of this domain of the account, instead of all of the customer's."},
+	{Name: "custom_schemas", Type: connector.StringList,
+		Description: `Custom schemas to read (projection=custom), e.g. ["Employment"]; ["*"] reads every one (projection=full). Default: none.`},
+	{Name: "include_photo", Type: connector.Bool,
+		Description: "Also read each person's photo (96×96 pixels; one more request per person who has one, each read; default false)."},
+	{Name: "page_size", Type: connector.Number,
+		Description: "Users per page (maxResults), 1 to 500; default 500."},
+	{Name: "requests_per_second", Type: connector.Number,
+		Description: "The most requests a second the connector sends to Google; default 20 (the default quota allows 40)."},
+	{Name: "max_retries", Type: connector.Number,
+		Description: "How often a throttled (429, 403 rate limit) or failed (5xx, network) request is retried before the read fails; default 6."},
+	{Name: "api_url", Type: connector.String,
+		Description: "The Admin SDK endpoint; default https://admin.googleapis.com (a local test server; https only)."},
+	{Name: "ca_file", Type: connector.String,
+		Description: "PEM file of extra CAs to trust for the API and token endpoints (a TLS-inspecting proxy); TLS is always verified."},
+}}
+
+// config is a validated configuration; it is never printed (it holds the key).
+type config struct {
+	jwt         *jwt.Config // the service account, its key and token endpoint, and subject
+	customer    string      // "" when domain is set
+	domain      string
+	projection  string   // basic, custom or full
+	customMask  []string // customFieldMask, for projection custom
+	apiURL      *url.URL // without a trailing slash
+	roots       *x509.CertPool
+	photo       bool
+	pageSize    int
+	rate        float64
+	maxRetries  int
+	accountName string // the service account's client_email, for messages
+}
+
+// parseConfig decodes and validates a config block, reporting every problem as a
+// diagnostic on its attribute. No diagnostic quotes the key or any part of it.
+func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
+	var diags connector.Diagnostics
+	errorf := func(attr, summary, detail string, args ...any) {
+		diags = append(diags, connector.Diagnostic{
+			Severity: connector.Error, Attribute: attr, Summary: summary, Detail: fmt.Sprintf(detail, args...),
+		})
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		errorf("", "Invalid Google Workspace connector configuration", "The configuration must be an object.")
+		return nil, diags
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if !slices.ContainsFunc(schema.Attributes, func(a connector.AttributeSchema) bool { return a.Name == name }) {
+			errorf(name, "Unsupported attribute", "The Google Workspace connector has no attribute %q.", name)
+		}
+	}
+	decode := func(name, want string, dst any) bool {
+		v, ok := fields[name]
+		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			return false
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			errorf(name, "Incorrect attribute value type", "%s must be %s.", name, want)
+			return false
+		}
+		return true
+	}
+	number := func(name string, lo, hi, def float64, whole bool) float64 {
+		var n float64
+		if !decode(name, "a number", &n) {
+			return def
+		}
+		if n < lo || n > hi || (whole && n != float64(int64(n))) {
+			kind := "a number"
+			if whole {
+				kind = "a whole number"
+			}
+			errorf(name, "Value out of range", "%s is %v; it must be %s from %v to %v.", name, n, kind, lo, hi)
+			return def
+		}
+		return n
+	}
+
+	cfg := &config{}
+	var key, subject, apiURL, caFile string
+	var schemas []string
+	decode("credentials", "a string (the JSON key)", &key)
+	decode("subject", "a string", &subject)
+	decode("customer", "a string", &cfg.customer)
+	decode("domain", "a string", &cfg.domain)
+	decode("custom_schemas", "a list of schema names", &schemas)
+	decode("include_photo", "a bool", &cfg.photo)
+	decode("api_url", "a string", &apiURL)
+	decode("ca_file", "a string", &caFile)
+	cfg.pageSize = int(number("page_size", 1, maxPageSize, defaultPageSize, true))
+	cfg.rate = number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
+	cfg.maxRetries = int(number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
+
+	if _, set := fields["credentials"]; !set || key == "" {
+		errorf("credentials", "Missing credentials", `credentials is the service account's JSON key; set it from a file or the environment, e.g. credentials = file("/run/secrets/google-sa.json").`)
+	} else if jc, problem := serviceAccount(key); problem != "" {
+		errorf("credentials", "Invalid service account key", "credentials %s.", problem)
+	} else {
+		cfg.jwt = jc
+		cfg.accountName = jc.Email
+	}
+	subject = strings.TrimSpace(subject)
+	switch {
+	case subject == "":
+		errorf("subject", "Missing subject", "subject is the email address of the admin the service account acts as (domain-wide delegation).")
+	case !isEmail(subject):
+		errorf("subject", "Invalid subject", "subject %q is not an email address; it must be an admin's.", subject)
+	case cfg.jwt != nil:
+		cfg.jwt.Subject = subject
+	}
+
+	cfg.customer, cfg.domain = strings.TrimSpace(cfg.customer), strings.TrimSpace(cfg.domain)
+	switch {
+	case cfg.customer != "" && cfg.domain != "":
+		errorf("domain", "Both customer and domain", "Set customer (all of an account's users) or domain (the users of one of its domains), not both.")
+	case cfg.domain != "" && !isDomain(cfg.domain):
+		errorf("domain", "Invalid domain", "domain %q is not a domain name.", cfg.domain)
+	case cfg.customer != "" && !isToken(cfg.customer):
+		errorf("customer", "Invalid customer", "customer %q is neither a customer ID (such as C01234567) nor my_customer.", cfg.customer)
+	case cfg.customer == "" && cfg.domain == "":
+		cfg.customer = defaultCustomer
+	}
+
+	cfg.projection = "basic"
+	switch {
+	case len(schemas) == 1 && schemas[0] == allSchemas:
+		cfg.projection = "full"
+	case len(schemas) > 0:
+		cfg.projection = "custom"
+		for _, s := range schemas {
+			if s == allSchemas || !isToken(s) {
+				errorf("custom_schemas", "Invalid schema name", `custom_schemas lists %q, which is not a schema name (letters, digits and _; or ["*"] alone for every schema).`, s)
+				continue
+			}
+			if !slices.Contains(cfg.customMask, s) {
+				cfg.customMask = append(cfg.customMask, s)
+			}
+		}
+	}
+
+	if apiURL == "" {
+		apiURL = defaultAPIURL
+	}
+	if u, problem := httpsURL(apiURL); problem != "" {
+		errorf("api_url", "Invalid API URL", "api_url %q %s.", apiURL, problem)
+	} else {
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		cfg.apiURL = u
+	}
+
+	if caFile != "" {
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			errorf("ca_file", "Cannot read the CA file", "%v", err)
+		} else {
+			roots, err := x509.SystemCertPool()
+			if err != nil {
+				roots = x509.NewCertPool()
+			}
+			if !roots.AppendCertsFromPEM(pemBytes) {
+				errorf("ca_file", "No certificates in the CA file", "%s holds no PEM certificate.", caFile)
+			}
+			cfg.roots = roots
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, diags
+}
+
+// serviceAccount reads a service account's JSON key into a JWT config for the
+// connector's scope, or says what is wrong with it, quoting none of it.
+func serviceAccount(key string) (*jwt.Config, string) {
+	var f struct {
+		Type       string `json:"type"`
+		Email      string `json:"client_email"`
+		PrivateKey string `json:"private_key"`
+		TokenURI   string `json:"token_uri"`
+	}
+	if json.Unmarshal([]byte(key), &f) != nil {
+		return nil, "is not a JSON key (download one for the service account in the Google Cloud console, under Keys)"
+	}
+	if f.Type != "service_account" {
+		return nil, `is not a service account key (its "type" must be "service_account")`
+	}
+	if f.Email == "" {
+		return nil, "has no client_email"
+	}
+	block, _ := pem.Decode([]byte(f.PrivateKey))
+	if block == nil {
+		return nil, "has no PEM private_key"
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
+		if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
+			return nil, "has a private_key that is not an RSA key"
+		}
+	}
+	if f.TokenURI != "" {
+		if _, problem := httpsURL(f.TokenURI); problem != "" {
+			return nil, "has a token_uri that " + problem
+		}
+	}
+	jc, err := googleoauth.JWTConfigFromJSON([]byte(key), scope)
+	if err != nil {
+		return nil, "cannot be read as a service account key"
+	}
+	return jc, ""
+}
+
+// httpsURL parses an https URL with a host, or says what is wrong with it: a token or a
+// signed assertion never travels over plain HTTP.
+func httpsURL(s string) (*url.URL, string) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, "is not a URL"
+	case u.Scheme != "https":
+		return nil, "must be an https:// URL (the connector sends tokens to it)"
+	case u.Host == "":
+		return nil, "has no host"
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, "must have no query or fragment"
+	}
+	return u, ""
+}
+
+// isToken reports whether s is a plain identifier: a customer ID or a schema name.
+func isToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isDomain reports whether s looks like a domain name.
+func isDomain(s string) bool {
+	if s == "" || len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// isEmail reports whether s looks like an email address (local@domain).
+func isEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && isDomain(s[at+1:]) && !strings.ContainsAny(s, " \t\r\n")
+}
