@@ -3,7 +3,8 @@
 // as the entra connector reads them), common HR exports and SCIM 2.0 (as the scim
 // connector flattens it: "name.givenName", "emails" primary first, "phoneNumbers.work",
 // "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department") to the
-// People Service profile, and skips computers, Entra guests and records without any
+// People Service profile, completes Google Workspace users from the google connector's
+// names (see google.go), and skips computers, Entra guests and records without any
 // name. The README's section "The default mapping" lists the attributes it reads for each field (a test keeps the two in step)
 // and how manager references are matched.
 //
@@ -233,6 +234,7 @@ func mapRecord(r *mapping.Record, cfg *config) (*profile.Profile, error) {
 			addAttribute(p, e.key, v)
 		}
 	}
+	googleUser(r, p, cfg)
 	for source, key := range cfg.extra {
 		if v := r.First(source); v != "" {
 			addAttribute(p, key, v)
