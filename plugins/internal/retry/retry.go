@@ -1,4 +1,4 @@
-// Package retry holds what the HTTP connectors (entra, scim) share about sending a
+// Package retry holds what the HTTP connectors (entra, scim, google) share about sending a
 // request again: which answers are worth it, how long the service asks to wait
 // (Retry-After) and the exponential back-off with jitter when it does not say. Each
 // connector keeps its own policy on top (how many tries, how long a wait it accepts).
