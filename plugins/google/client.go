@@ -187,7 +187,7 @@ func (c *client) get(ctx context.Context, u string) ([]byte, error) {
 		case status == http.StatusForbidden:
 			ae := decodeAPIError(status, body)
 			if !rateLimitReasons[ae.Reason] {
-				return nil, fmt.Errorf("%w (subject must be an admin who may read users): %w", ErrForbidden, ae)
+				return nil, fmt.Errorf("%w (subject must be an admin who may read users, and the Admin SDK API enabled in the service account's project): %w", ErrForbidden, ae)
 			}
 			last = ae // a quota: back off, as the limits page asks
 			wait = c.retryAfter(hdr)
