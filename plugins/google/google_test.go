@@ -173,6 +173,8 @@ func TestConforms(t *testing.T) {
 		&fakeUser{res: map[string]any{"id": zoeID, "primaryEmail": "zoe@example.com", "name": map[string]any{"fullName": "Zoë\u0000"}}},
 		&fakeUser{res: map[string]any{"id": liID, "primaryEmail": "li@example.com", "suspended": "no"}},
 		&fakeUser{raw: "{\"id\": \"103581220101000000009\", \"primaryEmail\": \"bad\xffutf8@example.com\"}"},
+		&fakeUser{res: map[string]any{"id": "103581220101000000010", "primaryEmail": "rel@example.com",
+			"relations": map[string]any{"type": "manager", "value": "ada@example.com"}}},
 	)
 	s := &sleeper{}
 	connectortest.Run(t, connectortest.Harness{
@@ -187,8 +189,9 @@ func TestConforms(t *testing.T) {
 			Invalid: []connector.Record{
 				{ID: "", Problem: "page 2, user 1: the user has no id"},
 				{ID: zoeID, Problem: "name.fullName holds a NUL character"},
-				{ID: liID, Problem: "page 3, user 1: suspended is not a bool"},
+				{ID: liID, Problem: "page 3, user 1: suspended is a JSON string"},
 				{ID: "103581220101000000009", Problem: "page 3, user 2: text that is not UTF-8"},
+				{ID: "103581220101000000010", Problem: "page 4, user 1: relations is a JSON object"},
 			},
 		},
 	})

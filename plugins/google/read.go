@@ -250,7 +250,7 @@ func (r *reader) user(ctx context.Context, raw json.RawMessage, where func() str
 	if err := json.Unmarshal(raw, &u); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return r.invalid(idOf(raw), fmt.Sprintf("%s: %s is not a %s", where(), te.Field, te.Type))
+			return r.invalid(idOf(raw), fmt.Sprintf("%s: %s is a JSON %s, not what the Directory API documents there", where(), te.Field, te.Value))
 		}
 		return r.invalid(idOf(raw), where()+": not a JSON object")
 	}
