@@ -8,9 +8,9 @@
 // # Reads
 //
 // A read pages through GET admin/directory/v1/users (customer or domain, maxResults up
-// to 500, viewType=admin_view, pageToken/nextPageToken), one page in memory at a time,
-// and writes each user as it is converted. While one page is converted the next is
-// already asked for. The request names the fields it needs (a partial response), so
+// to 500, viewType=admin_view, pageToken/nextPageToken) and writes each user as it is
+// converted. While one page is converted the next is already asked for, so at most two
+// pages are in memory, whatever the directory's size. The request names the fields it needs (a partial response), so
 // that lastLoginTime and its like, which change without the person changing, stay out
 // of the records. The Directory API has no delta query for users (only push channels,
 // which need a public webhook), so the connector reads full only and declares no delta
