@@ -147,10 +147,10 @@ func (c *Connector) Check(ctx context.Context) error {
 	q.Set("fields", "users(id)")
 	body, err := cl.get(ctx, cfg.usersURL()+"?"+q.Encode())
 	if err != nil {
-		return fmt.Errorf("google connector: check: %w", explain(cfg, err))
+		return fmt.Errorf("google connector: %w", explain(cfg, err))
 	}
 	if _, err := decodePage(body); err != nil {
-		return fmt.Errorf("google connector: check: %w", err)
+		return fmt.Errorf("google connector: %w", err)
 	}
 	return nil
 }
