@@ -104,8 +104,11 @@ func (r *reader) run(ctx context.Context, readAhead bool) error {
 	prev := ""
 	for n := 1; ; n++ {
 		f := <-next
-		if f.err != nil {
-			return fmt.Errorf("page %d: %w", n, explain(r.cfg, f.err))
+		if f.err != nil && n == 1 {
+			return fmt.Errorf("page 1: %w", explain(r.cfg, f.err))
+		}
+		if f.err != nil { // not the customer or domain: they served page 1
+			return fmt.Errorf("page %d: %w", n, f.err)
 		}
 		// A page is decoded in one pass into its users; only a page with a user that
 		// does not decode (or text that is not UTF-8, which the decoder would replace
