@@ -213,7 +213,7 @@ func (c *client) get(ctx context.Context, u string) ([]byte, error) {
 func (c *client) once(ctx context.Context, u string) (body []byte, status int, hdr http.Header, err error) {
 	tok, err := c.tokens.token()
 	if err != nil {
-		return nil, 0, nil, tokenError(err)
+		return nil, 0, nil, tokenError(err, c.cfg.clientID)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -244,8 +244,9 @@ func (c *client) once(ctx context.Context, u string) (body []byte, status int, h
 // assertion, an unknown subject or a missing delegation with 400 or 401 and an OAuth
 // error ({"error", "error_description"}); those are ErrCredentials, not retried. A
 // throttled or failing token endpoint is retried like the API. Nothing of the key or
-// the assertion is in the message.
-func tokenError(err error) error {
+// the assertion is in the message; clientID (the account's client_id, which is no
+// secret) tells an admin what to delegate to.
+func tokenError(err error, clientID string) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return fmt.Errorf("token endpoint: %w", redactURL(err))
@@ -274,7 +275,7 @@ func tokenError(err error) error {
 	}
 	hint := "check credentials and subject"
 	if doc.Error == "unauthorized_client" {
-		hint = "grant the service account's client ID domain-wide delegation of " + scope
+		hint = "in the Admin console, grant the service account's client ID " + clientID + " domain-wide delegation of " + scope
 	}
 	return fmt.Errorf("%w (%s): the token endpoint says %s", ErrCredentials, hint, detail)
 }

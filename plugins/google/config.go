@@ -62,18 +62,18 @@ var schema = connector.Schema{Attributes: []connector.AttributeSchema{
 
 // config is a validated configuration; it is never printed (it holds the key).
 type config struct {
-	jwt         *jwt.Config // the service account, its key and token endpoint, and subject
-	customer    string      // "" when domain is set
-	domain      string
-	projection  string   // basic, custom or full
-	customMask  []string // customFieldMask, for projection custom
-	apiURL      *url.URL // without a trailing slash
-	roots       *x509.CertPool
-	photo       bool
-	pageSize    int
-	rate        float64
-	maxRetries  int
-	accountName string // the service account's client_email, for messages
+	jwt        *jwt.Config // the service account, its key and token endpoint, and subject
+	customer   string      // "" when domain is set
+	domain     string
+	projection string   // basic, custom or full
+	customMask []string // customFieldMask, for projection custom
+	apiURL     *url.URL // without a trailing slash
+	roots      *x509.CertPool
+	photo      bool
+	pageSize   int
+	rate       float64
+	maxRetries int
+	clientID   string // the service account's client_id: what domain-wide delegation names
 }
 
 // parseConfig decodes and validates a config block, reporting every problem as a
@@ -144,11 +144,10 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 
 	if _, set := fields["credentials"]; !set || key == "" {
 		errorf("credentials", "Missing credentials", `credentials is the service account's JSON key; set it from a file or the environment, e.g. credentials = file("/run/secrets/google-sa.json").`)
-	} else if jc, problem := serviceAccount(key); problem != "" {
+	} else if jc, clientID, problem := serviceAccount(key); problem != "" {
 		errorf("credentials", "Invalid service account key", "credentials %s.", problem)
 	} else {
-		cfg.jwt = jc
-		cfg.accountName = jc.Email
+		cfg.jwt, cfg.clientID = jc, clientID
 	}
 	subject = strings.TrimSpace(subject)
 	switch {
@@ -221,42 +220,44 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 }
 
 // serviceAccount reads a service account's JSON key into a JWT config for the
-// connector's scope, or says what is wrong with it, quoting none of it.
-func serviceAccount(key string) (*jwt.Config, string) {
+// connector's scope and the account's client ID, or says what is wrong with it,
+// quoting none of it.
+func serviceAccount(key string) (*jwt.Config, string, string) {
 	var f struct {
 		Type       string `json:"type"`
 		Email      string `json:"client_email"`
+		ClientID   string `json:"client_id"`
 		PrivateKey string `json:"private_key"`
 		TokenURI   string `json:"token_uri"`
 	}
 	if json.Unmarshal([]byte(key), &f) != nil {
-		return nil, "is not a JSON key (download one for the service account in the Google Cloud console, under Keys)"
+		return nil, "", "is not a JSON key (download one for the service account in the Google Cloud console, under Keys)"
 	}
 	if f.Type != "service_account" {
-		return nil, `is not a service account key (its "type" must be "service_account")`
+		return nil, "", `is not a service account key (its "type" must be "service_account")`
 	}
 	if f.Email == "" {
-		return nil, "has no client_email"
+		return nil, "", "has no client_email"
 	}
 	block, _ := pem.Decode([]byte(f.PrivateKey))
 	if block == nil {
-		return nil, "has no PEM private_key"
+		return nil, "", "has no PEM private_key"
 	}
 	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
 		if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
-			return nil, "has a private_key that is not an RSA key"
+			return nil, "", "has a private_key that is not an RSA key"
 		}
 	}
 	if f.TokenURI != "" {
 		if _, problem := httpsURL(f.TokenURI); problem != "" {
-			return nil, "has a token_uri that " + problem
+			return nil, "", "has a token_uri that " + problem
 		}
 	}
 	jc, err := googleoauth.JWTConfigFromJSON([]byte(key), scope)
 	if err != nil {
-		return nil, "cannot be read as a service account key"
+		return nil, "", "cannot be read as a service account key"
 	}
-	return jc, ""
+	return jc, f.ClientID, ""
 }
 
 // httpsURL parses an https URL with a host, or says what is wrong with it: a token or a

@@ -486,7 +486,7 @@ func TestTokenEndpointChecksTheAssertion(t *testing.T) {
 		{"another key", map[string]any{"credentials": keyJSON(testKeys()[1], f.srv.URL+"/token")}, nil, "invalid_grant: Invalid JWT Signature."},
 		{"not an admin", map[string]any{"subject": "ada@example.com"}, nil, "invalid_grant: Invalid email or User ID"},
 		{"no delegation", nil, func() { f.delegated = []string{"https://www.googleapis.com/auth/admin.directory.group.readonly"} },
-			"domain-wide delegation of " + scope},
+			"client ID 109876543210987654321 domain-wide delegation of " + scope},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
