@@ -625,7 +625,7 @@ func TestConfigDiagnostics(t *testing.T) {
 	}
 	if cfg.customer != "my_customer" || cfg.apiURL.String() != defaultAPIURL || cfg.pageSize != 500 ||
 		cfg.jwt.Subject != fakeAdmin || cfg.jwt.TokenURL != f.srv.URL+"/token" || !slices.Equal(cfg.jwt.Scopes, []string{scope}) {
-		t.Errorf("defaults: %+v", cfg)
+		t.Errorf("defaults: customer %q, api %s, page size %d, subject %q, token URL %q, scopes %q", cfg.customer, cfg.apiURL, cfg.pageSize, cfg.jwt.Subject, cfg.jwt.TokenURL, cfg.jwt.Scopes)
 	}
 }
 

@@ -53,6 +53,6 @@ func TestREADMEExample(t *testing.T) {
 	}
 	if parsed.jwt.Subject != "sync-admin@example.com" || parsed.customer != "my_customer" ||
 		parsed.jwt.TokenURL != "https://oauth2.googleapis.com/token" || parsed.apiURL.String() != defaultAPIURL {
-		t.Errorf("the example configures %+v", parsed)
+		t.Errorf("the example configures subject %q, customer %q, token URL %q, API %s", parsed.jwt.Subject, parsed.customer, parsed.jwt.TokenURL, parsed.apiURL)
 	}
 }
