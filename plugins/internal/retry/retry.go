@@ -1,7 +1,8 @@
-// Package retry holds what the HTTP connectors (entra, scim, google) share about sending a
-// request again: which answers are worth it, how long the service asks to wait
-// (Retry-After) and the exponential back-off with jitter when it does not say. Each
-// connector keeps its own policy on top (how many tries, how long a wait it accepts).
+// Package retry holds what the HTTP connectors (entra, scim, okta, google) share about
+// sending a request again: which answers are worth it, how long the service asks to
+// wait (Retry-After) and the exponential back-off with jitter when it does not say.
+// Each connector keeps its own policy on top (how many tries, how long a wait it
+// accepts).
 package retry
 
 import (
