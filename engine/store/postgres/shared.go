@@ -26,8 +26,9 @@ import (
 // profile does not depend on the order in which the syncs ran: it is always the merge of
 // what each source last said.
 //
-// Concurrency: the writes of a shared profile lock its row first (FOR UPDATE, in ID
-// order, so two runs never wait on each other in a cycle), then read every live
+// Concurrency: the writes of a shared profile lock its row first (FOR NO KEY UPDATE, in
+// ID order, so two runs' merges never wait on each other in a cycle; not FOR UPDATE,
+// which would also wait for every other sync's link insert that checks its foreign key), then read every live
 // contribution in a later statement, which sees what other runs committed meanwhile. A
 // single-source update checks in its UPDATE that the profile is still unshared; if
 // another sync made it shared in between, the write is done again (errShareRace).
@@ -267,7 +268,7 @@ func uuidString(u [16]byte) string {
 // contribution. The links of sync with external IDs skip are left alone (the caller
 // writes them).
 func lockShared(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM profiles WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE`, ids); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM profiles WHERE id = ANY ($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
 		return fmt.Errorf("lock shared profiles: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `
