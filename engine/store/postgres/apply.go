@@ -490,6 +490,11 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 	}); err != nil {
 		return res, fmt.Errorf("shared profiles: %w", err)
 	}
+	// What follows reads and writes profiles by the batch's IDs: planned on a view of a
+	// smaller store it would hash the whole table once per batch (see boundedPlans).
+	if _, err := tx.Exec(ctx, boundedPlans); err != nil {
+		return res, fmt.Errorf("bound the plans: %w", err)
+	}
 	if err := lockShared(ctx, tx, ids); err != nil {
 		return res, err
 	}

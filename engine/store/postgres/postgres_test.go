@@ -276,3 +276,66 @@ func TestRunRowCountsCommittedWrites(t *testing.T) {
 		t.Fatalf("finished run = %+v, want the totals Finish gave", runs[0])
 	}
 }
+
+// BenchmarkJoin measures the joining source's path: a sync that creates 10k people per
+// round, then a sync that joins each of them by employee number in batches of 1,000
+// (issue 11's first run of the directory), and reports joined rows/s against
+// create-rows/s of the same people.
+func BenchmarkJoin(b *testing.B) {
+	const n, batch = 10_000, 1_000
+	s := openWith(b, postgres.Options{Sources: store.Sources{
+		Roles: map[string]store.Roles{"hr": store.DefaultRoles, "ad": {Join: []string{profile.EmployeeNumber}}},
+		Order: []string{"hr", "ad"},
+	}})
+	b.Cleanup(s.Close)
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	salt := []byte("bench")
+	person := func(sync string, round, i int) store.Change {
+		var p profile.Profile
+		for j, f := range profile.CoreFields {
+			p.Core[j] = fmt.Sprintf("%s %s %d/%d", sync, f, round, i)
+		}
+		p.Set(profile.EmployeeNumber, fmt.Sprintf("E%d-%d", round, i))
+		p.Active = true
+		p.Manager = fmt.Sprintf("%s%d-%d", sync, round, i/10)
+		p.Attributes = map[string]string{sync: fmt.Sprint(i % 50)}
+		ext := fmt.Sprintf("%s%d-%d", sync, round, i)
+		sum := p.Hash(salt)
+		return store.Change{ExternalID: ext, DN: "uid=" + ext + ",ou=people", Profile: p, Hash: sum[:]}
+	}
+	var createTime, joinTime time.Duration
+	round := 0
+	for b.Loop() {
+		round++
+		for _, sync := range []string{"hr", "ad"} {
+			d := &createTime
+			if sync == "ad" {
+				d = &joinTime
+			}
+			r, err := s.BeginRun(ctx, sync, "full", "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			for k := 0; k < n; k += batch {
+				cs := make([]store.Change, batch)
+				for i := range cs {
+					cs[i] = person(sync, round, k+i)
+				}
+				res, err := r.Apply(ctx, cs)
+				if err != nil || res.Created+res.Joined != batch {
+					b.Fatalf("%s: %+v, %v", sync, res, err)
+				}
+			}
+			*d += time.Since(start)
+			if err := r.Finish(ctx, store.Summary{Status: store.StatusSucceeded}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(round*n)/createTime.Seconds(), "create-rows/s")
+	b.ReportMetric(float64(round*n)/joinTime.Seconds(), "join-rows/s")
+}
