@@ -109,57 +109,139 @@ func (p *pass) expectedRecords(ctx context.Context) int64 {
 	return 0
 }
 
-// ProgressLog logs a run's progress as one line every so often, for logs that no one
-// watches live (off a terminal, and in serve).
-type ProgressLog struct {
-	log   *slog.Logger
-	mu    sync.Mutex
-	last  Progress
-	seen  bool
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-	every time.Duration
+// RateWindow is the span over which RateMeter measures a current rate: long enough to
+// smooth the bursts of batches, short enough that a stalled source shows as one within
+// seconds.
+const RateWindow = 5 * time.Second
+
+// RateMeter measures a current rate (records handled per second over the last
+// RateWindow) from samples of a growing count. The zero value is ready; it is not safe
+// for concurrent use.
+type RateMeter struct {
+	samples []rateSample // oldest first; at most one older than RateWindow is kept
 }
 
-// StartProgressLog starts logging, every interval, the last progress its Update was
+type rateSample struct {
+	at time.Time
+	n  int64
+}
+
+// Add records that the count was n at t.
+func (m *RateMeter) Add(t time.Time, n int64) {
+	m.samples = append(m.samples, rateSample{at: t, n: n})
+	// Keep the newest sample at or before t-RateWindow as the base, and what follows.
+	cut := 0
+	for i, s := range m.samples {
+		if t.Sub(s.at) >= RateWindow {
+			cut = i
+		}
+	}
+	m.samples = m.samples[cut:]
+}
+
+// Rate is the rate at t, when the count is n: the growth since the oldest kept sample
+// over the time since it, or 0 without one. A count that stopped growing reads 0 once
+// the samples of its last growth are RateWindow old.
+func (m *RateMeter) Rate(t time.Time, n int64) float64 {
+	if len(m.samples) == 0 {
+		return 0
+	}
+	base := m.samples[0]
+	for _, s := range m.samples[1:] {
+		if t.Sub(s.at) < RateWindow {
+			break
+		}
+		base = s
+	}
+	d := t.Sub(base.at).Seconds()
+	if d <= 0 || n < base.n {
+		return 0
+	}
+	return float64(n-base.n) / d
+}
+
+// ProgressLog logs a run's progress as one line every so often, for logs that no one
+// watches live (off a terminal, and in serve). Each line is as of the moment it is
+// logged: the elapsed time goes on, and the rate is the current one (RateMeter), while
+// the run is between snapshots, as when its source stalls.
+type ProgressLog struct {
+	log  *slog.Logger
+	now  func() time.Time
+	tick <-chan time.Time
+
+	mu     sync.Mutex
+	last   Progress
+	lastAt time.Time // when last was given
+	seen   bool
+	rate   RateMeter
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// StartProgressLog starts logging, every interval, the progress its Update was last
 // given (nothing until the first). Stop ends it.
 func StartProgressLog(log *slog.Logger, every time.Duration) *ProgressLog {
-	l := &ProgressLog{log: log, every: every, stop: make(chan struct{}), done: make(chan struct{})}
+	t := time.NewTicker(every)
+	l := newProgressLog(log, time.Now, t.C)
+	go func() {
+		<-l.done
+		t.Stop()
+	}()
+	return l
+}
+
+// newProgressLog starts a ProgressLog that reads the time from now and logs a line on
+// every tick.
+func newProgressLog(log *slog.Logger, now func() time.Time, tick <-chan time.Time) *ProgressLog {
+	l := &ProgressLog{log: log, now: now, tick: tick, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.loop()
 	return l
 }
 
 // Update is the ProgressFunc that feeds the log.
 func (l *ProgressLog) Update(p Progress) {
+	now := l.now()
 	l.mu.Lock()
-	l.last, l.seen = p, true
+	if !l.seen {
+		// The run's start: the first rate counts from there.
+		l.rate.Add(now.Add(-p.Elapsed), 0)
+	}
+	l.last, l.lastAt, l.seen = p, now, true
+	l.rate.Add(now, p.Mapped)
 	l.mu.Unlock()
 }
 
 func (l *ProgressLog) loop() {
 	defer close(l.done)
-	t := time.NewTicker(l.every)
-	defer t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
-		case <-t.C:
-			l.mu.Lock()
-			p, seen := l.last, l.seen
-			l.mu.Unlock()
-			if !seen {
-				continue
-			}
-			attrs := []any{"sync", p.Sync, "phase", p.Phase, "read", p.Read, "mapped", p.Mapped,
-				"written", p.Written, "rate_per_s", int64(p.Rate()), "elapsed", p.Elapsed.Round(time.Second)}
-			if p.Total > 0 {
-				attrs = append(attrs, "expected", p.Total)
-			}
-			l.log.Info("sync progress", attrs...)
+		case <-l.tick:
+			l.line()
 		}
 	}
+}
+
+// line logs the progress as of now.
+func (l *ProgressLog) line() {
+	now := l.now()
+	l.mu.Lock()
+	p, seen := l.last, l.seen
+	elapsed := p.Elapsed + now.Sub(l.lastAt)
+	rate := l.rate.Rate(now, p.Mapped)
+	l.mu.Unlock()
+	if !seen {
+		return
+	}
+	attrs := []any{"sync", p.Sync, "phase", p.Phase, "read", p.Read, "mapped", p.Mapped,
+		"written", p.Written, "rate_per_s", int64(rate), "elapsed", elapsed.Round(time.Second)}
+	if p.Total > 0 {
+		attrs = append(attrs, "expected", p.Total)
+	}
+	l.log.Info("sync progress", attrs...)
 }
 
 // Stop stops the log and waits for its last line; it is idempotent.

@@ -2,9 +2,11 @@ package engine_test
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/peoplesync/peoplesync/engine"
 	"github.com/peoplesync/peoplesync/engine/store"
@@ -138,5 +140,102 @@ func TestUnchangedAndSkippedAreCountedApart(t *testing.T) {
 	if len(runs) != 1 || runs[0].ID != second.RunID || runs[0].Unchanged != 57 || runs[0].Skipped != 3 ||
 		runs[0].Status != store.StatusSucceeded {
 		t.Errorf("recorded run %+v, want run %d with unchanged 57, skipped 3", runs, second.RunID)
+	}
+}
+
+// recordsHandler passes each log record it handles to a channel.
+type recordsHandler struct{ out chan<- slog.Record }
+
+func (h recordsHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordsHandler) Handle(_ context.Context, r slog.Record) error {
+	h.out <- r
+	return nil
+}
+func (h recordsHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h recordsHandler) WithGroup(string) slog.Handler      { return h }
+
+// attrsOf returns a record's attributes by key.
+func attrsOf(r slog.Record) map[string]slog.Value {
+	m := map[string]slog.Value{}
+	r.Attrs(func(a slog.Attr) bool {
+		m[a.Key] = a.Value
+		return true
+	})
+	return m
+}
+
+// A progress line says how things stand when it is logged: while the source stalls
+// after a burst, the elapsed time goes on and the rate falls to 0, rather than repeating
+// the last snapshot's (issue 13: "rate_per_s=37176 elapsed=0s", three times).
+func TestProgressLogWhileTheSourceStalls(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	advance := func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+	records := make(chan slog.Record, 1)
+	tick := make(chan time.Time)
+	l := engine.NewProgressLog(slog.New(recordsHandler{out: records}), clock, tick)
+	defer l.Stop()
+	line := func() map[string]slog.Value {
+		t.Helper()
+		tick <- clock()
+		return attrsOf(<-records)
+	}
+
+	// 10,000 records in the first 500 ms, then nothing.
+	for i := int64(1); i <= 10; i++ {
+		advance(50 * time.Millisecond)
+		l.Update(engine.Progress{Sync: "pipe", Phase: engine.PhaseReading, Read: i * 1000, Mapped: i * 1000,
+			Elapsed: time.Duration(i) * 50 * time.Millisecond})
+	}
+	first := line()
+	if got := first["rate_per_s"].Int64(); got != 20000 {
+		t.Errorf("rate during the burst: %d/s, want 20000/s", got)
+	}
+	for i, want := range []struct {
+		elapsed time.Duration
+		rate    int64
+	}{{4 * time.Second, 2857}, {7 * time.Second, 0}, {10 * time.Second, 0}} { // 3.5 s, 6.5 s, 9.5 s
+		advance(3 * time.Second)
+		got := line()
+		if got["elapsed"].Duration() != want.elapsed || got["rate_per_s"].Int64() != want.rate {
+			t.Errorf("line %d of the stall: elapsed %v, rate %d/s; want %v and %d/s",
+				i+1, got["elapsed"].Duration(), got["rate_per_s"].Int64(), want.elapsed, want.rate)
+		}
+		if got["mapped"].Int64() != 10000 || got["phase"].String() != engine.PhaseReading {
+			t.Errorf("line %d of the stall: %v, want mapped 10000 while reading", i+1, got)
+		}
+	}
+}
+
+// RateMeter's rate is the growth over the last RateWindow.
+func TestRateMeter(t *testing.T) {
+	t.Parallel()
+	var m engine.RateMeter
+	t0 := time.Unix(0, 0)
+	if r := m.Rate(t0, 5); r != 0 {
+		t.Errorf("rate without samples: %v", r)
+	}
+	for s := range 11 {
+		m.Add(t0.Add(time.Duration(s)*time.Second), int64(s)*100) // 100/s for 10 s
+	}
+	if r := m.Rate(t0.Add(10*time.Second), 1000); r != 100 {
+		t.Errorf("steady rate %v, want 100", r)
+	}
+	m.Add(t0.Add(11*time.Second), 1600) // a burst of 600 in a second
+	if r := m.Rate(t0.Add(11*time.Second), 1600); r != 200 {
+		t.Errorf("rate after a burst %v, want (1600-600)/5 = 200", r)
+	}
+	if r := m.Rate(t0.Add(20*time.Second), 1600); r != 0 {
+		t.Errorf("rate 9 s into a stall %v, want 0", r)
 	}
 }

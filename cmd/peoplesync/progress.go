@@ -37,21 +37,29 @@ func (a *app) startProgress() (engine.ProgressFunc, func()) {
 }
 
 // progressView is the live line of a run on a terminal, drawn by mpb: a bar when the
-// run knows how many records to expect, a spinner otherwise, with the counts, the rate
-// and the time so far. While it shows, the process's log lines print above it.
+// run knows how many records to expect, a spinner otherwise, with the counts, the
+// current rate (over the last engine.RateWindow: a stalled source reads 0/s) and the
+// time so far. While it shows, the process's log lines print above it.
 type progressView struct {
 	p     *mpb.Progress
 	logs  *switchWriter
+	now   func() time.Time // the clock; time.Now but in tests
 	start time.Time
 	last  atomic.Pointer[engine.Progress]
 	once  sync.Once
 	mu    sync.Mutex // guards bar and total
 	bar   *mpb.Bar
 	total int64
+	// rate is the current rate, not the run's average. It has a lock of its own: the
+	// bar's rendering reads it while update may hold mu.
+	rateMu sync.Mutex
+	rate   engine.RateMeter
 }
 
 func newProgressView(w io.Writer, logs *switchWriter) *progressView {
-	v := &progressView{p: mpb.New(mpb.WithOutput(w)), logs: logs, start: time.Now()}
+	v := &progressView{p: mpb.New(mpb.WithOutput(w)), logs: logs, now: time.Now}
+	v.start = v.now()
+	v.rate.Add(v.start, 0)
 	if logs != nil {
 		logs.set(v.p)
 	}
@@ -62,6 +70,9 @@ func newProgressView(w io.Writer, logs *switchWriter) *progressView {
 func (v *progressView) update(p engine.Progress) {
 	v.last.Store(&p)
 	v.once.Do(func() {
+		if v.p == nil {
+			return
+		}
 		v.mu.Lock()
 		defer v.mu.Unlock()
 		// The bar starts without a total of its own (so it never completes on reaching
@@ -78,8 +89,14 @@ func (v *progressView) update(p engine.Progress) {
 			v.bar = v.p.New(0, mpb.SpinnerStyle(), append(opts, mpb.BarWidth(1))...)
 		}
 	})
+	v.rateMu.Lock()
+	v.rate.Add(v.now(), p.Mapped)
+	v.rateMu.Unlock()
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.bar == nil {
+		return // a view without a container (a test's)
+	}
 	if v.total > 0 && p.Mapped > v.total {
 		v.total = p.Mapped
 		v.bar.SetTotal(-1, false)
@@ -93,14 +110,18 @@ func (v *progressView) describe(decor.Statistics) string {
 	if p == nil {
 		return ""
 	}
-	elapsed := time.Since(v.start)
+	now := v.now()
+	elapsed := now.Sub(v.start)
+	v.rateMu.Lock()
+	rate := v.rate.Rate(now, p.Mapped)
+	v.rateMu.Unlock()
 	var b strings.Builder
 	if p.Total > 0 {
 		fmt.Fprintf(&b, " %3d%% ", p.Mapped*100/max(p.Total, p.Mapped, 1))
 	}
 	fmt.Fprintf(&b, " read %s · mapped %s · written %s", thousands(p.Read), thousands(p.Mapped), thousands(p.Written))
-	if s := elapsed.Seconds(); s >= 1 {
-		fmt.Fprintf(&b, " · %s/s", thousands(int64(float64(p.Mapped)/s)))
+	if elapsed >= time.Second {
+		fmt.Fprintf(&b, " · %s/s", thousands(int64(rate)))
 	}
 	fmt.Fprintf(&b, " · %s", elapsed.Round(time.Second))
 	if p.Phase != engine.PhaseReading {

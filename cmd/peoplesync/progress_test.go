@@ -199,7 +199,7 @@ func TestSyncOnATerminalShowsLiveProgress(t *testing.T) {
 // The live line's counts: a percentage when the total is known (never past 100, as a
 // directory may have grown), thousands separated, the phase once reading is over.
 func TestProgressLineText(t *testing.T) {
-	v := &progressView{start: time.Now()}
+	v := &progressView{start: time.Now(), now: time.Now}
 	for _, c := range []struct {
 		p    engine.Progress
 		want string
@@ -214,6 +214,32 @@ func TestProgressLineText(t *testing.T) {
 		v.last.Store(&c.p)
 		if got := v.describe(decor.Statistics{}); got != c.want {
 			t.Errorf("line for %+v:\n got %q\nwant %q", c.p, got, c.want)
+		}
+	}
+}
+
+// The live line's rate is the current one and its time goes on: a source that stalls
+// after a burst reads 0/s within engine.RateWindow, not the burst's rate for ever.
+func TestProgressLineWhileTheSourceStalls(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	now := t0
+	v := &progressView{now: func() time.Time { return now }, start: t0}
+	v.rate.Add(t0, 0)
+	for i := int64(1); i <= 10; i++ { // 10,000 records in 2 s
+		now = now.Add(200 * time.Millisecond)
+		v.update(engine.Progress{Sync: "pipe", Phase: engine.PhaseReading, Read: i * 1000, Mapped: i * 1000})
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  string
+	}{
+		{0, " · 5,000/s · 2s"},
+		{3 * time.Second, " · 2,000/s · 5s"}, // the last 5 s held the burst
+		{10 * time.Second, " · 0/s · 15s"},
+	} {
+		now = now.Add(c.after)
+		if got := v.describe(decor.Statistics{}); !strings.HasSuffix(got, c.want) {
+			t.Errorf("%v into the stall: %q, want it to end %q", c.after, got, c.want)
 		}
 	}
 }
