@@ -216,8 +216,8 @@ func TestPlanTextAgrees(t *testing.T) {
 	if err := os.WriteFile(export, src[:len(src)-3], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ = cli(t, "--config", cfg, "plan", "--sync", "people")
-	if code != 1 || !strings.Contains(out, "error: ") || strings.Contains(out, "note: ") {
-		t.Errorf("plan of a cut-off export (exit %d, want 1):\n%s", code, out)
+	code, out, errOut = cli(t, "--config", cfg, "plan", "--sync", "people")
+	if code != 1 || out != "" || !strings.Contains(errOut, "incomplete read") {
+		t.Errorf("plan of a cut-off export (exit %d, want 1) should print only the error:\n%s%s", code, out, errOut)
 	}
 }

@@ -74,18 +74,30 @@ type app struct {
 
 func main() {
 	// The first SIGINT or SIGTERM cancels the command with a cause that says so (a run
-	// records "interrupted (interrupt)"); the next one kills the process as usual.
+	// records "interrupted by Ctrl-C (SIGINT)"); the next one kills the process as usual.
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		sig := <-sigs
 		signal.Stop(sigs)
-		cancel(fmt.Errorf("%w (%s)", engine.ErrInterrupted, sig))
+		cancel(interruptedBy(sig))
 	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	cancel(nil)
 	os.Exit(code)
+}
+
+// interruptedBy is the cause with which sig cancels the command: it wraps
+// engine.ErrInterrupted and names the signal as a person sent it.
+func interruptedBy(sig os.Signal) error {
+	switch sig {
+	case os.Interrupt:
+		return fmt.Errorf("%w by Ctrl-C (SIGINT)", engine.ErrInterrupted)
+	case syscall.SIGTERM:
+		return fmt.Errorf("%w by SIGTERM", engine.ErrInterrupted)
+	}
+	return fmt.Errorf("%w by the signal %q", engine.ErrInterrupted, sig)
 }
 
 // run executes the command line args and returns the process exit code.

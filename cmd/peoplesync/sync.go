@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -102,7 +103,9 @@ changed and delete, within the deletion guard, who is gone.
 
 On a terminal, a live line on stderr shows the records read, mapped and written; off
 one, a "sync progress" line is logged every 10 s. The summary goes to stdout (one JSON
-object with --output json).
+object with --output json). With the text summary, the run's own log line with the
+same counts ("sync run finished") is logged at debug level only, and a failed run's
+error is printed once, on stderr; with --output json both stay in the log.
 
 Exit codes:
   0  the run succeeded
@@ -164,6 +167,11 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 		}
 		opts.Mode = connector.Delta
 	}
+	if f.output == "text" {
+		// The summary printed below says what the run's closing log lines say: they
+		// go to the log at debug level only (see summarizedHandler).
+		eng.Logger = slog.New(summarizedHandler{a.logger.Handler()})
+	}
 	var stopProgress func()
 	opts.Progress, stopProgress = a.startProgress()
 	res, runErr := eng.Run(ctx, prep.Sync, opts)
@@ -172,11 +180,16 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 		if err := writeResultJSON(a.stdout, res); err != nil {
 			return err
 		}
-	} else {
+	} else if runErr == nil || !dryRun {
+		// A plan that failed has nothing to show but its error (below).
 		writeResultText(a.stdout, res, dryRun)
 	}
 	switch {
+	case runErr != nil && f.output == "json":
+		// The JSON result holds the error, and the run's log line too: once each.
+		return &exitError{code: exitFailed}
 	case runErr != nil:
+		// The error is printed once, on stderr, not in the summary as well.
 		return &exitError{code: exitFailed, err: runErr}
 	case res.Status == store.StatusGuarded:
 		return &exitError{code: exitGuarded}
@@ -256,11 +269,7 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 			}
 		}
 		writeSkips(w, r)
-		switch {
-		case r.Message == "":
-		case r.Status == store.StatusFailed:
-			fmt.Fprintf(w, "error: %s\n", r.Message)
-		default:
+		if r.Message != "" && r.Status != store.StatusFailed {
 			fmt.Fprintf(w, "note: %s\n", r.Message)
 		}
 		return
@@ -274,9 +283,49 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 		writeJoins(w, r)
 	}
 	writeSkips(w, r)
-	if r.Message != "" {
+	switch {
+	case r.Message == "" || r.Status == store.StatusFailed:
+		// A failed run's error is the command's error, printed once on stderr.
+	case r.Status == store.StatusCompletedWithErrors && r.RunID > 0:
+		fmt.Fprintf(w, "%s; `peoplesync runs --errors %d` shows them\n", strings.TrimSpace(r.Message), r.RunID)
+	default:
 		fmt.Fprintf(w, "%s\n", strings.TrimSpace(r.Message))
 	}
+}
+
+// summarizedMessages are the engine's log lines that a run's printed summary repeats:
+// its closing line with every count and its error, and the deletion guard's reason.
+// The log keeps them for a run whose summary is JSON (a machine's) and in serve.
+var summarizedMessages = map[string]bool{
+	"sync run finished":                true,
+	"deletion guard: deleting nothing": true,
+}
+
+// summarizedHandler logs the records of summarizedMessages at debug level: a run that
+// prints its summary for a person does not say the same thing twice (once as a log line
+// right above the summary, the error a third time below it). --log-level debug shows
+// them again.
+type summarizedHandler struct{ slog.Handler }
+
+// Handle demotes the summarized records and passes every record on.
+func (h summarizedHandler) Handle(ctx context.Context, r slog.Record) error {
+	if summarizedMessages[r.Message] && r.Level > slog.LevelDebug {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs keeps the demotion on a logger with attributes.
+func (h summarizedHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return summarizedHandler{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup keeps the demotion on a logger with a group.
+func (h summarizedHandler) WithGroup(name string) slog.Handler {
+	return summarizedHandler{h.Handler.WithGroup(name)}
 }
 
 // writeSkips says why the mapping skipped records: each reason with its count and the

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/peoplesync/peoplesync/engine/store/pgtest"
+)
+
+// These tests run the real binary, with stdout and stderr apart as a shell gives them,
+// and check that a run says each thing once (issue 13). Their exports are CSV as RFC
+// 4180 writes it (hrExport), the first line naming the columns.
+
+// runBin runs the built peoplesync with args and returns its exit code, stdout and
+// stderr. Off a terminal, its log is JSON on stderr.
+func runBin(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	bin, _ := binaries(t)
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+}
+
+// A run that prints its summary for a person does not log it as well; a failed run's
+// error and a held deletion's reason show once; --output json keeps the log line, for
+// machines, and the error once in the JSON.
+func TestARunSaysEachThingOnce(t *testing.T) {
+	dir := t.TempDir()
+	export := filepath.Join(dir, "hr.csv")
+	hrExport(t, export, map[int]string{7: ",user7,Given7,Family7,user7@example.com,Title 7"})
+	cfg := hrConfig(t, pgtest.NewDatabase(t), export)
+
+	// 1 of 26 records fails: the summary says so once, and where to see them.
+	code, out, errOut := runBin(t, "--config", cfg, "sync", "--sync", "people")
+	if code != 4 || strings.Contains(errOut, "sync run finished") {
+		t.Errorf("sync with a bad row exited %d (want 4), and its stderr should not repeat the summary:\n%s", code, errOut)
+	}
+	if strings.Count(out+errOut, "1 of 26 records failed") != 1 || !strings.Contains(out, "`peoplesync runs --errors 1` shows them") {
+		t.Errorf("sync with a bad row should say once that 1 of 26 failed and how to see it:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+
+	// 6 of 26 gone is past max_percent 10: the guard's reason shows once.
+	hrExport(t, export, nil)
+	if code, _, errOut := runBin(t, "--config", cfg, "sync", "--sync", "people"); code != 0 {
+		t.Fatalf("sync: %s", errOut)
+	}
+	src, _ := os.ReadFile(export)
+	lines := strings.SplitAfter(string(src), "\n")
+	if err := os.WriteFile(export, []byte(strings.Join(lines[:21], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"plan", "sync"} {
+		code, out, errOut := runBin(t, "--config", cfg, cmd, "--sync", "people")
+		if n := strings.Count(out+errOut, "more than max_percent"); code != 3 || n != 1 {
+			t.Errorf("%s with held deletions exited %d (want 3) and gave the reason %d times (want 1):\nstdout:\n%s\nstderr:\n%s", cmd, code, n, out, errOut)
+		}
+	}
+
+	// Cut off: the error once, on stderr; a plan shows nothing else.
+	if err := os.WriteFile(export, src[:len(src)-3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const cut = "the last line has no line break"
+	code, out, errOut = runBin(t, "--config", cfg, "plan", "--sync", "people")
+	if code != 1 || out != "" || strings.Count(errOut, cut) != 1 || !strings.Contains(errOut, "peoplesync: ") {
+		t.Errorf("plan of a cut-off export exited %d (want 1); want nothing on stdout and the error once on stderr:\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, errOut = runBin(t, "--config", cfg, "sync", "--sync", "people")
+	if code != 1 || !strings.Contains(out, "failed") || strings.Count(out+errOut, cut) != 1 {
+		t.Errorf("sync of a cut-off export exited %d (want 1); want its summary and the error once:\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	code, out, errOut = runBin(t, "--config", cfg, "sync", "--sync", "people", "--output", "json")
+	var res resultJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 1 || !strings.Contains(res.Message, cut) {
+		t.Errorf("sync --output json of a cut-off export exited %d (want 1) with %q (%v)", code, out, err)
+	}
+	if !strings.Contains(errOut, `"msg":"sync run finished"`) || strings.Count(errOut, cut) != 1 || strings.Contains(errOut, "peoplesync: ") {
+		t.Errorf("sync --output json: stderr should hold the run's log line with the error, once:\n%s", errOut)
+	}
+	// --log-level debug shows the log line next to the summary again.
+	if _, _, errOut := runBin(t, "--config", cfg, "--log-level", "debug", "sync", "--sync", "people"); !strings.Contains(errOut, `"msg":"sync run finished"`) {
+		t.Errorf("sync --log-level debug does not log the run's end:\n%s", tail(errOut, 3000))
+	}
+}
