@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -26,7 +28,9 @@ import (
 // its own words; the host guarantees that no secret it handed out comes back to the
 // user. A plugin could paraphrase a secret (decode it, cut it short of 16 characters) and
 // defeat this; our own LDAP connector quotes values whole or cut at 80 characters, both
-// of which are caught.
+// of which are caught. A secret shorter than 16 characters is replaced only where it
+// stands as a whole token (findSecret), so that a password "x" leaves the x of
+// "example.com" alone.
 
 // secretMark marks a value from env() or file(); from is how the file wrote the call.
 type secretMark struct{ from string }
@@ -59,59 +63,124 @@ func (s *secretSet) add(value, label string) {
 	slices.SortStableFunc(s.list, func(a, b secret) int { return cmp.Compare(len(b.value), len(a.value)) })
 }
 
-// redact replaces every secret of the set in text by its label.
+// redact replaces every secret of the set in text by its label, in one pass over the
+// text as it was: a label put in is never searched again (a secret "value" does not
+// rewrite "(the value of bind_password)"), and where secrets overlap the longer wins.
 func (s *secretSet) redact(text string) string {
 	if s == nil {
 		return text
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, x := range s.list {
-		text = redactOne(text, x)
+	var keep []secretSpan
+	for _, x := range s.list { // longest first
+		for _, m := range findSecret(text, x) {
+			if !slices.ContainsFunc(keep, m.overlaps) {
+				keep = append(keep, m)
+			}
+		}
 	}
-	return text
+	if len(keep) == 0 {
+		return text
+	}
+	slices.SortFunc(keep, func(a, b secretSpan) int { return cmp.Compare(a.start, b.start) })
+	var b strings.Builder
+	at := 0
+	for _, m := range keep {
+		b.WriteString(text[at:m.start])
+		b.WriteString(m.label)
+		at = m.end
+	}
+	b.WriteString(text[at:])
+	return b.String()
 }
 
-// minSecretMatch is how many leading characters of a secret identify it in a message
-// that cut it short; shorter secrets are matched whole.
+// secretSpan is where a secret stands in a text: text[start:end] is replaced by label.
+type secretSpan struct {
+	start, end int
+	label      string
+}
+
+func (m secretSpan) overlaps(o secretSpan) bool { return m.start < o.end && o.start < m.end }
+
+// minSecretMatch is how long a secret must be to be found anywhere in a message, and
+// how many of its leading characters identify it in a message that cut it short.
+// Shorter secrets are found only as a whole token (wholeToken): a password "x" must not
+// turn "corp.example.com" into "corp.e(the value of bind_password)ample.com", and such a
+// password standing inside a longer word does not give it away.
 const minSecretMatch = 16
 
-// redactOne replaces each appearance of sec in text, in the raw and in the Go-quoted
-// (escaped) form, whole or cut short after at least minSecretMatch characters, together
-// with the quotes around it, by sec's label.
-func redactOne(text string, sec secret) string {
+// findSecret returns where sec appears in text, in the raw and in the Go-quoted
+// (escaped) form, each with the quotes around it. A secret of minSecretMatch characters
+// or more is found anywhere, whole or cut short after at least minSecretMatch
+// characters (with the "…" that says so); a shorter one only whole, as a whole token.
+func findSecret(text string, sec secret) []secretSpan {
 	forms := []string{sec.value}
 	if q := strconv.Quote(sec.value); q[1:len(q)-1] != sec.value {
 		forms = append(forms, q[1:len(q)-1])
 	}
+	var out []secretSpan
 	for _, form := range forms {
+		long := len(form) >= minSecretMatch
 		head := form[:min(len(form), minSecretMatch)]
-		var b strings.Builder
-		rest := text
-		for {
-			i := strings.Index(rest, head)
+		for from := 0; from < len(text); {
+			i := strings.Index(text[from:], head)
 			if i < 0 {
-				b.WriteString(rest)
 				break
 			}
+			start := from + i
 			n := len(head)
-			for n < len(form) && i+n < len(rest) && rest[i+n] == form[n] {
+			for long && n < len(form) && start+n < len(text) && text[start+n] == form[n] {
 				n++
 			}
-			start, end := i, i+n
-			if n < len(form) && strings.HasPrefix(rest[end:], "…") {
+			end := start + n
+			if !long && !wholeToken(text, start, end) {
+				from = start + 1
+				continue
+			}
+			if n < len(form) && strings.HasPrefix(text[end:], "…") {
 				end += len("…") // cut short, and says so
 			}
-			if start > 0 && rest[start-1] == '"' && end < len(rest) && rest[end] == '"' {
+			if start > 0 && text[start-1] == '"' && end < len(text) && text[end] == '"' {
 				start, end = start-1, end+1
 			}
-			b.WriteString(rest[:start])
-			b.WriteString(sec.label)
-			rest = rest[end:]
+			out = append(out, secretSpan{start: start, end: end, label: sec.label})
+			from = end
 		}
-		text = b.String()
 	}
-	return text
+	return out
+}
+
+// wholeToken reports whether text[start:end] stands on its own: neither neighbour
+// continues it as part of a word, a name or an address (a letter, a digit or "_", or a
+// "." or "-" between such characters, as in a host name or a DN's value). Quotes,
+// spaces, "=", ":", "@", "/", "," and the end of a sentence are boundaries, so that
+// password=x, "x", user:x@host and "is x." are all found.
+func wholeToken(text string, start, end int) bool {
+	word := func(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	if start > 0 {
+		r, n := utf8.DecodeLastRuneInString(text[:start])
+		if word(r) {
+			return false
+		}
+		if r == '.' || r == '-' {
+			if q, _ := utf8.DecodeLastRuneInString(text[:start-n]); start-n > 0 && word(q) {
+				return false
+			}
+		}
+	}
+	if end < len(text) {
+		r, n := utf8.DecodeRuneInString(text[end:])
+		if word(r) {
+			return false
+		}
+		if r == '.' || r == '-' {
+			if q, _ := utf8.DecodeRuneInString(text[end+n:]); end+n < len(text) && word(q) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // unmark strips v's marks and tells where a secret in it came from: "" for an unmarked

@@ -169,3 +169,33 @@ func TestQuoteCutsLongValues(t *testing.T) {
 		t.Errorf("quote(long) = %s, want %s", got, want)
 	}
 }
+
+// A secret is replaced where it stands as a value, never inside other text: a short
+// password neither mangles a bind DN ("corp.e(the value of bind_password)ample.com",
+// issue 13) nor shows where a message quotes it; a label put in is not rewritten by a
+// shorter secret; a long secret is found anywhere, even cut short.
+func TestRedactReplacesOnlyWholeSecrets(t *testing.T) {
+	t.Parallel()
+	const pw = "(the value of bind_password)"
+	set := &secretSet{}
+	set.add("x", pw)
+	set.add("of", `(from env("OF"))`)
+	set.add("com", `(from env("COM"))`)
+	set.add(leakedURL, `(from env("LEAKED_URL"))`)
+	for _, c := range []struct{ in, want string }{
+		{`bind_dn "svc-sync@corp.example.com" is a user principal name`, `bind_dn "svc-sync@corp.example.com" is a user principal name`},
+		{`cn=x-ray,ou=x.y,dc=example`, `cn=x-ray,ou=x.y,dc=example`},
+		{`bind_password "x" is refused`, `bind_password ` + pw + ` is refused`},
+		{`password=x; ldap://svc:x@dc1; the password is x.`, `password=` + pw + `; ldap://svc:` + pw + `@dc1; the password is ` + pw + `.`},
+		{`x`, pw},
+		{`the host is mail.com, not com`, `the host is mail.com, not (from env("COM"))`},
+		{`café x über`, `café ` + pw + ` über`},
+		{`url "` + leakedURL + `" is wrong`, `url (from env("LEAKED_URL")) is wrong`},
+		{`url ` + leakedURL[:30] + `… is wrong`, `url (from env("LEAKED_URL")) is wrong`},
+		{`inside` + leakedURL + `text`, `inside(from env("LEAKED_URL"))text`},
+	} {
+		if got := set.redact(c.in); got != c.want {
+			t.Errorf("redact(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}

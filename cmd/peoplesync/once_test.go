@@ -77,6 +77,10 @@ func TestARunSaysEachThingOnce(t *testing.T) {
 	if code != 1 || out != "" || strings.Count(errOut, cut) != 1 || !strings.Contains(errOut, "peoplesync: ") {
 		t.Errorf("plan of a cut-off export exited %d (want 1); want nothing on stdout and the error once on stderr:\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	// The 25 whole rows before the cut line were read, and the error says so.
+	if !strings.Contains(errOut, "incomplete read after 25 records") {
+		t.Errorf("plan of a cut-off export should count the 25 rows read before the cut line:\n%s", errOut)
+	}
 	code, out, errOut = runBin(t, "--config", cfg, "sync", "--sync", "people")
 	if code != 1 || !strings.Contains(out, "failed") || strings.Count(out+errOut, cut) != 1 {
 		t.Errorf("sync of a cut-off export exited %d (want 1); want its summary and the error once:\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
@@ -92,5 +96,35 @@ func TestARunSaysEachThingOnce(t *testing.T) {
 	// --log-level debug shows the log line next to the summary again.
 	if _, _, errOut := runBin(t, "--config", cfg, "--log-level", "debug", "sync", "--sync", "people"); !strings.Contains(errOut, `"msg":"sync run finished"`) {
 		t.Errorf("sync --log-level debug does not log the run's end:\n%s", tail(errOut, 3000))
+	}
+}
+
+// A short password does not mangle the diagnostics that quote other values (issue 13:
+// bind_password = "x" printed bind_dn "svc-sync@corp.e(the value of bind_password)ample.com").
+// The bind DN is Active Directory's user principal name form (MS-ADTS 5.1.1.1.1).
+func TestShortSecretKeepsOtherValuesWhole(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "ad.hcl")
+	src := `
+store {
+  url = "postgres://unused@127.0.0.1:1/x"
+}
+connector "corp_ol" {
+  plugin = "ldap"
+  config {
+    url           = "ldaps://ldap.example.com"
+    bind_dn       = "svc-sync@corp.example.com"
+    bind_password = "x"
+    base_dn       = "ou=people,dc=example,dc=com"
+    flavor        = "openldap"
+  }
+}
+`
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runBin(t, "--config", cfg, "validate")
+	if code != 2 || !strings.Contains(errOut, `bind_dn "svc-sync@corp.example.com" is a user principal name`) || strings.Contains(errOut, "(the value of bind_password)") {
+		t.Errorf("validate exited %d (want 2); want the bind DN quoted whole:\n%s", code, errOut)
 	}
 }
