@@ -50,9 +50,20 @@ func envFunc(lookup func(string) (string, bool)) function.Function {
 			if len(args) == 2 {
 				return args[1], nil
 			}
-			return cty.NilVal, fmt.Errorf("environment variable %q is not set (give a default with env(%q, \"...\"))", name, name)
+			return cty.NilVal, &UnsetEnvError{Name: name}
 		},
 	})
+}
+
+// UnsetEnvError is the error of env(NAME) without a default when NAME is not set. A
+// diagnostic of such a call carries it (hclsyntax.FunctionCallDiagExtra), so that a
+// command that never uses the value (validate, for the store's url) can tell it apart.
+type UnsetEnvError struct {
+	Name string
+}
+
+func (e *UnsetEnvError) Error() string {
+	return fmt.Sprintf("environment variable %q is not set (give a default with env(%q, \"...\"))", e.Name, e.Name)
 }
 
 // fileFunc is file(PATH): the contents of a UTF-8 text file, relative to dir.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/spf13/cobra"
 
 	"github.com/peoplesync/peoplesync/config"
@@ -227,6 +228,50 @@ func (a *app) loadConfig() (*config.Config, error) {
 	}
 	a.cfg = cfg
 	return cfg, nil
+}
+
+// loadConfigWithoutStore is loadConfig for a command that never opens the store
+// (mapping test): a store url from an unset environment variable is no error of its.
+func (a *app) loadConfigWithoutStore() (*config.Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	cfg, diags := config.Load(a.configPath)
+	diags, _ = unusedStoreURL(cfg, diags)
+	if n := a.printDiagnostics(cfg, diags); n > 0 {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, n)}
+	}
+	a.cfg = cfg
+	return cfg, nil
+}
+
+// unusedStoreURL takes out of diags the error of a store url written env("NAME") when
+// NAME is not set, for a command that never opens the store: `validate` and `mapping
+// test` run where DATABASE_URL is not, such as a mapping author's laptop or a CI check
+// of the file. It returns the other diagnostics and the unset call's diagnostic, or nil.
+// Any other problem of the store block stays an error.
+func unusedStoreURL(cfg *config.Config, diags hcl.Diagnostics) (hcl.Diagnostics, *hcl.Diagnostic) {
+	if cfg == nil {
+		return diags, nil
+	}
+	url := cfg.Store.RangeOf("url")
+	if url == cfg.Store.DeclRange { // no url attribute
+		return diags, nil
+	}
+	var rest hcl.Diagnostics
+	var unset *hcl.Diagnostic
+	for _, d := range diags {
+		call, isCall := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
+		var ue *config.UnsetEnvError
+		if unset == nil && d.Severity == hcl.DiagError && isCall && errors.As(call.FunctionCallError(), &ue) &&
+			d.Subject != nil && d.Subject.Filename == url.Filename &&
+			d.Subject.Start.Byte >= url.Start.Byte && d.Subject.End.Byte <= url.End.Byte {
+			unset = d
+			continue
+		}
+		rest = append(rest, d)
+	}
+	return rest, unset
 }
 
 // printDiagnostics prints diags, if there are any, with the lines of cfg's files they

@@ -64,7 +64,7 @@ type mappingTestArgs struct {
 
 func (a *app) mappingTest(ctx context.Context, args mappingTestArgs) error {
 	name, input, expect, callTimeout := args.name, args.input, args.expect, args.callTimeout
-	cfg, err := a.loadConfig()
+	cfg, err := a.loadConfigWithoutStore()
 	if err != nil {
 		return err
 	}
@@ -72,14 +72,20 @@ func (a *app) mappingTest(ctx context.Context, args mappingTestArgs) error {
 	if m == nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s has no mapping %q", a.configPath, name)}
 	}
-	readCfg, err := inputConfig(cfg, name, args.connector, input)
+	readCfg, from, err := inputConfig(cfg, name, args.connector, input)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	if args.idAttribute != "" {
 		readCfg["id_attribute"] = args.idAttribute
 	}
-	records, err := readRecordFile(ctx, input, readCfg)
+	hint := ""
+	if args.idAttribute == "" {
+		// A file that cannot be read may simply have its IDs elsewhere: say whose ID
+		// attribute this was and how to read the file otherwise.
+		hint = idAttributeHint(readCfg, from)
+	}
+	records, err := readRecordFile(ctx, input, readCfg, hint)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}
 	}
@@ -150,18 +156,53 @@ func mapAsASyncWould(ctx context.Context, mp *mapper.Mapper, records []connector
 	return results
 }
 
+// idAttributeHint says where the ID attribute with which mapping test read the input
+// came from, and how to pick another.
+func idAttributeHint(readCfg map[string]any, from string) string {
+	id, _ := readCfg["id_attribute"].(string)
+	var b strings.Builder
+	switch {
+	case id != "" && from != "":
+		fmt.Fprintf(&b, "The ID attribute %q is the id_attribute of %s.", id, from)
+	case from != "":
+		fmt.Fprintf(&b, "The ID attribute is the file connector's default (%s sets no id_attribute).", from)
+	default:
+		b.WriteString("No sync reads this mapping's records with a file connector, so the ID attribute is the file connector's default.")
+	}
+	b.WriteString(" --id-attribute COLUMN names the column that holds each record's ID; --connector NAME reads the file as that file connector's config block does.")
+	return b.String()
+}
+
 // inputConfig is the file connector config with which mapping test reads input: that
 // of connName, or of the file connector of the first sync that uses the mapping, with
-// path and format those of input; just the path if there is no such connector.
-func inputConfig(cfg *config.Config, mapping, connName, input string) (map[string]any, error) {
-	if connName == "" {
+// path and format those of input; just the path if there is no such connector. from
+// says which connector's it is ("connector \"hr\" (used by sync \"people\")"), or "".
+func inputConfig(cfg *config.Config, mapping, connName, input string) (out map[string]any, from string, err error) {
+	if connName != "" {
+		from = fmt.Sprintf("connector %q (--connector)", connName)
+	} else {
 		for _, s := range cfg.Syncs {
 			if c := cfg.Connector(s.Connector); s.Mapping == mapping && c != nil && !c.External && c.Plugin == "file" {
 				connName = c.Name
+				from = fmt.Sprintf("connector %q, which sync %q reads with this mapping", c.Name, s.Name)
 				break
 			}
 		}
 	}
+	out, err = connectorReadConfig(cfg, connName)
+	if err != nil {
+		return nil, "", err
+	}
+	out["path"] = input
+	if ext := strings.TrimPrefix(filepath.Ext(input), "."); ext != "" {
+		out["format"] = ext
+	}
+	return out, from, nil
+}
+
+// connectorReadConfig is the decoded config block of the file connector connName, or
+// an empty one without a name.
+func connectorReadConfig(cfg *config.Config, connName string) (map[string]any, error) {
 	out := map[string]any{}
 	if connName != "" {
 		c := cfg.Connector(connName)
@@ -183,16 +224,13 @@ func inputConfig(cfg *config.Config, mapping, connName, input string) (map[strin
 			return nil, fmt.Errorf("connector %q: %w", connName, err)
 		}
 	}
-	out["path"] = input
-	if ext := strings.TrimPrefix(filepath.Ext(input), "."); ext != "" {
-		out["format"] = ext
-	}
 	return out, nil
 }
 
 // readRecordFile reads every record of an export file with the bundled file connector,
-// in process, configured with readCfg.
-func readRecordFile(ctx context.Context, path string, readCfg map[string]any) ([]connector.Record, error) {
+// in process, configured with readCfg. hint, if any, follows an error in the file's
+// records on a line of its own.
+func readRecordFile(ctx context.Context, path string, readCfg map[string]any, hint string) ([]connector.Record, error) {
 	c := file.New()
 	raw, err := json.Marshal(readCfg)
 	if err != nil {
@@ -210,6 +248,9 @@ func readRecordFile(ctx context.Context, path string, readCfg map[string]any) ([
 		records = append(records, r)
 		return nil
 	})
+	if err != nil && hint != "" {
+		return nil, fmt.Errorf("read %s: %w\n%s", path, err, hint)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,5 +127,86 @@ connector "corp_ol" {
 	code, _, errOut := runBin(t, "--config", cfg, "validate")
 	if code != 2 || !strings.Contains(errOut, `bind_dn "svc-sync@corp.example.com" is a user principal name`) || strings.Contains(errOut, "(the value of bind_password)") {
 		t.Errorf("validate exited %d (want 2); want the bind DN quoted whole:\n%s", code, errOut)
+	}
+}
+
+// newUserConfig writes a config like the repository's sync.hcl (an LDIF export read by
+// entryUUID), whose store url comes from a variable that is not set, and returns it.
+func newUserConfig(t *testing.T) string {
+	t.Helper()
+	_, wasm := binaries(t)
+	ldif, err := filepath.Abs("../../examples/people.ldif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`
+store {
+  url = env("PEOPLESYNC_TEST_NEVER_SET")
+}
+connector "hr_export" {
+  plugin = "file"
+  config {
+    path         = %q
+    format       = "ldif"
+    id_attribute = "entryUUID"
+  }
+}
+mapping "default" {
+  module   = %q
+  settings = { email_domain = "example.com" }
+}
+sync "people" {
+  connector = connector.hr_export
+  mapping   = mapping.default
+  schedule  = "@hourly"
+}
+`, ldif, wasm)
+	cfg := filepath.Join(t.TempDir(), "sync.hcl")
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// validate and mapping test never open the store, so a store url from an unset
+// variable does not stop them (validate warns); the commands that open it refuse it.
+func TestCommandsWithoutTheStoreNeedNoStoreURL(t *testing.T) {
+	t.Parallel()
+	cfg := newUserConfig(t)
+	code, out, errOut := runBin(t, "--config", cfg, "validate")
+	if code != 0 || !strings.Contains(out, "is valid") || !strings.Contains(errOut, "Warning: Store url not set here") || !strings.Contains(errOut, "PEOPLESYNC_TEST_NEVER_SET") {
+		t.Errorf("validate exited %d; want valid with a warning naming the variable:\n%s%s", code, out, errOut)
+	}
+	ldif, _ := filepath.Abs("../../examples/people.ldif")
+	code, out, errOut = runBin(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", ldif)
+	if code != 0 || !strings.Contains(out, `"profile"`) || errOut != "" {
+		t.Errorf("mapping test exited %d; want profiles and nothing on stderr:\n%s", code, errOut)
+	}
+	code, _, errOut = runBin(t, "--config", cfg, "runs")
+	if code != 2 || !strings.Contains(errOut, `environment variable "PEOPLESYNC_TEST_NEVER_SET" is not set`) {
+		t.Errorf("runs exited %d (want 2); want the unset variable as an error:\n%s", code, errOut)
+	}
+}
+
+// mapping test of an HR CSV with a config whose connector reads entryUUID says whose ID
+// attribute that is and how to read the file otherwise (issue 13's new user).
+func TestMappingTestSaysWhoseIDAttribute(t *testing.T) {
+	t.Parallel()
+	cfg := newUserConfig(t)
+	csv := filepath.Join(t.TempDir(), "hr.csv")
+	hrExport(t, csv, nil)
+	code, _, errOut := runBin(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", csv)
+	for _, want := range []string{
+		"the header has no column entryUUID",
+		`The ID attribute "entryUUID" is the id_attribute of connector "hr_export", which sync "people" reads with this mapping.`,
+		"--id-attribute COLUMN", "--connector NAME",
+	} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("mapping test of an HR CSV exited %d; want %q in:\n%s", code, want, errOut)
+		}
+	}
+	code, out, errOut := runBin(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", csv, "--id-attribute", "employee_id")
+	if code != 0 || !strings.Contains(out, `"id":"E007"`) {
+		t.Errorf("mapping test --id-attribute employee_id exited %d:\n%s%s", code, out, errOut)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/peoplesync/peoplesync/config"
@@ -29,6 +30,18 @@ func (a *app) validateCommand() *cobra.Command {
 			// Report every problem at once: the connectors and modules are checked even
 			// when the file itself has errors, as far as the file could be read.
 			cfg, diags := config.Load(a.configPath)
+			// validate never opens the store: a url from an unset variable is a warning
+			// (the commands that open the store fail on it as an error).
+			diags, unset := unusedStoreURL(cfg, diags)
+			if unset != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagWarning,
+					Summary:  "Store url not set here",
+					Detail: unset.Detail + " validate does not open the store, so it checked the rest; " +
+						"sync, plan, serve, migrate, runs and profiles need the variable set.",
+					Subject: unset.Subject,
+				})
+			}
 			diags = append(diags, setup.Validate(cmd.Context(), cfg, a.setupOptions())...)
 			if n := a.printDiagnostics(cfg, diags); n > 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d error(s)", a.configPath, n)}
