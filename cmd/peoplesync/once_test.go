@@ -134,6 +134,12 @@ connector "corp_ol" {
 // entryUUID), whose store url comes from a variable that is not set, and returns it.
 func newUserConfig(t *testing.T) string {
 	t.Helper()
+	return userConfig(t, `env("PEOPLESYNC_TEST_NEVER_SET")`)
+}
+
+// userConfig is newUserConfig with the store's url written url.
+func userConfig(t *testing.T, url string) string {
+	t.Helper()
 	_, wasm := binaries(t)
 	ldif, err := filepath.Abs("../../examples/people.ldif")
 	if err != nil {
@@ -141,7 +147,7 @@ func newUserConfig(t *testing.T) string {
 	}
 	src := fmt.Sprintf(`
 store {
-  url = env("PEOPLESYNC_TEST_NEVER_SET")
+  url = %s
 }
 connector "hr_export" {
   plugin = "file"
@@ -160,7 +166,7 @@ sync "people" {
   mapping   = mapping.default
   schedule  = "@hourly"
 }
-`, ldif, wasm)
+`, url, ldif, wasm)
 	cfg := filepath.Join(t.TempDir(), "sync.hcl")
 	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -208,5 +214,30 @@ func TestMappingTestSaysWhoseIDAttribute(t *testing.T) {
 	code, out, errOut := runBin(t, "--config", cfg, "mapping", "test", "--mapping", "default", "--input", csv, "--id-attribute", "employee_id")
 	if code != 0 || !strings.Contains(out, `"id":"E007"`) {
 		t.Errorf("mapping test --id-attribute employee_id exited %d:\n%s%s", code, out, errOut)
+	}
+}
+
+// Every command that opens the store says "open store" once when it cannot (issue 13:
+// "open store: open store: failed to connect"), and sync and plan say an unknown sync
+// as runs and profiles do, in one line.
+func TestStoreAndSyncNameErrorsSayItOnce(t *testing.T) {
+	t.Parallel()
+	cfg := userConfig(t, `"postgres://nobody@127.0.0.1:1/none?connect_timeout=5"`)
+	for _, args := range [][]string{
+		{"migrate"}, {"sync", "--sync", "people"}, {"plan", "--sync", "people"}, {"runs"},
+		{"profiles", "--sync", "people"}, {"serve", "--listen", "127.0.0.1:0"},
+	} {
+		code, _, errOut := runBin(t, append([]string{"--config", cfg}, args...)...)
+		if code != 1 || !strings.HasPrefix(errOut, "peoplesync: open store: ") || strings.Count(errOut, "open store") != 1 {
+			t.Errorf("%v with no database exited %d (want 1); want one \"peoplesync: open store: …\":\n%s", args, code, errOut)
+		}
+	}
+	// (runs and profiles look in the store first: a sync gone from the file still has
+	// its runs and profiles there. Their message is knownSync's too.)
+	want := fmt.Sprintf("peoplesync: --sync nope: %s has no sync \"nope\"; it has: people\n", cfg)
+	for _, cmd := range []string{"sync", "plan"} {
+		if code, _, errOut := runBin(t, "--config", cfg, cmd, "--sync", "nope"); code != 2 || errOut != want {
+			t.Errorf("%s --sync nope exited %d (want 2):\n got %q\nwant %q", cmd, code, errOut, want)
+		}
 	}
 }

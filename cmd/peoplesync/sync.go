@@ -161,6 +161,10 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 	if err != nil {
 		return err
 	}
+	// An unknown name is said as runs and profiles say it, before the store is opened.
+	if err := a.knownSync(f.sync); err != nil {
+		return err
+	}
 	st, err := a.openStore(ctx, cfg, true)
 	if err != nil {
 		return err
