@@ -241,3 +241,40 @@ func TestStoreAndSyncNameErrorsSayItOnce(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C while a run resolves managers ends it as "interrupted", once, not as "resolve
+// managers: context canceled" (issue 13), and the run's record says the same.
+func TestInterruptWhileResolvingManagers(t *testing.T) {
+	t.Parallel()
+	const n = 600
+	d := newKillDirectory(t, n)
+	w := newWorld(t)
+	first := w.config("first.hcl", "30s", syncSpec{name: faultSync, path: w.writeFile("first.ldif", d.first.ldif), schedule: "@every 1h", batch: 100})
+	second := w.config("second.hcl", "30s", syncSpec{name: faultSync, path: w.writeFile("second.ldif", d.second.ldif), schedule: "@every 1h", batch: 100})
+	w.syncToEnd(first, "first")
+	// x's record does not change; only resolving managers writes x, once m exists.
+	pid, release := w.holdProfile(d.second.people[d.x].UUID)
+	defer release()
+
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(w.bin, "--config", second, "sync", "--sync", faultSync)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	w.waitBlocked(pid, "the run's manager resolution to wait")
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExit(t, cmd, done)
+	const want = `peoplesync: sync "hr": interrupted by Ctrl-C (SIGINT)`
+	if code != 1 || strings.Count(errOut.String(), want) != 1 || strings.Contains(errOut.String(), "resolve managers") ||
+		strings.Contains(errOut.String(), "context canceled") || strings.Count(out.String()+errOut.String(), "interrupted") != 1 {
+		t.Errorf("interrupted sync exited %d (want 1); want %q once and no \"context canceled\":\nstdout:\n%s\nstderr:\n%s", code, want, out.String(), errOut.String())
+	}
+	if runs := w.runs(faultSync); len(runs) == 0 || runs[0].Status != "failed" || runs[0].Message != "interrupted by Ctrl-C (SIGINT)" {
+		t.Errorf("the interrupted run's record: %+v, want failed, \"interrupted by Ctrl-C (SIGINT)\"", runs)
+	}
+}
