@@ -78,8 +78,9 @@ func TestARunSaysEachThingOnce(t *testing.T) {
 	if code != 1 || out != "" || strings.Count(errOut, cut) != 1 || !strings.Contains(errOut, "peoplesync: ") {
 		t.Errorf("plan of a cut-off export exited %d (want 1); want nothing on stdout and the error once on stderr:\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	// The 25 whole rows before the cut line were read, and the error says so.
-	if !strings.Contains(errOut, "incomplete read after 25 records") {
+	// The 25 whole rows before the cut line were read (and none sent): the error says
+	// so, not "incomplete read after 0 records".
+	if !strings.Contains(errOut, "(25 records before it were read; a read that fails sends none)") || strings.Contains(errOut, "after 0 records") {
 		t.Errorf("plan of a cut-off export should count the 25 rows read before the cut line:\n%s", errOut)
 	}
 	code, out, errOut = runBin(t, "--config", cfg, "sync", "--sync", "people")

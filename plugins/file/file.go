@@ -165,6 +165,11 @@ func (c *Connector) Read(ctx context.Context, req connector.ReadRequest, emit co
 	first := newBuilder(cfg, ids, true, nil)
 	first.onEnd = cancelled
 	if err := readFormat(cfg.format, f, first); err != nil {
+		if first.count > 0 && cancelled() == nil {
+			// Nothing was sent, but the file was read up to here: "incomplete read"
+			// alone reads as if nothing of it could be.
+			return connector.ReadResult{}, fmt.Errorf("%w (%d records before it were read; a read that fails sends none)", err, first.count)
+		}
 		return connector.ReadResult{}, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

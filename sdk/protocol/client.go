@@ -144,7 +144,7 @@ func readError(ctx context.Context, err error, n int64) error {
 	}
 	err = fromStatus(ctx, err)
 	return &remoteError{
-		msg:   fmt.Sprintf("incomplete read after %d records: %s", n, err),
+		msg:   fmt.Sprintf("%s: %s", incompleteAfter(n), err),
 		wraps: []error{ErrIncompleteRead, err},
 	}
 }
@@ -152,9 +152,20 @@ func readError(ctx context.Context, err error, n int64) error {
 // corruptBatchError describes a read stopped by a batch that does not decode.
 func corruptBatchError(err error, n int64) error {
 	return &remoteError{
-		msg:   fmt.Sprintf("incomplete read after %d records: %s", n, err),
+		msg:   fmt.Sprintf("%s: %s", incompleteAfter(n), err),
 		wraps: []error{ErrIncompleteRead, err},
 	}
+}
+
+// incompleteAfter begins the message of a read that failed after n records arrived.
+// With none, it gives no count: "after 0 records" read as "nothing in my file could be
+// read" when the connector had read much of it and sent nothing (the file connector
+// checks a whole file before it sends a record, and says how far it got).
+func incompleteAfter(n int64) string {
+	if n == 0 {
+		return "incomplete read"
+	}
+	return fmt.Sprintf("incomplete read after %d records", n)
 }
 
 // fromStatus turns a gRPC status back into a readable error: the connector's own message
