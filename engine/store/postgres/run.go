@@ -588,7 +588,7 @@ func (r *run) analyzeIfStale(ctx context.Context) {
 		SELECT coalesce(max(c.reltuples), -1), coalesce(max(s.n_mod_since_analyze), 0)
 		  FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
 		 WHERE c.oid = 'profile_links'::regclass`).Scan(&believed, &modified); err != nil {
-		r.log.WarnContext(ctx, "reading the planner's row estimate failed", "err", translate(err))
+		r.warnUnlessStopped(ctx, "reading the planner's row estimate failed", err)
 		return
 	}
 	// The statistics' count includes this run's writes once its sessions report them.
@@ -597,10 +597,20 @@ func (r *run) analyzeIfStale(ctx context.Context) {
 		return
 	}
 	if _, err := r.s.pool.Exec(ctx, `ANALYZE profiles, profile_links`); err != nil {
-		r.log.WarnContext(ctx, "analyzing the written tables failed", "err", translate(err))
+		r.warnUnlessStopped(ctx, "analyzing the written tables failed", err)
 		return
 	}
 	r.unanalyzed.Add(-written)
+}
+
+// warnUnlessStopped logs a failed analysis, unless the run is stopping (interrupted,
+// timed out): then the run's own error says why, and "context canceled" here is noise.
+func (r *run) warnUnlessStopped(ctx context.Context, msg string, err error) {
+	if ctx.Err() != nil {
+		r.log.DebugContext(ctx, msg, "err", translate(err))
+		return
+	}
+	r.log.WarnContext(ctx, msg, "err", translate(err))
 }
 
 // analyzeIfOutgrown, after each batch Apply wrote, analyzes the tables once the run has
@@ -622,7 +632,7 @@ func (r *run) analyzeIfOutgrown(ctx context.Context) {
 	defer r.analyzing.Store(false)
 	believed, err := r.believedLinks(ctx)
 	if err != nil {
-		r.log.WarnContext(ctx, "reading the planner's row estimate failed", "err", translate(err))
+		r.warnUnlessStopped(ctx, "reading the planner's row estimate failed", err)
 		r.outgrowAt.Store(math.MaxInt64) // not again in this run
 		return
 	}
@@ -633,7 +643,7 @@ func (r *run) analyzeIfOutgrown(ctx context.Context) {
 	start := time.Now()
 	// Only the links: the batches' look-ups read them, and profiles only by primary key.
 	if _, err := r.s.pool.Exec(ctx, `ANALYZE profile_links`); err != nil {
-		r.log.WarnContext(ctx, "analyzing the written links failed", "err", translate(err))
+		r.warnUnlessStopped(ctx, "analyzing the written links failed", err)
 		r.outgrowAt.Store(math.MaxInt64)
 		return
 	}
