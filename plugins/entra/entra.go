@@ -115,13 +115,13 @@ func (c *Connector) Check(ctx context.Context) error {
 	cl := newClient(ctx, cfg, c.clock)
 	body, ctype, err := cl.get(ctx, cfg.graphURL.String()+"/users?$select=id&$top=1")
 	if err != nil {
-		return fmt.Errorf("entra connector: check: %w", err)
+		return fmt.Errorf("entra connector: %w", err)
 	}
 	var page struct {
 		Value []json.RawMessage `json:"value"`
 	}
 	if err := json.Unmarshal(body, &page); err != nil || !isJSON(ctype) || page.Value == nil {
-		return fmt.Errorf("entra connector: check: %w: GET /users did not answer with a user collection", ErrProtocol)
+		return fmt.Errorf("entra connector: %w: GET /users did not answer with a user collection", ErrProtocol)
 	}
 	return nil
 }

@@ -356,6 +356,11 @@ func TestCheck(t *testing.T) {
 	if !errors.Is(err, ErrCredentials) || strings.Contains(err.Error(), "not-it") {
 		t.Errorf("Check with a wrong secret = %v, want ErrCredentials without the secret", err)
 	}
+	// peoplesync check prefixes "connector NAME: check:" itself; the connector adds
+	// only its own name.
+	if err != nil && (strings.Contains(err.Error(), "check:") || !strings.HasPrefix(err.Error(), "entra connector: ")) {
+		t.Errorf("Check's error %q should start with \"entra connector: \" and not say \"check:\"", err)
+	}
 
 	f.fault = func(r *http.Request, n int) (int, string, bool) { return http.StatusForbidden, "", true }
 	forbidden := newTestConnector(&sleeper{})

@@ -31,7 +31,7 @@ func (c *Connector) ReadTo(ctx context.Context, req connector.ReadRequest, w *co
 		return connector.ReadResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return connector.ReadResult{}, fmt.Errorf("entra connector: read: %w", err)
+		return connector.ReadResult{}, fmt.Errorf("entra connector: %w", err)
 	}
 	r := &reader{cl: newClient(ctx, cfg, c.clock), cfg: cfg, w: w, delta: req.Mode == connector.Delta}
 	var link string
