@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,10 +36,15 @@ const (
 	maxBody = 64 << 20
 )
 
-// clock is what the retries wait with; tests inject one that does not sleep.
+// clock is what the client tells time and waits with; tests inject one that does not
+// sleep. A token's expiry, the rate limit and the retries all go by it.
 type clock struct {
-	now   func() time.Time
+	now func() time.Time
+	// sleep is a retry's wait.
 	sleep func(ctx context.Context, d time.Duration) error
+	// pace is the rate limit's wait: the same sleep in production, apart so that a
+	// test can tell the spacing of requests from their retries.
+	pace func(ctx context.Context, d time.Duration) error
 }
 
 // client sends the requests of one read or check: each with a fresh enough token, at
@@ -68,43 +74,89 @@ func newClient(ctx context.Context, cfg *config, clk clock) *client {
 	return &client{
 		cfg:     cfg,
 		http:    hc,
-		tokens:  &tokens{base: fetcher{cc, context.WithValue(ctx, oauth2.HTTPClient, hc)}},
+		tokens:  &tokens{base: fetcher{cc, context.WithValue(ctx, oauth2.HTTPClient, hc), clk.now}, now: clk.now},
 		limiter: rate.NewLimiter(rate.Limit(cfg.rate), 1),
 		clock:   clk,
 	}
 }
 
 // fetcher fetches a new token on every call: cc.TokenSource would cache it where a
-// token Graph rejected could not be dropped.
+// token Graph rejected could not be dropped. It dates the token's expiry on the
+// connector's clock, from the moment it asked (expires_in counts from the answer).
 type fetcher struct {
 	cc  *clientcredentials.Config
 	ctx context.Context
+	now func() time.Time
 }
 
-func (f fetcher) Token() (*oauth2.Token, error) { return f.cc.Token(f.ctx) }
+func (f fetcher) Token() (*oauth2.Token, error) {
+	asked := f.now()
+	tok, err := f.cc.Token(f.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if life, ok := expiresIn(tok); ok {
+		tok.Expiry = asked.Add(life)
+	} else if !tok.Expiry.IsZero() { // oauth2 dated it by time.Now: move it to our clock
+		tok.Expiry = asked.Add(time.Until(tok.Expiry))
+	}
+	return tok, nil
+}
 
-// tokens caches the access token and renews it before it expires, or at once after
-// Graph rejected it.
+// expiresIn reads the answer's expires_in (seconds; clientcredentials keeps it only
+// among the token's extras: a number in JSON, text in a form-encoded answer).
+func expiresIn(tok *oauth2.Token) (time.Duration, bool) {
+	var secs float64
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		secs = v
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		secs = float64(n)
+	default:
+		return 0, false
+	}
+	if secs <= 0 || secs > 366*24*3600 {
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
+}
+
+// tokens caches the access token and renews it renewBefore it expires (on the
+// connector's clock, which oauth2's own reuse would not go by), or at once after Graph
+// rejected it. A token without an expiry serves until Graph rejects it.
 type tokens struct {
-	mu   sync.Mutex
 	base oauth2.TokenSource
-	src  oauth2.TokenSource
+	now  func() time.Time
+
+	mu  sync.Mutex
+	tok *oauth2.Token
 }
 
 func (t *tokens) token() (*oauth2.Token, error) {
 	t.mu.Lock()
-	if t.src == nil {
-		t.src = oauth2.ReuseTokenSourceWithExpiry(nil, t.base, renewBefore)
+	defer t.mu.Unlock() // one fetch at a time: requests waiting for it take its token
+	if t.tok != nil && (t.tok.Expiry.IsZero() || t.now().Before(t.tok.Expiry.Add(-renewBefore))) {
+		return t.tok, nil
 	}
-	src := t.src
-	t.mu.Unlock()
-	return src.Token()
+	tok, err := t.base.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok.AccessToken == "" {
+		return nil, errors.New("token endpoint: an answer without an access_token")
+	}
+	t.tok = tok
+	return tok, nil
 }
 
 // drop forgets the cached token: the next request fetches a new one.
 func (t *tokens) drop() {
 	t.mu.Lock()
-	t.src = nil
+	t.tok = nil
 	t.mu.Unlock()
 }
 
@@ -151,7 +203,7 @@ func (c *client) get(ctx context.Context, u string) ([]byte, string, error) {
 	renewed := false
 	var last error
 	for attempt := 0; ; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
+		if err := c.wait(ctx); err != nil {
 			return nil, "", ctxOr(ctx, err)
 		}
 		var wait time.Duration
@@ -192,6 +244,25 @@ func (c *client) get(ctx context.Context, u string) ([]byte, string, error) {
 			return nil, "", ctxOr(ctx, err)
 		}
 	}
+}
+
+// wait waits until the rate limit lets one more request go, on the client's clock
+// (rate.Limiter's Wait would go by time.Now).
+func (c *client) wait(ctx context.Context) error {
+	now := c.clock.now()
+	r := c.limiter.ReserveN(now, 1)
+	if !r.OK() { // cannot happen with a burst of 1; says so rather than sending
+		return errors.New("rate limit: no request may go")
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if err := c.clock.pace(ctx, d); err != nil {
+		r.CancelAt(c.clock.now()) // give back the slot it never used
+		return err
+	}
+	return nil
 }
 
 // once sends one authenticated GET.

@@ -76,7 +76,7 @@ var (
 
 // New returns an unconfigured Entra ID connector.
 func New() connector.Connector {
-	return &Connector{clock: clock{now: time.Now, sleep: retry.Sleep}}
+	return &Connector{clock: clock{now: time.Now, sleep: retry.Sleep, pace: retry.Sleep}}
 }
 
 // Describe names the connector, its config schema and its delta capability.

@@ -34,9 +34,13 @@ func (s *sleeper) all() []time.Duration {
 	return append([]time.Duration(nil), s.waits...)
 }
 
+// newTestConnector returns a connector whose retries record their waits in s and
+// whose rate limit waits not at all (the fake's rate is the highest there is; the
+// spacing itself is TestRequestRate's).
 func newTestConnector(s *sleeper) *Connector {
 	c := New().(*Connector)
 	c.clock.sleep = s.sleep
+	c.clock.pace = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	return c
 }
 

@@ -41,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -90,6 +91,15 @@ type fakeGraph struct {
 	tokenUses int
 	// rejectTokens: the token endpoint answers invalid_client from now on.
 	rejectTokens bool
+	// now, if set, is the test's clock: tokens expire by it, expires_in seconds after
+	// they were issued (default 3599), and Graph answers an expired one with 401.
+	now       func() time.Time
+	expiresIn int
+	expiry    map[string]time.Time // token → when it expires (only with now)
+	// minLeft is the least lifetime a token had left when Graph took it (only with now).
+	minLeft time.Duration
+	// unauthorized counts the Graph requests answered 401.
+	unauthorized int
 	// fault, if set, may answer a Graph request instead of the fake (n counts the Graph
 	// requests, from 1): status, Retry-After, and whether it answered.
 	fault func(r *http.Request, n int) (status int, retryAfter string, answered bool)
@@ -100,7 +110,8 @@ type fakeGraph struct {
 }
 
 func newFakeGraph(t testing.TB) *fakeGraph {
-	f := &fakeGraph{t: t, users: map[string]*fakeUser{}, tokens: map[string]int{}, deltaPage: 3, keepPaths: true}
+	f := &fakeGraph{t: t, users: map[string]*fakeUser{}, tokens: map[string]int{}, deltaPage: 3, keepPaths: true,
+		expiresIn: 3599, expiry: map[string]time.Time{}, minLeft: time.Duration(1<<63 - 1)}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	f.ca = filepath.Join(t.TempDir(), "ca.pem")
@@ -178,11 +189,19 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests++
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	left, known := f.tokens[tok]
+	expired := false
+	if exp, ok := f.expiry[tok]; ok && f.now != nil {
+		life := exp.Sub(f.now())
+		expired = life <= 0
+		f.minLeft = min(f.minLeft, life)
+	}
 	switch {
 	case !known:
+		f.unauthorized++
 		graphErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
 		return
-	case left == 0:
+	case left == 0 || expired:
+		f.unauthorized++
 		graphErr(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 		return
 	case left > 0:
@@ -249,8 +268,11 @@ func (f *fakeGraph) token(w http.ResponseWriter, r *http.Request) {
 	if f.tokenUses > 0 {
 		f.tokens[tok] = f.tokenUses
 	}
+	if f.now != nil {
+		f.expiry[tok] = f.now().Add(time.Duration(f.expiresIn) * time.Second)
+	}
 	f.issued++
-	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": f.expiresIn, "ext_expires_in": f.expiresIn, "access_token": tok})
 }
 
 // selected parses $select, answering 400 for a property a user does not have.
