@@ -64,34 +64,43 @@ func newClient(ctx context.Context, cfg *config, clk clock) *client {
 	hc := &http.Client{Transport: transport, Timeout: defaultHTTPTimeout,
 		// A redirect would carry the bearer token to wherever it points: follow none.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	cc := &clientcredentials.Config{
-		ClientID: cfg.clientID, ClientSecret: cfg.clientSecret, TokenURL: cfg.tokenURL,
-		Scopes: []string{cfg.scope},
-		// Entra takes the credentials in the form body; auto-detection would send a
-		// rejected header first on every failure.
-		AuthStyle: oauth2.AuthStyleInParams,
-	}
 	return &client{
 		cfg:     cfg,
 		http:    hc,
-		tokens:  &tokens{base: fetcher{cc, context.WithValue(ctx, oauth2.HTTPClient, hc), clk.now}, now: clk.now},
+		tokens:  &tokens{base: fetcher{cfg, context.WithValue(ctx, oauth2.HTTPClient, hc), clk.now}, now: clk.now},
 		limiter: rate.NewLimiter(rate.Limit(cfg.rate), 1),
 		clock:   clk,
 	}
 }
 
-// fetcher fetches a new token on every call: cc.TokenSource would cache it where a
-// token Graph rejected could not be dropped. It dates the token's expiry on the
-// connector's clock, from the moment it asked (expires_in counts from the answer).
+// fetcher fetches a new token on every call (clientcredentials' TokenSource would
+// cache it where a token Graph rejected could not be dropped), authenticating with the
+// client secret or with a client assertion made for this request and signed with the
+// certificate's key (the "certificate credentials" of the Microsoft identity platform).
+// It dates the token's expiry on the connector's clock, from the moment it asked.
 type fetcher struct {
-	cc  *clientcredentials.Config
+	cfg *config
 	ctx context.Context
 	now func() time.Time
 }
 
 func (f fetcher) Token() (*oauth2.Token, error) {
 	asked := f.now()
-	tok, err := f.cc.Token(f.ctx)
+	cc := &clientcredentials.Config{
+		ClientID: f.cfg.clientID, ClientSecret: f.cfg.clientSecret, TokenURL: f.cfg.tokenURL,
+		Scopes: []string{f.cfg.scope},
+		// Entra takes the credentials in the form body; auto-detection would send a
+		// rejected header first on every failure.
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	if f.cfg.cert != nil {
+		assertion, err := clientAssertion(f.cfg, asked)
+		if err != nil {
+			return nil, err
+		}
+		cc.EndpointParams = url.Values{"client_assertion_type": {assertionType}, "client_assertion": {assertion}}
+	}
+	tok, err := cc.Token(f.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +278,7 @@ func (c *client) wait(ctx context.Context) error {
 func (c *client) once(ctx context.Context, u string) (body []byte, ctype string, status int, hdr http.Header, err error) {
 	tok, err := c.tokens.token()
 	if err != nil {
-		return nil, "", 0, nil, tokenError(err)
+		return nil, "", 0, nil, tokenError(c.cfg, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -296,7 +305,7 @@ func (c *client) once(ctx context.Context, u string) (body []byte, ctype string,
 // tokenError explains a failed token request without its body, which a misbehaving
 // endpoint could fill with anything. Rejections are ErrCredentials, not retried; a
 // throttled or failing token endpoint is retried like Graph.
-func tokenError(err error) error {
+func tokenError(cfg *config, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status := 0
@@ -317,7 +326,11 @@ func tokenError(err error) error {
 		if detail == "" {
 			detail = fmt.Sprintf("HTTP %d", status)
 		}
-		return fmt.Errorf("%w (check tenant_id, client_id and client_secret): the token endpoint says %s", ErrCredentials, detail)
+		check := "tenant_id, client_id and client_secret"
+		if cfg.cert != nil {
+			check = "tenant_id, client_id, and that the app registration holds client_certificate"
+		}
+		return fmt.Errorf("%w (check %s): the token endpoint says %s", ErrCredentials, check, detail)
 	}
 	return fmt.Errorf("token endpoint: %w", redactURL(err))
 }

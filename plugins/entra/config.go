@@ -2,6 +2,7 @@ package entra
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -44,7 +45,11 @@ var schema = connector.Schema{Attributes: []connector.AttributeSchema{
 	{Name: "client_id", Type: connector.String, Required: true,
 		Description: "The application (client) ID of the app registration, which needs the User.Read.All application permission."},
 	{Name: "client_secret", Type: connector.String, Sensitive: true,
-		Description: `The app's client secret, e.g. env("ENTRA_CLIENT_SECRET"). Never logged or printed.`},
+		Description: `The app's client secret, e.g. env("ENTRA_CLIENT_SECRET"). Never logged or printed. Set either client_secret or client_certificate with client_private_key.`},
+	{Name: "client_certificate", Type: connector.String,
+		Description: `The PEM certificate the app registration holds as its credential, e.g. file("/run/secrets/entra.crt") (a chain or the key in the same text is fine; the first certificate is the app's).`},
+	{Name: "client_private_key", Type: connector.String, Sensitive: true,
+		Description: `The certificate's RSA private key in PEM (PKCS #1 or #8), e.g. file("/run/secrets/entra.key"); it signs the client assertion that stands in for a secret. Never logged or printed.`},
 	{Name: "token_url", Type: connector.String,
 		Description: "The OAuth 2.0 token endpoint; default https://login.microsoftonline.com/TENANT_ID/oauth2/v2.0/token."},
 	{Name: "graph_url", Type: connector.String,
@@ -65,10 +70,12 @@ var schema = connector.Schema{Attributes: []connector.AttributeSchema{
 		Description: "How often a throttled (429) or failed (5xx, network) request is retried before the read fails; default 6."},
 }}
 
-// config is a validated configuration.
+// config is a validated configuration. It holds a secret or a private key: it is never
+// printed.
 type config struct {
 	clientID     string
-	clientSecret string
+	clientSecret string          // "" with a certificate
+	cert         *certCredential // nil with a secret
 	tokenURL     string
 	graphURL     *url.URL // without a trailing slash
 	scope        string
@@ -81,7 +88,8 @@ type config struct {
 }
 
 // parseConfig decodes and validates a config block, reporting every problem as a
-// diagnostic on its attribute. No diagnostic quotes client_secret.
+// diagnostic on its attribute. No diagnostic quotes client_secret or
+// client_private_key.
 func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	var diags connector.Diagnostics
 	errorf := func(attr, summary, detail string, args ...any) {
@@ -132,10 +140,12 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	}
 
 	cfg := &config{}
-	var tenant, tokenURL, graphURL, caFile string
+	var tenant, tokenURL, graphURL, caFile, certPEM, keyPEM string
 	decode("tenant_id", "a string", &tenant)
 	decode("client_id", "a string", &cfg.clientID)
 	decode("client_secret", "a string", &cfg.clientSecret)
+	decode("client_certificate", "a string (PEM)", &certPEM)
+	decode("client_private_key", "a string (PEM)", &keyPEM)
 	decode("token_url", "a string", &tokenURL)
 	decode("graph_url", "a string", &graphURL)
 	decode("scope", "a string", &cfg.scope)
@@ -163,8 +173,19 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	if strings.TrimSpace(cfg.clientID) == "" {
 		errorf("client_id", "Missing client ID", "client_id is the application (client) ID of the app registration that may read users.")
 	}
-	if cfg.clientSecret == "" {
-		errorf("client_secret", "Missing client secret", `client_secret authenticates the app; set it from the environment, e.g. client_secret = env("ENTRA_CLIENT_SECRET").`)
+	certSet, keySet := strings.TrimSpace(certPEM) != "", strings.TrimSpace(keyPEM) != ""
+	switch {
+	case cfg.clientSecret != "" && (certSet || keySet):
+		errorf("client_secret", "Two kinds of credentials", "Set either client_secret or client_certificate with client_private_key, not both.")
+	case cfg.clientSecret != "":
+	case !certSet && !keySet:
+		errorf("client_secret", "Missing credentials", `client_secret authenticates the app; set it from the environment, e.g. client_secret = env("ENTRA_CLIENT_SECRET"). Or set client_certificate and client_private_key of a certificate the app registration holds.`)
+	case !keySet:
+		errorf("client_private_key", "Missing private key", `client_certificate is set; client_private_key is its RSA key in PEM, e.g. client_private_key = file("/run/secrets/entra.key").`)
+	case !certSet:
+		errorf("client_certificate", "Missing certificate", `client_private_key is set; client_certificate is the PEM certificate the app registration holds, e.g. client_certificate = file("/run/secrets/entra.crt").`)
+	default:
+		cfg.cert = certificateCredential(certPEM, keyPEM, errorf)
 	}
 
 	if graphURL == "" {
@@ -212,6 +233,33 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		return nil, diags
 	}
 	return cfg, diags
+}
+
+// certificateCredential checks a certificate and its key, reporting a problem on the
+// attribute at fault; nil if there is one.
+func certificateCredential(certPEM, keyPEM string, errorf func(attr, summary, detail string, args ...any)) *certCredential {
+	cert, certProblem := parseCertificate(certPEM)
+	if certProblem != "" {
+		errorf("client_certificate", "Invalid certificate", "client_certificate %s.", certProblem)
+	}
+	key, keyProblem := parsePrivateKey(keyPEM)
+	if keyProblem != "" {
+		errorf("client_private_key", "Invalid private key", "client_private_key %s.", keyProblem)
+	}
+	if cert == nil || key == nil {
+		return nil
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		errorf("client_certificate", "Not an RSA certificate", "client_certificate holds a %s key; the connector signs its client assertions RS256, with an RSA key.", cert.PublicKeyAlgorithm)
+		return nil
+	}
+	if !pub.Equal(key.Public()) {
+		errorf("client_private_key", "Key and certificate differ", "client_private_key is not the key of client_certificate (subject %q, SHA-1 thumbprint %X).", cert.Subject.String(), sha1Thumbprint(cert))
+		return nil
+	}
+	x5t, x5tS256 := thumbprints(cert)
+	return &certCredential{key: key, x5t: x5t, x5tS256: x5tS256}
 }
 
 // httpsURL parses an https URL with a host, or says what is wrong with it. A bearer token

@@ -1,7 +1,11 @@
 // Package entra is the connector for Microsoft Entra ID (Azure AD), read through
 // Microsoft Graph with an app's OAuth 2.0 client credentials (golang.org/x/oauth2's
 // clientcredentials; the token is renewed two minutes before it expires, and at once
-// when Graph rejects it).
+// when Graph rejects it). The app authenticates with a client secret or with a
+// certificate: then each token request carries a fresh client assertion, a JWT signed
+// RS256 with the certificate's key and naming the certificate by its thumbprints, as
+// the Microsoft identity platform's "certificate credentials" describe it
+// (assertion.go).
 //
 // A full read pages through GET /users with @odata.nextLink, one page (up to 999 users)
 // in memory at a time, and writes each user as it is decoded. Before it starts, it asks

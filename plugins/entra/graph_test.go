@@ -23,10 +23,24 @@ package entra
 //     /{tenant}/oauth2/v2.0/token with grant_type, client_id, client_secret and scope in
 //     the form; {"token_type": "Bearer", "expires_in", "access_token"}; a wrong secret is
 //     401 invalid_client with an AADSTS description; Graph answers an expired token with
-//     401 InvalidAuthenticationToken.
+//     401 InvalidAuthenticationToken;
+//   - the Microsoft identity platform's certificate credentials
+//     (identity-platform/certificate-credentials.md) and RFC 7523 §2.2/§3: instead of
+//     client_secret, client_assertion_type urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+//     and a client_assertion JWT, which the fake verifies for real (checkAssertion):
+//     header alg RS256 (or PS256, which the page now names) and typ JWT, x5t or x5t#S256
+//     naming a certificate the app registration holds, the signature by that
+//     certificate's public key, aud the token endpoint, iss = sub = the client ID, nbf
+//     and exp around now, and a jti not seen before.
 
 import (
+	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -100,6 +114,11 @@ type fakeGraph struct {
 	minLeft time.Duration
 	// unauthorized counts the Graph requests answered 401.
 	unauthorized int
+	// cert, if set, is the certificate the app registration holds: the token endpoint
+	// takes client assertions its key signed.
+	cert       *x509.Certificate
+	jtis       map[string]bool // the jti of every assertion taken
+	assertions int             // client assertions taken
 	// fault, if set, may answer a Graph request instead of the fake (n counts the Graph
 	// requests, from 1): status, Retry-After, and whether it answered.
 	fault func(r *http.Request, n int) (status int, retryAfter string, answered bool)
@@ -111,7 +130,7 @@ type fakeGraph struct {
 
 func newFakeGraph(t testing.TB) *fakeGraph {
 	f := &fakeGraph{t: t, users: map[string]*fakeUser{}, tokens: map[string]int{}, deltaPage: 3, keepPaths: true,
-		expiresIn: 3599, expiry: map[string]time.Time{}, minLeft: time.Duration(1<<63 - 1)}
+		expiresIn: 3599, expiry: map[string]time.Time{}, minLeft: time.Duration(1<<63 - 1), jtis: map[string]bool{}}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	f.ca = filepath.Join(t.TempDir(), "ca.pem")
@@ -253,10 +272,21 @@ func (f *fakeGraph) token(w http.ResponseWriter, r *http.Request) {
 		tokenErr(w, http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
 		return
 	}
+	if r.PostForm.Has("client_assertion") || r.PostForm.Has("client_assertion_type") {
+		if f.certificateAuth(w, r) {
+			f.issue(w, r)
+		}
+		return
+	}
 	if f.rejectTokens || r.PostForm.Get("client_id") != fakeClientID || r.PostForm.Get("client_secret") != fakeSecret {
 		tokenErr(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.\r\nTrace ID: 0000\r\nCorrelation ID: 0000")
 		return
 	}
+	f.issue(w, r)
+}
+
+// issue answers a token request whose client is authenticated.
+func (f *fakeGraph) issue(w http.ResponseWriter, r *http.Request) {
 	if s := r.PostForm.Get("scope"); s != f.srv.URL+"/.default" {
 		tokenErr(w, http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid.")
 		return
@@ -273,6 +303,111 @@ func (f *fakeGraph) token(w http.ResponseWriter, r *http.Request) {
 	}
 	f.issued++
 	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": f.expiresIn, "ext_expires_in": f.expiresIn, "access_token": tok})
+}
+
+// tokenURL is the fake's token endpoint, the audience of a client assertion.
+func (f *fakeGraph) tokenURL() string { return f.srv.URL + "/" + fakeTenant + "/oauth2/v2.0/token" }
+
+// certificateAuth authenticates a token request by its client assertion, or answers
+// the error Entra ID would and returns false.
+func (f *fakeGraph) certificateAuth(w http.ResponseWriter, r *http.Request) bool {
+	form := r.PostForm
+	switch {
+	case form.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+		tokenErr(w, http.StatusBadRequest, "invalid_request", "AADSTS50027: Invalid client_assertion_type.")
+		return false
+	case form.Has("client_secret"):
+		tokenErr(w, http.StatusBadRequest, "invalid_request", "AADSTS90014: Only one of client_secret and client_assertion may be sent.")
+		return false
+	case f.rejectTokens:
+		tokenErr(w, http.StatusUnauthorized, "invalid_client", "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.\r\nTrace ID: 0000")
+		return false
+	}
+	if problem := f.checkAssertion(form.Get("client_assertion"), form.Get("client_id")); problem != "" {
+		tokenErr(w, http.StatusUnauthorized, "invalid_client", problem+"\r\nTrace ID: 0000\r\nCorrelation ID: 0000")
+		return false
+	}
+	f.assertions++
+	return true
+}
+
+// checkAssertion verifies a client assertion JWT, or says, as Entra ID would, what is
+// wrong with it.
+func (f *fakeGraph) checkAssertion(jwt, clientID string) string {
+	const malformed = "AADSTS50027: JWT token is invalid or is malformed."
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return malformed
+	}
+	enc := base64.RawURLEncoding
+	rawHeader, err1 := enc.DecodeString(parts[0])
+	rawClaims, err2 := enc.DecodeString(parts[1])
+	sig, err3 := enc.DecodeString(parts[2])
+	var header map[string]any
+	var claims struct {
+		Aud, Iss, Sub, Jti string
+		Exp, Nbf, Iat      *float64
+	}
+	if err1 != nil || err2 != nil || err3 != nil || json.Unmarshal(rawHeader, &header) != nil || json.Unmarshal(rawClaims, &claims) != nil {
+		return malformed
+	}
+	if header["typ"] != nil && header["typ"] != "JWT" {
+		return malformed
+	}
+	if f.cert == nil {
+		return "AADSTS700027: The application has no certificate credentials."
+	}
+	x5t, x5tS256 := fixtureThumbprints(f.cert)
+	h1, ok1 := header["x5t"].(string)
+	h256, ok256 := header["x5t#S256"].(string)
+	if !ok1 && !ok256 || ok1 && h1 != x5t || ok256 && h256 != x5tS256 {
+		return "AADSTS700027: Client assertion failed signature validation. [Reason - The key was not found.]"
+	}
+	pub, ok := f.cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return "AADSTS700027: Client assertion failed signature validation. [Reason - The key type is not supported.]"
+	}
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	var verr error
+	switch header["alg"] {
+	case "RS256":
+		verr = rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig)
+	case "PS256":
+		verr = rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, nil)
+	default:
+		return "AADSTS5002738: Invalid JWT token. The signing algorithm is not supported."
+	}
+	if verr != nil {
+		return "AADSTS700027: Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value.]"
+	}
+	if claims.Aud != f.tokenURL() {
+		return fmt.Sprintf("AADSTS50013: Assertion audience claim does not match the required value. The audience in the assertion was '%s' and the expected audience is '%s'.", claims.Aud, f.tokenURL())
+	}
+	if claims.Iss != fakeClientID || claims.Sub != fakeClientID || clientID != "" && clientID != fakeClientID {
+		return "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter."
+	}
+	now := time.Now()
+	if f.now != nil {
+		now = f.now()
+	}
+	const skew = 5 * time.Minute
+	if claims.Exp == nil || !time.Unix(int64(*claims.Exp), 0).After(now) ||
+		claims.Nbf != nil && time.Unix(int64(*claims.Nbf), 0).After(now.Add(skew)) {
+		return "AADSTS700024: Client assertion is not within its valid time range."
+	}
+	if claims.Jti == "" || f.jtis[claims.Jti] {
+		return "AADSTS700025: Client assertion has already been used (its jti is not new)."
+	}
+	f.jtis[claims.Jti] = true
+	return ""
+}
+
+// fixtureThumbprints computes a certificate's x5t and x5t#S256 as RFC 7515 §4.1.7–8
+// define them, apart from the connector's code.
+func fixtureThumbprints(cert *x509.Certificate) (x5t, x5tS256 string) {
+	s1 := sha1.Sum(cert.Raw)
+	s256 := sha256.Sum256(cert.Raw)
+	return base64.RawURLEncoding.EncodeToString(s1[:]), base64.RawURLEncoding.EncodeToString(s256[:])
 }
 
 // selected parses $select, answering 400 for a property a user does not have.
