@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
@@ -90,4 +91,21 @@ func BenchmarkPlainPaging(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(benchUsers)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkClientAssertion makes and signs one certificate client assertion (one per
+// token request, so once an hour or so of a read): its cost is the RSA-2048 signature.
+func BenchmarkClientAssertion(b *testing.B) {
+	app := credentials()[0]
+	f := newFakeGraph(b)
+	cfg, diags := parseConfig(certConfig(f, app, nil))
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	now := time.Now()
+	for b.Loop() {
+		if _, err := clientAssertion(cfg, now); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

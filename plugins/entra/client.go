@@ -155,9 +155,6 @@ func (t *tokens) token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tok.AccessToken == "" {
-		return nil, errors.New("token endpoint: an answer without an access_token")
-	}
 	t.tok = tok
 	return tok, nil
 }
