@@ -145,10 +145,10 @@ func (c *Connector) Check(ctx context.Context) error {
 	cl := newClient(ctx, cfg, c.clock, c.log)
 	ans, err := cl.get(ctx, cfg.org.String()+usersPath+"?limit=1")
 	if err != nil {
-		return fmt.Errorf("okta connector: check: %w", err)
+		return fmt.Errorf("okta connector: %w", err)
 	}
 	if err := checkPage(ans); err != nil {
-		return fmt.Errorf("okta connector: check: %w", err)
+		return fmt.Errorf("okta connector: %w", err)
 	}
 	return nil
 }
