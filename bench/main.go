@@ -86,6 +86,7 @@ type world struct {
 	opts     peoplegen.Options
 	peopleDN string
 	churn    int // next person index to change in churn rounds
+	logs     int // runs whose debug log was kept (BENCH_DEBUG_LOGS)
 	added    int
 }
 
@@ -410,7 +411,11 @@ func (w *world) syncNamed(ctx context.Context, cfg, dsn, name string, delta bool
 	if err != nil {
 		return sample{}, err
 	}
-	args := []string{"--config", cfg, "--log-format", "json", "--log-level", "warn", "sync", "--sync", name, "--output", "json"}
+	level := "warn"
+	if os.Getenv("BENCH_DEBUG_LOGS") != "" {
+		level = "debug" // and the run's log is kept in the work directory (with -keep)
+	}
+	args := []string{"--config", cfg, "--log-format", "json", "--log-level", level, "sync", "--sync", name, "--output", "json"}
 	if delta {
 		args = append(args, "--delta")
 	}
@@ -434,6 +439,10 @@ func (w *world) syncNamed(ctx context.Context, cfg, dsn, name string, delta bool
 	}
 	if err := json.Unmarshal(out.Bytes(), &s.reported); err != nil {
 		return s, fmt.Errorf("peoplesync printed %q: %w", out.String(), err)
+	}
+	if os.Getenv("BENCH_DEBUG_LOGS") != "" {
+		w.logs++
+		_ = os.WriteFile(filepath.Join(w.dir, fmt.Sprintf("run%02d-%s.log", w.logs, name)), stderr.Bytes(), 0o644)
 	}
 	after, err := settledRowsWritten(ctx, dsn, before)
 	if err != nil {
