@@ -307,6 +307,7 @@ func BenchmarkJoin(b *testing.B) {
 		return store.Change{ExternalID: ext, DN: "uid=" + ext + ",ou=people", Profile: p, Hash: sum[:]}
 	}
 	var createTime, joinTime time.Duration
+	resolveTime := map[string]time.Duration{}
 	round := 0
 	for b.Loop() {
 		round++
@@ -331,6 +332,11 @@ func BenchmarkJoin(b *testing.B) {
 				}
 			}
 			*d += time.Since(start)
+			rs := time.Now()
+			if _, err := r.ResolveManagers(ctx, []string{}); err != nil {
+				b.Fatal(err)
+			}
+			resolveTime[sync] += time.Since(rs)
 			if err := r.Finish(ctx, store.Summary{Status: store.StatusSucceeded}); err != nil {
 				b.Fatal(err)
 			}
@@ -338,4 +344,6 @@ func BenchmarkJoin(b *testing.B) {
 	}
 	b.ReportMetric(float64(round*n)/createTime.Seconds(), "create-rows/s")
 	b.ReportMetric(float64(round*n)/joinTime.Seconds(), "join-rows/s")
+	b.ReportMetric(resolveTime["hr"].Seconds()/float64(round), "hr-resolve-s/round")
+	b.ReportMetric(resolveTime["ad"].Seconds()/float64(round), "ad-resolve-s/round")
 }
