@@ -313,15 +313,16 @@ type Store interface {
 	// AbandonRuns marks abandoned the running runs whose sync has no live lease (their
 	// process died) and returns how many it marked.
 	AbandonRuns(ctx context.Context) (int, error)
-	// Lookup returns what is stored for those external IDs of the sync that are linked.
+	// Lookup returns what is stored for those external IDs of the sync that have a link
+	// (a pending record's has no ProfileID).
 	Lookup(ctx context.Context, sync string, externalIDs []string) (map[string]Stored, error)
 	// Profiles returns the stored profiles of those external IDs of the sync (for plans).
 	Profiles(ctx context.Context, sync string, externalIDs []string) (map[string]StoredProfile, error)
-	// LiveExternalIDs calls fn with every external ID of the sync whose profile is not
-	// soft-deleted.
+	// LiveExternalIDs calls fn with every external ID the sync still has: links it has
+	// not dropped, pending records included.
 	LiveExternalIDs(ctx context.Context, sync string, fn func(externalID string) error) error
 	// LinkSources calls fn with every link of the sync: its external ID, its source hash
-	// (nil if none is recorded) and whether its profile is soft-deleted. It is what a full
+	// (nil if none is recorded) and whether the sync dropped it. It is what a full
 	// read loads up front so that it need not look up the records that did not change.
 	// The slices are valid only during the call; an error from fn stops the stream and is
 	// returned (wrapped).
@@ -356,13 +357,18 @@ type Run interface {
 	// Apply creates and updates profiles, links and images in one transaction. Fields the
 	// profile marks as seeded are written only where the stored value is empty; custom
 	// fields and a user's own picture are never touched. An update of a soft-deleted
-	// profile restores it.
+	// profile restores it if the sync may create people. For a sync that joins, an
+	// unlinked record joins the profile it matches, creates one, or is kept pending (see
+	// Roles); a profile several syncs feed is the merge of their contributions by the
+	// store's Sources.
 	Apply(ctx context.Context, changes []Change) (ApplyResult, error)
 	// SetSourceHashes records new source hashes (by external ID) of linked profiles whose
 	// mapped content did not change, so that later runs can skip mapping them.
 	SetSourceHashes(ctx context.Context, hashes map[string][]byte) error
-	// SoftDelete marks the profiles linked to these external IDs deleted (deleted_at set,
-	// active false) and returns how many it marked.
+	// SoftDelete withdraws the sync's records of these external IDs: their links are
+	// marked gone (kept for a return) and their fields leave the profiles; a profile is
+	// soft-deleted (deleted_at set, active false) when the sync may end people and no
+	// other sync that may still has the person. It returns how many it soft-deleted.
 	SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 	// ResolveManagers sets manager_id of the sync's profiles from their manager reference
 	// (an external ID or DN of the same sync) and returns how many rows changed. With

@@ -88,12 +88,6 @@ func adPerson(i int) profile.Profile {
 	return p
 }
 
-// profileOf returns the profile linked to a sync's external ID, failing if there is none.
-func (h *harness) profileOf(sync, ext string) store.StoredProfile {
-	h.t.Helper()
-	return h.profile(sync, ext)
-}
-
 func testJoinOutcomes(t *testing.T, h *harness) {
 	hr := h.begin("hr")
 	h.apply(hr, change("e1", "", hrPerson(1)), change("e2", "", hrPerson(2)))
@@ -146,7 +140,7 @@ func testJoinOutcomes(t *testing.T, h *harness) {
 		t.Fatalf("Pending(ad) = %+v", pending)
 	}
 	// No profile was created by AD, nor merged from a dispute.
-	if sp := h.profileOf("hr", "e3"); sp.Profile.Get(profile.Title) != "HR title 3" {
+	if sp := h.profile("hr", "e3"); sp.Profile.Get(profile.Title) != "HR title 3" {
 		t.Errorf("a disputed record changed a candidate: %+v", sp.Profile)
 	}
 }
@@ -159,7 +153,7 @@ func testPrecedenceAndFallThrough(t *testing.T, h *harness) {
 	h.apply(ad, change("a1", "", adPerson(1)))
 	h.finish(ad)
 
-	p := h.profileOf("hr", "e1").Profile
+	p := h.profile("hr", "e1").Profile
 	want := map[string]string{
 		profile.Title:            "HR title 1",             // default order: hr first
 		profile.Email:            "Person1@AD.example.com", // email: ad first
@@ -206,7 +200,7 @@ func testPrecedenceAndFallThrough(t *testing.T, h *harness) {
 	}
 	h.finish(hr)
 	want[profile.Title] = "Principal"
-	check(t, "after HR's update", h.profileOf("hr", "e1").Profile, want)
+	check(t, "after HR's update", h.profile("hr", "e1").Profile, want)
 
 	// AD clears its email: HR's falls through.
 	noMail := adPerson(1)
@@ -215,7 +209,7 @@ func testPrecedenceAndFallThrough(t *testing.T, h *harness) {
 	h.apply(ad, change("a1", h.lookup("ad", "a1")["a1"].ProfileID, noMail))
 	h.finish(ad)
 	want[profile.Email] = "person1@hr.example.com"
-	check(t, "after AD cleared its email", h.profileOf("hr", "e1").Profile, want)
+	check(t, "after AD cleared its email", h.profile("hr", "e1").Profile, want)
 
 	// A field the winning source only seeds is the person's once set; custom fields are
 	// never touched by a merge.
@@ -235,7 +229,7 @@ func testPrecedenceAndFallThrough(t *testing.T, h *harness) {
 	ad = h.begin("ad")
 	h.apply(ad, change("a1", id, adPerson(1)))
 	h.finish(ad)
-	sp := h.profileOf("hr", "e1")
+	sp := h.profile("hr", "e1")
 	if got := sp.Profile.Get(profile.Title); got != "Chief Tinkerer" {
 		t.Errorf("a seeded title the person changed became %q after a merge", got)
 	}
@@ -278,7 +272,7 @@ func testDropByRole(t *testing.T, h *harness) {
 		t.Fatalf("AD's SoftDelete = %d, %v; want 0 profiles deactivated", n, err)
 	}
 	h.finish(ad)
-	sp := h.profileOf("hr", "e1")
+	sp := h.profile("hr", "e1")
 	if sp.DeletedAt != nil || !sp.Profile.Active {
 		t.Fatalf("AD's drop deactivated the profile: %+v", sp)
 	}
@@ -299,7 +293,7 @@ func testDropByRole(t *testing.T, h *harness) {
 		t.Fatalf("HR's SoftDelete = %d, %v; want 1", n, err)
 	}
 	h.finish(hr)
-	if sp := h.profileOf("hr", "e2"); sp.DeletedAt == nil || sp.Profile.Active {
+	if sp := h.profile("hr", "e2"); sp.DeletedAt == nil || sp.Profile.Active {
 		t.Fatalf("HR's drop left the profile live: %+v", sp)
 	}
 	// AD's next change of person 2 does not bring the profile back: AD creates nobody.
@@ -308,7 +302,7 @@ func testDropByRole(t *testing.T, h *harness) {
 	changed.Set(profile.Title, "AD title changed")
 	h.apply(ad, change("a2", h.lookup("ad", "a2")["a2"].ProfileID, changed))
 	h.finish(ad)
-	if sp := h.profileOf("hr", "e2"); sp.DeletedAt == nil {
+	if sp := h.profile("hr", "e2"); sp.DeletedAt == nil {
 		t.Fatalf("AD's update restored a profile HR ended")
 	}
 
@@ -317,7 +311,7 @@ func testDropByRole(t *testing.T, h *harness) {
 	hr = h.begin("hr")
 	h.apply(hr, change("e2", id, hrPerson(2)))
 	h.finish(hr)
-	sp = h.profileOf("hr", "e2")
+	sp = h.profile("hr", "e2")
 	if sp.ProfileID != id || sp.DeletedAt != nil || !sp.Profile.Active {
 		t.Fatalf("returning person: %+v, want profile %s live", sp, id)
 	}
@@ -327,7 +321,7 @@ func testDropByRole(t *testing.T, h *harness) {
 	ad = h.begin("ad")
 	h.apply(ad, change("a1", h.lookup("ad", "a1")["a1"].ProfileID, adPerson(1)))
 	h.finish(ad)
-	check(t, "after AD's person 1 came back", h.profileOf("hr", "e1").Profile, map[string]string{profile.PhoneWork: "+1 555 0001"})
+	check(t, "after AD's person 1 came back", h.profile("hr", "e1").Profile, map[string]string{profile.PhoneWork: "+1 555 0001"})
 }
 
 func testOrderIndependent(t *testing.T, h *harness) {
@@ -369,12 +363,12 @@ func testOrderIndependent(t *testing.T, h *harness) {
 	}
 	for i := range n {
 		ext := fmt.Sprintf("e%d", i)
-		a, b := h.profileOf("hr", ext).Profile, other.profileOf("hr", ext).Profile
+		a, b := h.profile("hr", ext).Profile, other.profile("hr", ext).Profile
 		if a.Core != b.Core || a.Active != b.Active || !maps.Equal(a.Attributes, b.Attributes) {
 			t.Fatalf("person %d differs by the order of the syncs:\nHR then AD: %+v\nAD then HR: %+v", i, a, b)
 		}
 	}
-	check(t, "AD then HR", other.profileOf("hr", "e3").Profile, map[string]string{
+	check(t, "AD then HR", other.profile("hr", "e3").Profile, map[string]string{
 		profile.Email: "Person3@AD.example.com", profile.Title: "HR title 3", profile.PhoneWork: "+1 555 0003",
 	})
 }
@@ -391,7 +385,7 @@ func testManagersAcrossSources(t *testing.T, h *harness) {
 	}
 	h.finish(hr)
 	ids := h.lookup("hr", "e1", "e2", "e3")
-	if got := h.profileOf("hr", "e2").ManagerID; got != ids["e3"].ProfileID {
+	if got := h.profile("hr", "e2").ManagerID; got != ids["e3"].ProfileID {
 		t.Fatalf("HR alone: manager %q, want person 3's %q", got, ids["e3"].ProfileID)
 	}
 	adReport := adPerson(2)
@@ -402,7 +396,7 @@ func testManagersAcrossSources(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	h.finish(ad)
-	if got := h.profileOf("hr", "e2").ManagerID; got != ids["e1"].ProfileID {
+	if got := h.profile("hr", "e2").ManagerID; got != ids["e1"].ProfileID {
 		t.Fatalf("with AD: manager %q, want person 1's %q (AD's reference wins)", got, ids["e1"].ProfileID)
 	}
 	// A later HR run resolves its own references but leaves AD's manager alone.
@@ -411,14 +405,14 @@ func testManagersAcrossSources(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	h.finish(hr)
-	if got := h.profileOf("hr", "e2").ManagerID; got != ids["e1"].ProfileID {
+	if got := h.profile("hr", "e2").ManagerID; got != ids["e1"].ProfileID {
 		t.Fatalf("HR's resolution overrode AD's manager: %q", got)
 	}
 	// AD drops its manager reference: HR's falls through.
 	ad = h.begin("ad")
 	h.apply(ad, change("a2", ids["e2"].ProfileID, adPerson(2)))
 	h.finish(ad)
-	if got := h.profileOf("hr", "e2").ManagerID; got != ids["e3"].ProfileID {
+	if got := h.profile("hr", "e2").ManagerID; got != ids["e3"].ProfileID {
 		t.Fatalf("after AD dropped its reference: manager %q, want HR's person 3 %q", got, ids["e3"].ProfileID)
 	}
 }
@@ -519,7 +513,7 @@ func testConcurrentSources(t *testing.T, h *harness) {
 		}
 	}
 	for i := range n {
-		sp := h.profileOf("hr", fmt.Sprintf("e%d", i))
+		sp := h.profile("hr", fmt.Sprintf("e%d", i))
 		check(t, fmt.Sprintf("person %d after concurrent runs", i), sp.Profile, map[string]string{
 			profile.Title:     fmt.Sprintf("HR title %d round %d", i, rounds-1),
 			profile.PhoneWork: fmt.Sprintf("+1 555 %04d round %d", i, rounds-1),
