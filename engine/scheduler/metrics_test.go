@@ -92,3 +92,33 @@ func TestDurationBucketLabels(t *testing.T) {
 		t.Fatal("no duration buckets gathered")
 	}
 }
+
+// A joining sync's runs count how its records found their people, and the pending
+// gauge says what is unmatched or disputed now (a state, not a sum); a sync that joins
+// nobody adds no such series.
+func TestMetricsOfAJoiningSync(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, hr := Job{Sync: "ad", Mode: "full"}, Job{Sync: "hr", Mode: "full"}
+	now := time.Unix(1_800_000_000, 0)
+	m.observe(hr, engine.Result{Status: store.StatusSucceeded, Processed: 10, Created: 10}, time.Second, now)
+	m.observe(ad, engine.Result{Status: store.StatusSucceeded, Processed: 10, Joins: true, Joined: 7, Unmatched: 2, Disputed: 1}, time.Second, now)
+	m.observe(ad, engine.Result{Status: store.StatusSucceeded, Processed: 10, Joins: true, Linked: 8, Joined: 1, Unmatched: 1}, time.Second, now)
+	want := `
+# HELP peoplesync_join_records_total Records of syncs that join, by how they found their person: linked (by their link) or joined (by a join key).
+# TYPE peoplesync_join_records_total counter
+peoplesync_join_records_total{outcome="joined",sync="ad"} 8
+peoplesync_join_records_total{outcome="linked",sync="ad"} 8
+# HELP peoplesync_pending_records Records of a sync that joins kept without a profile after its last run on this replica, by situation (unmatched, disputed; alert on disputed > 0).
+# TYPE peoplesync_pending_records gauge
+peoplesync_pending_records{situation="disputed",sync="ad"} 0
+peoplesync_pending_records{situation="unmatched",sync="ad"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "peoplesync_join_records_total", "peoplesync_pending_records"); err != nil {
+		t.Error(err)
+	}
+}
