@@ -1,17 +1,15 @@
 package entra
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/configblock"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -91,79 +89,35 @@ type config struct {
 // diagnostic on its attribute. No diagnostic quotes client_secret or
 // client_private_key.
 func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
-	var diags connector.Diagnostics
-	errorf := func(attr, summary, detail string, args ...any) {
-		diags = append(diags, connector.Diagnostic{
-			Severity: connector.Error, Attribute: attr, Summary: summary, Detail: fmt.Sprintf(detail, args...),
-		})
+	b, ok := configblock.Parse(raw, "Entra ID", schema)
+	if !ok {
+		return nil, b.Diagnostics()
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		errorf("", "Invalid Entra ID connector configuration", "The configuration must be an object.")
-		return nil, diags
-	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if !slices.ContainsFunc(schema.Attributes, func(a connector.AttributeSchema) bool { return a.Name == name }) {
-			errorf(name, "Unsupported attribute", "The Entra ID connector has no attribute %q.", name)
-		}
-	}
-	decode := func(name, want string, dst any) bool {
-		v, ok := fields[name]
-		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-			return false
-		}
-		if err := json.Unmarshal(v, dst); err != nil {
-			errorf(name, "Incorrect attribute value type", "%s must be %s.", name, want)
-			return false
-		}
-		return true
-	}
-	number := func(name string, lo, hi float64, def float64, whole bool) float64 {
-		var n float64
-		if !decode(name, "a number", &n) {
-			return def
-		}
-		if n < lo || n > hi || (whole && n != float64(int64(n))) {
-			kind := "a number"
-			if whole {
-				kind = "a whole number"
-			}
-			errorf(name, "Value out of range", "%s is %v; it must be %s from %v to %v.", name, n, kind, lo, hi)
-			return def
-		}
-		return n
-	}
-
 	cfg := &config{}
 	var tenant, tokenURL, graphURL, caFile, certPEM, keyPEM string
-	decode("tenant_id", "a string", &tenant)
-	decode("client_id", "a string", &cfg.clientID)
-	decode("client_secret", "a string", &cfg.clientSecret)
-	decode("client_certificate", "a string (PEM)", &certPEM)
-	decode("client_private_key", "a string (PEM)", &keyPEM)
-	decode("token_url", "a string", &tokenURL)
-	decode("graph_url", "a string", &graphURL)
-	decode("scope", "a string", &cfg.scope)
-	decode("ca_file", "a string", &caFile)
-	decode("include_photo", "a bool", &cfg.photo)
-	cfg.pageSize = int(number("page_size", 1, maxPageSize, defaultPageSize, true))
-	cfg.rate = number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
-	cfg.maxRetries = int(number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
+	b.Decode("tenant_id", "a string", &tenant)
+	b.Decode("client_id", "a string", &cfg.clientID)
+	b.Decode("client_secret", "a string", &cfg.clientSecret)
+	b.Decode("client_certificate", "a string (PEM)", &certPEM)
+	b.Decode("client_private_key", "a string (PEM)", &keyPEM)
+	b.Decode("token_url", "a string", &tokenURL)
+	b.Decode("graph_url", "a string", &graphURL)
+	b.Decode("scope", "a string", &cfg.scope)
+	b.Decode("ca_file", "a string", &caFile)
+	b.Decode("include_photo", "a bool", &cfg.photo)
+	cfg.pageSize = int(b.Number("page_size", 1, maxPageSize, defaultPageSize, true))
+	cfg.rate = b.Number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
+	cfg.maxRetries = int(b.Number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
 
 	cfg.properties = slices.Clone(defaultProperties)
 	var extra []string
-	if decode("attributes", "a list of user property names", &extra) {
+	if b.Decode("attributes", "a list of user property names", &extra) {
 		for _, p := range extra {
 			switch {
 			case !isPropertyName(p):
-				errorf("attributes", "Invalid property name", "attributes lists %q, which is not a Graph property name (letters and digits only).", p)
+				b.Errorf("attributes", "Invalid property name", "attributes lists %q, which is not a Graph property name (letters and digits only).", p)
 			case strings.EqualFold(p, "manager") || strings.EqualFold(p, "photo"):
-				errorf("attributes", "Not a property", "%s is read without being listed (the photo with include_photo = true).", p)
+				b.Errorf("attributes", "Not a property", "%s is read without being listed (the photo with include_photo = true).", p)
 			case !slices.ContainsFunc(cfg.properties, func(q string) bool { return strings.EqualFold(p, q) }):
 				cfg.properties = append(cfg.properties, p)
 			}
@@ -171,28 +125,28 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	}
 
 	if strings.TrimSpace(cfg.clientID) == "" {
-		errorf("client_id", "Missing client ID", "client_id is the application (client) ID of the app registration that may read users.")
+		b.Errorf("client_id", "Missing client ID", "client_id is the application (client) ID of the app registration that may read users.")
 	}
 	certSet, keySet := strings.TrimSpace(certPEM) != "", strings.TrimSpace(keyPEM) != ""
 	switch {
 	case cfg.clientSecret != "" && (certSet || keySet):
-		errorf("client_secret", "Two kinds of credentials", "Set either client_secret or client_certificate with client_private_key, not both.")
+		b.Errorf("client_secret", "Two kinds of credentials", "Set either client_secret or client_certificate with client_private_key, not both.")
 	case cfg.clientSecret != "":
 	case !certSet && !keySet:
-		errorf("client_secret", "Missing credentials", `client_secret authenticates the app; set it from the environment, e.g. client_secret = env("ENTRA_CLIENT_SECRET"). Or set client_certificate and client_private_key of a certificate the app registration holds.`)
+		b.Errorf("client_secret", "Missing credentials", `client_secret authenticates the app; set it from the environment, e.g. client_secret = env("ENTRA_CLIENT_SECRET"). Or set client_certificate and client_private_key of a certificate the app registration holds.`)
 	case !keySet:
-		errorf("client_private_key", "Missing private key", `client_certificate is set; client_private_key is its RSA key in PEM, e.g. client_private_key = file("/run/secrets/entra.key").`)
+		b.Errorf("client_private_key", "Missing private key", `client_certificate is set; client_private_key is its RSA key in PEM, e.g. client_private_key = file("/run/secrets/entra.key").`)
 	case !certSet:
-		errorf("client_certificate", "Missing certificate", `client_private_key is set; client_certificate is the PEM certificate the app registration holds, e.g. client_certificate = file("/run/secrets/entra.crt").`)
+		b.Errorf("client_certificate", "Missing certificate", `client_private_key is set; client_certificate is the PEM certificate the app registration holds, e.g. client_certificate = file("/run/secrets/entra.crt").`)
 	default:
-		cfg.cert = certificateCredential(certPEM, keyPEM, errorf)
+		cfg.cert = certificateCredential(certPEM, keyPEM, b.Errorf)
 	}
 
 	if graphURL == "" {
 		graphURL = defaultGraphURL
 	}
 	if u, problem := httpsURL(graphURL); problem != "" {
-		errorf("graph_url", "Invalid Graph URL", "graph_url %q %s.", graphURL, problem)
+		b.Errorf("graph_url", "Invalid Graph URL", "graph_url %q %s.", graphURL, problem)
 	} else {
 		u.Path = strings.TrimSuffix(u.Path, "/")
 		cfg.graphURL = u
@@ -203,36 +157,24 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	switch {
 	case tokenURL != "":
 		if _, problem := httpsURL(tokenURL); problem != "" {
-			errorf("token_url", "Invalid token URL", "token_url %q %s.", tokenURL, problem)
+			b.Errorf("token_url", "Invalid token URL", "token_url %q %s.", tokenURL, problem)
 		}
 		cfg.tokenURL = tokenURL
 	case strings.TrimSpace(tenant) == "":
-		errorf("tenant_id", "Missing tenant ID", "tenant_id names the directory (its ID or a verified domain); or set token_url.")
+		b.Errorf("tenant_id", "Missing tenant ID", "tenant_id names the directory (its ID or a verified domain); or set token_url.")
 	case !isTenant(tenant):
-		errorf("tenant_id", "Invalid tenant ID", "tenant_id %q is neither a directory ID nor a domain name.", tenant)
+		b.Errorf("tenant_id", "Invalid tenant ID", "tenant_id %q is neither a directory ID nor a domain name.", tenant)
 	default:
 		cfg.tokenURL = defaultLoginURL + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	}
 
 	if caFile != "" {
-		pemBytes, err := os.ReadFile(caFile)
-		if err != nil {
-			errorf("ca_file", "Cannot read the CA file", "%v", err)
-		} else {
-			roots, err := x509.SystemCertPool()
-			if err != nil {
-				roots = x509.NewCertPool()
-			}
-			if !roots.AppendCertsFromPEM(pemBytes) {
-				errorf("ca_file", "No certificates in the CA file", "%s holds no PEM certificate.", caFile)
-			}
-			cfg.roots = roots
-		}
+		cfg.roots = b.CAFile("ca_file", caFile, true)
 	}
-	if diags.HasErrors() {
-		return nil, diags
+	if b.HasErrors() {
+		return nil, b.Diagnostics()
 	}
-	return cfg, diags
+	return cfg, b.Diagnostics()
 }
 
 // certificateCredential checks a certificate and its key, reporting a problem on the

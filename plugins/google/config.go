@@ -1,13 +1,10 @@
 package google
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +12,7 @@ import (
 	googleoauth "golang.org/x/oauth2/google"
 	"golang.org/x/oauth2/jwt"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/configblock"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -79,82 +77,38 @@ type config struct {
 // parseConfig decodes and validates a config block, reporting every problem as a
 // diagnostic on its attribute. No diagnostic quotes the key or any part of it.
 func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
-	var diags connector.Diagnostics
-	errorf := func(attr, summary, detail string, args ...any) {
-		diags = append(diags, connector.Diagnostic{
-			Severity: connector.Error, Attribute: attr, Summary: summary, Detail: fmt.Sprintf(detail, args...),
-		})
+	b, ok := configblock.Parse(raw, "Google Workspace", schema)
+	if !ok {
+		return nil, b.Diagnostics()
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		errorf("", "Invalid Google Workspace connector configuration", "The configuration must be an object.")
-		return nil, diags
-	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if !slices.ContainsFunc(schema.Attributes, func(a connector.AttributeSchema) bool { return a.Name == name }) {
-			errorf(name, "Unsupported attribute", "The Google Workspace connector has no attribute %q.", name)
-		}
-	}
-	decode := func(name, want string, dst any) bool {
-		v, ok := fields[name]
-		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-			return false
-		}
-		if err := json.Unmarshal(v, dst); err != nil {
-			errorf(name, "Incorrect attribute value type", "%s must be %s.", name, want)
-			return false
-		}
-		return true
-	}
-	number := func(name string, lo, hi, def float64, whole bool) float64 {
-		var n float64
-		if !decode(name, "a number", &n) {
-			return def
-		}
-		if n < lo || n > hi || (whole && n != float64(int64(n))) {
-			kind := "a number"
-			if whole {
-				kind = "a whole number"
-			}
-			errorf(name, "Value out of range", "%s is %v; it must be %s from %v to %v.", name, n, kind, lo, hi)
-			return def
-		}
-		return n
-	}
-
 	cfg := &config{}
 	var key, subject, apiURL, caFile string
 	var schemas []string
-	decode("credentials", "a string (the JSON key)", &key)
-	decode("subject", "a string", &subject)
-	decode("customer", "a string", &cfg.customer)
-	decode("domain", "a string", &cfg.domain)
-	decode("custom_schemas", "a list of schema names", &schemas)
-	decode("include_photo", "a bool", &cfg.photo)
-	decode("api_url", "a string", &apiURL)
-	decode("ca_file", "a string", &caFile)
-	cfg.pageSize = int(number("page_size", 1, maxPageSize, defaultPageSize, true))
-	cfg.rate = number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
-	cfg.maxRetries = int(number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
+	b.Decode("credentials", "a string (the JSON key)", &key)
+	b.Decode("subject", "a string", &subject)
+	b.Decode("customer", "a string", &cfg.customer)
+	b.Decode("domain", "a string", &cfg.domain)
+	b.Decode("custom_schemas", "a list of schema names", &schemas)
+	b.Decode("include_photo", "a bool", &cfg.photo)
+	b.Decode("api_url", "a string", &apiURL)
+	b.Decode("ca_file", "a string", &caFile)
+	cfg.pageSize = int(b.Number("page_size", 1, maxPageSize, defaultPageSize, true))
+	cfg.rate = b.Number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
+	cfg.maxRetries = int(b.Number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
 
-	if _, set := fields["credentials"]; !set || key == "" {
-		errorf("credentials", "Missing credentials", `credentials is the service account's JSON key; set it from a file or the environment, e.g. credentials = file("/run/secrets/google-sa.json").`)
+	if !b.Set("credentials") || key == "" {
+		b.Errorf("credentials", "Missing credentials", `credentials is the service account's JSON key; set it from a file or the environment, e.g. credentials = file("/run/secrets/google-sa.json").`)
 	} else if jc, clientID, problem := serviceAccount(key); problem != "" {
-		errorf("credentials", "Invalid service account key", "credentials %s.", problem)
+		b.Errorf("credentials", "Invalid service account key", "credentials %s.", problem)
 	} else {
 		cfg.jwt, cfg.clientID = jc, clientID
 	}
 	subject = strings.TrimSpace(subject)
 	switch {
 	case subject == "":
-		errorf("subject", "Missing subject", "subject is the email address of the admin the service account acts as (domain-wide delegation).")
+		b.Errorf("subject", "Missing subject", "subject is the email address of the admin the service account acts as (domain-wide delegation).")
 	case !isEmail(subject):
-		errorf("subject", "Invalid subject", "subject %q is not an email address; it must be an admin's.", subject)
+		b.Errorf("subject", "Invalid subject", "subject %q is not an email address; it must be an admin's.", subject)
 	case cfg.jwt != nil:
 		cfg.jwt.Subject = subject
 	}
@@ -162,11 +116,11 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	cfg.customer, cfg.domain = strings.TrimSpace(cfg.customer), strings.TrimSpace(cfg.domain)
 	switch {
 	case cfg.customer != "" && cfg.domain != "":
-		errorf("domain", "Both customer and domain", "Set customer (all of an account's users) or domain (the users of one of its domains), not both.")
+		b.Errorf("domain", "Both customer and domain", "Set customer (all of an account's users) or domain (the users of one of its domains), not both.")
 	case cfg.domain != "" && !isDomain(cfg.domain):
-		errorf("domain", "Invalid domain", "domain %q is not a domain name.", cfg.domain)
+		b.Errorf("domain", "Invalid domain", "domain %q is not a domain name.", cfg.domain)
 	case cfg.customer != "" && !isToken(cfg.customer):
-		errorf("customer", "Invalid customer", "customer %q is neither a customer ID (such as C01234567) nor my_customer.", cfg.customer)
+		b.Errorf("customer", "Invalid customer", "customer %q is neither a customer ID (such as C01234567) nor my_customer.", cfg.customer)
 	case cfg.customer == "" && cfg.domain == "":
 		cfg.customer = defaultCustomer
 	}
@@ -179,7 +133,7 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		cfg.projection = "custom"
 		for _, s := range schemas {
 			if s == allSchemas || !isToken(s) {
-				errorf("custom_schemas", "Invalid schema name", `custom_schemas lists %q, which is not a schema name (letters, digits and _; or ["*"] alone for every schema).`, s)
+				b.Errorf("custom_schemas", "Invalid schema name", `custom_schemas lists %q, which is not a schema name (letters, digits and _; or ["*"] alone for every schema).`, s)
 				continue
 			}
 			if !slices.Contains(cfg.customMask, s) {
@@ -192,31 +146,19 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		apiURL = defaultAPIURL
 	}
 	if u, problem := httpsURL(apiURL); problem != "" {
-		errorf("api_url", "Invalid API URL", "api_url %q %s.", apiURL, problem)
+		b.Errorf("api_url", "Invalid API URL", "api_url %q %s.", apiURL, problem)
 	} else {
 		u.Path = strings.TrimSuffix(u.Path, "/")
 		cfg.apiURL = u
 	}
 
 	if caFile != "" {
-		pemBytes, err := os.ReadFile(caFile)
-		if err != nil {
-			errorf("ca_file", "Cannot read the CA file", "%v", err)
-		} else {
-			roots, err := x509.SystemCertPool()
-			if err != nil {
-				roots = x509.NewCertPool()
-			}
-			if !roots.AppendCertsFromPEM(pemBytes) {
-				errorf("ca_file", "No certificates in the CA file", "%s holds no PEM certificate.", caFile)
-			}
-			cfg.roots = roots
-		}
+		cfg.roots = b.CAFile("ca_file", caFile, true)
 	}
-	if diags.HasErrors() {
-		return nil, diags
+	if b.HasErrors() {
+		return nil, b.Diagnostics()
 	}
-	return cfg, diags
+	return cfg, b.Diagnostics()
 }
 
 // serviceAccount reads a service account's JSON key into a JWT config for the

@@ -1,18 +1,16 @@
 package okta
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/url"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/configblock"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -71,80 +69,33 @@ type config struct {
 // parseConfig decodes and validates a config block, reporting every problem as a
 // diagnostic on its attribute. No diagnostic quotes api_token or private_key.
 func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
-	var diags connector.Diagnostics
-	errorf := func(attr, summary, detail string, args ...any) {
-		diags = append(diags, connector.Diagnostic{
-			Severity: connector.Error, Attribute: attr, Summary: summary, Detail: fmt.Sprintf(detail, args...),
-		})
+	b, ok := configblock.Parse(raw, "Okta", schema)
+	if !ok {
+		return nil, b.Diagnostics()
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		errorf("", "Invalid Okta connector configuration", "The configuration must be an object.")
-		return nil, diags
-	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if !slices.ContainsFunc(schema.Attributes, func(a connector.AttributeSchema) bool { return a.Name == name }) {
-			errorf(name, "Unsupported attribute", "The Okta connector has no attribute %q.", name)
-		}
-	}
-	present := func(name string) bool {
-		v, ok := fields[name]
-		return ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null"))
-	}
-	decode := func(name, want string, dst any) bool {
-		if !present(name) {
-			return false
-		}
-		if err := json.Unmarshal(fields[name], dst); err != nil {
-			errorf(name, "Incorrect attribute value type", "%s must be %s.", name, want)
-			return false
-		}
-		return true
-	}
-	number := func(name string, lo, hi, def float64, whole bool) float64 {
-		var n float64
-		if !decode(name, "a number", &n) {
-			return def
-		}
-		if n < lo || n > hi || (whole && n != float64(int64(n))) {
-			kind := "a number"
-			if whole {
-				kind = "a whole number"
-			}
-			errorf(name, "Value out of range", "%s is %v; it must be %s from %v to %v.", name, n, kind, lo, hi)
-			return def
-		}
-		return n
-	}
-
 	cfg := &config{}
 	var orgURL, privateKey, tokenURL, caFile string
-	decode("org_url", "a string", &orgURL)
-	decode("api_token", "a string", &cfg.apiToken)
-	decode("client_id", "a string", &cfg.clientID)
-	decode("private_key", "a string", &privateKey)
-	decode("key_id", "a string", &cfg.keyID)
-	decode("token_url", "a string", &tokenURL)
-	decode("ca_file", "a string", &caFile)
-	if !decode("scopes", "a list of strings", &cfg.scopes) || len(cfg.scopes) == 0 {
+	b.Decode("org_url", "a string", &orgURL)
+	b.Decode("api_token", "a string", &cfg.apiToken)
+	b.Decode("client_id", "a string", &cfg.clientID)
+	b.Decode("private_key", "a string", &privateKey)
+	b.Decode("key_id", "a string", &cfg.keyID)
+	b.Decode("token_url", "a string", &tokenURL)
+	b.Decode("ca_file", "a string", &caFile)
+	if !b.Decode("scopes", "a list of strings", &cfg.scopes) || len(cfg.scopes) == 0 {
 		cfg.scopes = []string{defaultScope}
 	}
-	cfg.pageSize = int(number("page_size", 1, maxPageSize, defaultPageSize, true))
-	cfg.rate = number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
-	cfg.maxRetries = int(number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
+	cfg.pageSize = int(b.Number("page_size", 1, maxPageSize, defaultPageSize, true))
+	cfg.rate = b.Number("requests_per_second", 0.01, maxRequestsPerSec, defaultRate, false)
+	cfg.maxRetries = int(b.Number("max_retries", 0, maxRetriesLimit, defaultMaxRetries, true))
 
 	switch u, problem := httpsURL(orgURL); {
 	case orgURL == "":
-		errorf("org_url", "Missing org URL", "org_url is the Okta org's URL, e.g. https://example.okta.com.")
+		b.Errorf("org_url", "Missing org URL", "org_url is the Okta org's URL, e.g. https://example.okta.com.")
 	case problem != "":
-		errorf("org_url", "Invalid org URL", "org_url %q %s.", orgURL, problem)
+		b.Errorf("org_url", "Invalid org URL", "org_url %q %s.", orgURL, problem)
 	case strings.Trim(u.Path, "/") != "":
-		errorf("org_url", "Invalid org URL", "org_url %q has a path; give the org's URL only (the connector adds /api/v1/users).", orgURL)
+		b.Errorf("org_url", "Invalid org URL", "org_url %q has a path; give the org's URL only (the connector adds /api/v1/users).", orgURL)
 	default:
 		cfg.org = &url.URL{Scheme: u.Scheme, Host: u.Host}
 	}
@@ -152,19 +103,19 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	oauth := cfg.clientID != "" || privateKey != ""
 	switch {
 	case cfg.apiToken != "" && oauth:
-		errorf("api_token", "Two kinds of credentials", "Set either api_token or client_id with private_key, not both.")
-	case present("api_token") && cfg.apiToken == "":
-		errorf("api_token", "Empty API token", "api_token is empty; an unset env() variable or an empty file gives an empty token.")
+		b.Errorf("api_token", "Two kinds of credentials", "Set either api_token or client_id with private_key, not both.")
+	case b.Present("api_token") && cfg.apiToken == "":
+		b.Errorf("api_token", "Empty API token", "api_token is empty; an unset env() variable or an empty file gives an empty token.")
 	case !oauth && cfg.apiToken == "":
-		errorf("api_token", "Missing credentials", `Set api_token (e.g. api_token = env("OKTA_API_TOKEN")), or client_id and private_key of an API service app.`)
+		b.Errorf("api_token", "Missing credentials", `Set api_token (e.g. api_token = env("OKTA_API_TOKEN")), or client_id and private_key of an API service app.`)
 	case oauth && strings.TrimSpace(cfg.clientID) == "":
-		errorf("client_id", "Missing client ID", "private_key is set; client_id names the API service app it belongs to.")
+		b.Errorf("client_id", "Missing client ID", "private_key is set; client_id names the API service app it belongs to.")
 	case oauth && privateKey == "":
-		errorf("private_key", "Missing private key", `client_id is set; private_key is the app's RSA key in PEM, e.g. private_key = file("/run/secrets/okta.pem").`)
+		b.Errorf("private_key", "Missing private key", `client_id is set; private_key is the app's RSA key in PEM, e.g. private_key = file("/run/secrets/okta.pem").`)
 	case oauth:
 		key, problem := parseKey(privateKey)
 		if problem != "" {
-			errorf("private_key", "Invalid private key", "private_key %s.", problem)
+			b.Errorf("private_key", "Invalid private key", "private_key %s.", problem)
 		}
 		cfg.key = key
 	}
@@ -172,7 +123,7 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		switch {
 		case tokenURL != "":
 			if _, problem := httpsURL(tokenURL); problem != "" {
-				errorf("token_url", "Invalid token URL", "token_url %q %s.", tokenURL, problem)
+				b.Errorf("token_url", "Invalid token URL", "token_url %q %s.", tokenURL, problem)
 			}
 			cfg.tokenURL = tokenURL
 		case cfg.org != nil:
@@ -180,31 +131,19 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 		}
 	} else {
 		for _, name := range []string{"token_url", "scopes", "key_id"} {
-			if present(name) {
-				errorf(name, "OAuth settings without OAuth", "%s applies to client credentials (client_id and private_key), not to api_token.", name)
+			if b.Present(name) {
+				b.Errorf(name, "OAuth settings without OAuth", "%s applies to client credentials (client_id and private_key), not to api_token.", name)
 			}
 		}
 	}
 
 	if caFile != "" {
-		pemBytes, err := os.ReadFile(caFile)
-		if err != nil {
-			errorf("ca_file", "Cannot read the CA file", "%v", err)
-		} else {
-			roots, err := x509.SystemCertPool()
-			if err != nil {
-				roots = x509.NewCertPool()
-			}
-			if !roots.AppendCertsFromPEM(pemBytes) {
-				errorf("ca_file", "No certificates in the CA file", "%s holds no PEM certificate.", caFile)
-			}
-			cfg.roots = roots
-		}
+		cfg.roots = b.CAFile("ca_file", caFile, true)
 	}
-	if diags.HasErrors() {
-		return nil, diags
+	if b.HasErrors() {
+		return nil, b.Diagnostics()
 	}
-	return cfg, diags
+	return cfg, b.Diagnostics()
 }
 
 // httpsURL parses an https URL with a host, or says what is wrong with it: a token or a

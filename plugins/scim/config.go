@@ -1,18 +1,15 @@
 package scim
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"net/url"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/configblock"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -66,75 +63,43 @@ type config struct {
 // parseConfig decodes and validates a config block, reporting every problem as a
 // diagnostic on its attribute. Diagnostics never quote token or password.
 func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
-	var diags connector.Diagnostics
-	errorf := func(attr, summary, detail string, args ...any) {
-		diags = append(diags, connector.Diagnostic{
-			Severity: connector.Error, Attribute: attr, Summary: summary, Detail: fmt.Sprintf(detail, args...),
-		})
+	b, ok := configblock.Parse(raw, "SCIM", schema)
+	if !ok {
+		return nil, b.Diagnostics()
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		errorf("", "Invalid SCIM connector configuration", "The configuration must be an object.")
-		return nil, diags
-	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if !slices.ContainsFunc(schema.Attributes, func(a connector.AttributeSchema) bool { return a.Name == name }) {
-			errorf(name, "Unsupported attribute", "The SCIM connector has no attribute %q.", name)
-		}
-	}
-	present := func(name string) bool {
-		v, ok := fields[name]
-		return ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null"))
-	}
-	decode := func(name, want string, dst any) bool {
-		if !present(name) {
-			return false
-		}
-		if err := json.Unmarshal(fields[name], dst); err != nil {
-			errorf(name, "Incorrect attribute value type", "%s must be %s.", name, want)
-			return false
-		}
-		return true
-	}
-
 	cfg := &config{pageSize: defaultPageSize, maxRetries: defaultMaxRetries, timeout: defaultTimeout}
 	var rawURL, caFile, timeout string
 	var insecure bool
-	decode("url", "a string", &rawURL)
-	decode("token", "a string", &cfg.token)
-	decode("username", "a string", &cfg.username)
-	decode("password", "a string", &cfg.password)
-	decode("allow_insecure_http", "a bool", &insecure)
-	decode("ca_file", "a string", &caFile)
-	decode("filter", "a string", &cfg.filter)
+	b.Decode("url", "a string", &rawURL)
+	b.Decode("token", "a string", &cfg.token)
+	b.Decode("username", "a string", &cfg.username)
+	b.Decode("password", "a string", &cfg.password)
+	b.Decode("allow_insecure_http", "a bool", &insecure)
+	b.Decode("ca_file", "a string", &caFile)
+	b.Decode("filter", "a string", &cfg.filter)
 	whole := func(name string, lo, hi int, dst *int) {
 		var n float64
-		if !decode(name, "a number", &n) {
+		if !b.Decode(name, "a number", &n) {
 			return
 		}
 		if n < float64(lo) || n > float64(hi) || n != float64(int64(n)) {
-			errorf(name, "Invalid "+strings.ReplaceAll(name, "_", " "), "%s is %v; it must be a whole number from %d to %d.", name, n, lo, hi)
+			b.Errorf(name, "Invalid "+strings.ReplaceAll(name, "_", " "), "%s is %v; it must be a whole number from %d to %d.", name, n, lo, hi)
 			return
 		}
 		*dst = int(n)
 	}
 	whole("page_size", 1, maxPageSize, &cfg.pageSize)
 	whole("max_retries", 0, maxMaxRetries, &cfg.maxRetries)
-	if decode("requests_per_second", "a number", &cfg.rps) && (cfg.rps <= 0 || cfg.rps > 10000) {
-		errorf("requests_per_second", "Invalid request rate", "requests_per_second is %v; it must be above 0 and at most 10000 (leave it unset for no limit).", cfg.rps)
+	if b.Decode("requests_per_second", "a number", &cfg.rps) && (cfg.rps <= 0 || cfg.rps > 10000) {
+		b.Errorf("requests_per_second", "Invalid request rate", "requests_per_second is %v; it must be above 0 and at most 10000 (leave it unset for no limit).", cfg.rps)
 	}
-	if decode("request_timeout", "a string", &timeout) {
+	if b.Decode("request_timeout", "a string", &timeout) {
 		d, err := time.ParseDuration(timeout)
 		switch {
 		case err != nil:
-			errorf("request_timeout", "Invalid duration", "request_timeout %s is not a duration such as \"60s\" or \"2m\".", quoteValue(timeout))
+			b.Errorf("request_timeout", "Invalid duration", "request_timeout %s is not a duration such as \"60s\" or \"2m\".", quoteValue(timeout))
 		case d < time.Second || d > time.Hour:
-			errorf("request_timeout", "Invalid duration", "request_timeout is %s; it must be from 1s to 1h.", d)
+			b.Errorf("request_timeout", "Invalid duration", "request_timeout is %s; it must be from 1s to 1h.", d)
 		default:
 			cfg.timeout = d
 		}
@@ -143,14 +108,14 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 	u, err := url.Parse(rawURL)
 	switch {
 	case rawURL == "":
-		errorf("url", "Missing SCIM URL", "url is the service's base URL, e.g. https://scim.example.com/scim/v2.")
+		b.Errorf("url", "Missing SCIM URL", "url is the service's base URL, e.g. https://scim.example.com/scim/v2.")
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		errorf("url", "Invalid SCIM URL", "url %s is not an https:// or http:// URL with a host.", quoteValue(rawURL))
+		b.Errorf("url", "Invalid SCIM URL", "url %s is not an https:// or http:// URL with a host.", quoteValue(rawURL))
 	case u.User != nil:
 		// Not quoted: the URL holds a secret.
-		errorf("url", "Credentials in the URL", "url holds a user name or password; set username and password (or token) instead, so that they stay secret.")
+		b.Errorf("url", "Credentials in the URL", "url holds a user name or password; set username and password (or token) instead, so that they stay secret.")
 	case u.RawQuery != "" || u.Fragment != "":
-		errorf("url", "Query in the SCIM URL", "url %s has a query or fragment; give the base URL only (use filter to choose users).", quoteValue(rawURL))
+		b.Errorf("url", "Query in the SCIM URL", "url %s has a query or fragment; give the base URL only (use filter to choose users).", quoteValue(rawURL))
 	default:
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
@@ -161,36 +126,28 @@ func parseConfig(raw json.RawMessage) (*config, connector.Diagnostics) {
 
 	switch {
 	case cfg.token != "" && (cfg.username != "" || cfg.password != ""):
-		errorf("token", "Two kinds of credentials", "Set either token (bearer authentication) or username and password (basic authentication), not both.")
+		b.Errorf("token", "Two kinds of credentials", "Set either token (bearer authentication) or username and password (basic authentication), not both.")
 	case cfg.username != "" && cfg.password == "":
-		errorf("password", "Missing password", "username is set but password is empty.")
+		b.Errorf("password", "Missing password", "username is set but password is empty.")
 	case cfg.password != "" && cfg.username == "":
-		errorf("username", "Missing user name", "password is set but username is empty.")
-	case present("token") && cfg.token == "":
-		errorf("token", "Empty token", "token is empty; an unset env() variable or an empty file gives an empty token.")
+		b.Errorf("username", "Missing user name", "password is set but username is empty.")
+	case b.Present("token") && cfg.token == "":
+		b.Errorf("token", "Empty token", "token is empty; an unset env() variable or an empty file gives an empty token.")
 	}
 	if cfg.base != nil && cfg.base.Scheme == "http" && !insecure && (cfg.token != "" || cfg.password != "") {
-		errorf("url", "Credentials in clear text",
+		b.Errorf("url", "Credentials in clear text",
 			"url is a plain http:// URL, so the token or password would cross the network unencrypted. Use https://, or, if you accept that, allow_insecure_http = true.")
 	}
 	if caFile != "" {
-		pemBytes, err := os.ReadFile(caFile)
-		if err != nil {
-			errorf("ca_file", "Cannot read the CA file", "%v", err)
-		} else {
-			cfg.roots = x509.NewCertPool()
-			if !cfg.roots.AppendCertsFromPEM(pemBytes) {
-				errorf("ca_file", "No certificates in the CA file", "%s holds no PEM certificate.", caFile)
-			}
-		}
+		cfg.roots = b.CAFile("ca_file", caFile, false)
 	}
 	if strings.TrimSpace(cfg.filter) == "" && cfg.filter != "" {
-		errorf("filter", "Blank filter", "filter is blank; leave it unset to read every user.")
+		b.Errorf("filter", "Blank filter", "filter is blank; leave it unset to read every user.")
 	}
-	if diags.HasErrors() {
-		return nil, diags
+	if b.HasErrors() {
+		return nil, b.Diagnostics()
 	}
-	return cfg, diags
+	return cfg, b.Diagnostics()
 }
 
 // quoteValue quotes a config value for a diagnostic, cut at 80 characters so that a
