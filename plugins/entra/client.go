@@ -2,7 +2,6 @@ package entra
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/time/rate"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 )
 
@@ -59,11 +59,7 @@ type client struct {
 
 // newClient returns a client for one read or check; its tokens are fetched with ctx.
 func newClient(ctx context.Context, cfg *config, clk clock) *client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = &tls.Config{RootCAs: cfg.roots, MinVersion: tls.VersionTLS12}
-	hc := &http.Client{Transport: transport, Timeout: defaultHTTPTimeout,
-		// A redirect would carry the bearer token to wherever it points: follow none.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := apihttp.NewClient(cfg.roots, defaultHTTPTimeout) // no redirects: they would carry the bearer token along
 	return &client{
 		cfg:     cfg,
 		http:    hc,
@@ -285,7 +281,7 @@ func (c *client) once(ctx context.Context, u string) (body []byte, ctype string,
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, "", 0, nil, fmt.Errorf("%w: %w", ErrUnreachable, redactURL(err))
+		return nil, "", 0, nil, fmt.Errorf("%w: %w", ErrUnreachable, apihttp.RedactURL(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -329,20 +325,7 @@ func tokenError(cfg *config, err error) error {
 		}
 		return fmt.Errorf("%w (check %s): the token endpoint says %s", ErrCredentials, check, detail)
 	}
-	return fmt.Errorf("token endpoint: %w", redactURL(err))
-}
-
-// redactURL drops the query of the URL a *url.Error names (skip and delta tokens are
-// long and say nothing to a person).
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery = ""
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
-	return err
+	return fmt.Errorf("token endpoint: %w", apihttp.RedactURL(err))
 }
 
 // retryAfter reads a Retry-After header (seconds, or an HTTP date), capped at

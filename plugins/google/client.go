@@ -2,14 +2,12 @@ package google
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"golang.org/x/oauth2/jwt"
 	"golang.org/x/time/rate"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 )
 
@@ -62,11 +61,7 @@ type client struct {
 
 // newClient returns a client for one read or check; its tokens are fetched with ctx.
 func newClient(ctx context.Context, cfg *config, clk clock) *client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = &tls.Config{RootCAs: cfg.roots, MinVersion: tls.VersionTLS12}
-	hc := &http.Client{Transport: transport, Timeout: defaultHTTPTimeout,
-		// A redirect would carry the token to wherever it points: follow none.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := apihttp.NewClient(cfg.roots, defaultHTTPTimeout) // no redirects: they would carry the token along
 	return &client{
 		cfg:     cfg,
 		http:    hc,
@@ -143,7 +138,7 @@ func decodeAPIError(status int, body []byte) *apiError {
 		} `json:"error"`
 	}
 	_ = json.Unmarshal(body, &doc) // an unreadable body leaves only the status
-	e := &apiError{Status: status, Message: shorten(doc.Error.Message, 300)}
+	e := &apiError{Status: status, Message: apihttp.Shorten(doc.Error.Message, 300)}
 	if len(doc.Error.Errors) > 0 {
 		e.Reason = doc.Error.Errors[0].Reason
 	}
@@ -217,13 +212,13 @@ func (c *client) once(ctx context.Context, u string) (body []byte, status int, h
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("request: %w", redactURL(err))
+		return nil, 0, nil, fmt.Errorf("request: %w", apihttp.RedactURL(err))
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: %w", ErrUnreachable, redactURL(err))
+		return nil, 0, nil, fmt.Errorf("%w: %w", ErrUnreachable, apihttp.RedactURL(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -249,7 +244,7 @@ func (c *client) once(ctx context.Context, u string) (body []byte, status int, h
 func tokenError(err error, clientID string) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		return fmt.Errorf("token endpoint: %w", redactURL(err))
+		return fmt.Errorf("token endpoint: %w", apihttp.RedactURL(err))
 	}
 	status := 0
 	if re.Response != nil {
@@ -268,7 +263,7 @@ func tokenError(err error, clientID string) error {
 		detail = re.ErrorCode
 	}
 	if doc.Description != "" {
-		detail += ": " + shorten(doc.Description, 200)
+		detail += ": " + apihttp.Shorten(doc.Description, 200)
 	}
 	if detail == "" {
 		detail = fmt.Sprintf("HTTP %d", status)
@@ -278,19 +273,6 @@ func tokenError(err error, clientID string) error {
 		hint = "in the Admin console, grant the service account's client ID " + clientID + " domain-wide delegation of " + scope
 	}
 	return fmt.Errorf("%w (%s): the token endpoint says %s", ErrCredentials, hint, detail)
-}
-
-// redactURL drops the query of the URL a *url.Error names (page tokens are long and
-// say nothing to a person).
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery = ""
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
-	return err
 }
 
 // retryAfter reads a Retry-After header (seconds, or an HTTP date), capped at
@@ -318,16 +300,4 @@ func ctxOr(ctx context.Context, err error) error {
 // charset=UTF-8).
 func isJSON(ctype string) bool {
 	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(ctype)), "application/json") || ctype == ""
-}
-
-// shorten cuts s to at most n bytes on a rune boundary, on one line.
-func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

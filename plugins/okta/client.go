@@ -2,7 +2,6 @@ package okta
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/time/rate"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 )
 
@@ -63,11 +63,7 @@ type client struct {
 
 // newClient returns a client for one read or check; its tokens are fetched with ctx.
 func newClient(ctx context.Context, cfg *config, clk clock, log *slog.Logger) *client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = &tls.Config{RootCAs: cfg.roots, MinVersion: tls.VersionTLS12}
-	hc := &http.Client{Transport: transport, Timeout: defaultTimeout,
-		// A redirect would carry the credentials to wherever it points: follow none.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := apihttp.NewClient(cfg.roots, defaultTimeout) // no redirects: they would carry the credentials along
 	c := &client{
 		cfg:     cfg,
 		http:    hc,
@@ -159,19 +155,7 @@ func decodeOktaError(status int, body []byte) *oktaError {
 		Summary string `json:"errorSummary"`
 	}
 	_ = json.Unmarshal(body, &doc) // an unreadable body leaves only the status
-	return &oktaError{Status: status, Code: shorten(doc.Code, 40), Summary: shorten(doc.Summary, 300)}
-}
-
-// shorten cuts s to at most n bytes on a rune boundary, on one line.
-func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
+	return &oktaError{Status: status, Code: apihttp.Shorten(doc.Code, 40), Summary: apihttp.Shorten(doc.Summary, 300)}
 }
 
 // answer is a 200 answer: its body and headers.
@@ -230,7 +214,7 @@ func (c *client) get(ctx context.Context, u string) (*answer, error) {
 			wait = c.backoff(attempt)
 		}
 		// The URL without its query, the error without credentials: nothing secret.
-		c.log.WarnContext(ctx, "Okta request failed; retrying", "request", "GET "+redact(u), "error", last.Error(),
+		c.log.WarnContext(ctx, "Okta request failed; retrying", "request", "GET "+apihttp.Redact(u), "error", last.Error(),
 			"retry", attempt+1, "of", c.cfg.maxRetries, "in", wait.String())
 		if err := c.clock.sleep(ctx, wait); err != nil {
 			return nil, ctxOr(ctx, err)
@@ -309,7 +293,7 @@ func untilReset(h http.Header, now time.Time) (time.Duration, bool) {
 func (c *client) once(ctx context.Context, u string) (*answer, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("request %s: %w", redact(u), err)
+		return nil, 0, fmt.Errorf("request %s: %w", apihttp.Redact(u), err)
 	}
 	if c.tokens != nil {
 		tok, err := c.tokens.token()
@@ -323,13 +307,13 @@ func (c *client) once(ctx context.Context, u string) (*answer, int, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrUnreachable, redactURL(err))
+		return nil, 0, fmt.Errorf("%w: %w", ErrUnreachable, apihttp.RedactURL(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		// A body cut off is a failed request like any other: it is retried.
-		return nil, 0, fmt.Errorf("%w: reading the answer: %w", ErrUnreachable, redactURL(err))
+		return nil, 0, fmt.Errorf("%w: reading the answer: %w", ErrUnreachable, apihttp.RedactURL(err))
 	}
 	if len(body) > maxBody {
 		return nil, 0, fmt.Errorf("%w: an answer of more than %d MiB", ErrProtocol, maxBody>>20)
@@ -352,34 +336,14 @@ func tokenError(err error) error {
 		}
 		detail := re.ErrorCode
 		if re.ErrorDescription != "" {
-			detail += ": " + shorten(re.ErrorDescription, 300)
+			detail += ": " + apihttp.Shorten(re.ErrorDescription, 300)
 		}
 		if detail == "" {
 			detail = fmt.Sprintf("HTTP %d", status)
 		}
 		return fmt.Errorf("%w (check client_id, the app's public key and key_id, and the scopes granted): the token endpoint says %s", ErrCredentials, detail)
 	}
-	return fmt.Errorf("token endpoint: %w", redactURL(err))
-}
-
-// redactURL drops the query of the URL a *url.Error names: paging cursors and filters
-// say nothing to a person.
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redact(ue.URL), Err: ue.Err}
-	}
-	return err
-}
-
-// redact is a URL without its query.
-func redact(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		u.RawQuery = ""
-		u.User = nil
-		return u.String()
-	}
-	return "(a URL)"
+	return fmt.Errorf("token endpoint: %w", apihttp.RedactURL(err))
 }
 
 // backoff is the wait before retry attempt+1.

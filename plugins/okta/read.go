@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -66,7 +67,7 @@ func (c *Connector) ReadTo(ctx context.Context, req connector.ReadRequest, w *co
 	case connector.Delta:
 		since, ok := parseCursor(req.Cursor)
 		if !ok {
-			return connector.ReadResult{}, fmt.Errorf("okta connector: %w: %q is not a lastUpdated time of a previous read (such as 2026-12-04T10:00:00.000Z)", ErrCursor, shorten(req.Cursor, 80))
+			return connector.ReadResult{}, fmt.Errorf("okta connector: %w: %q is not a lastUpdated time of a previous read (such as 2026-12-04T10:00:00.000Z)", ErrCursor, apihttp.Shorten(req.Cursor, 80))
 		}
 		r.since = since
 		q.Set("filter", `lastUpdated gt "`+since.Format(timeLayout)+`"`)
@@ -123,7 +124,7 @@ func (r *reader) cursor(delta bool) string {
 func checkPage(ans *answer) error {
 	if ct := ans.header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-			return fmt.Errorf("%w: content type %q, not JSON", ErrProtocol, shorten(ct, 80))
+			return fmt.Errorf("%w: content type %q, not JSON", ErrProtocol, apihttp.Shorten(ct, 80))
 		}
 	}
 	if i := skipSpace(ans.body, 0); i == len(ans.body) || ans.body[i] != '[' || !json.Valid(ans.body) {

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/plugins/internal/retry"
 )
 
@@ -237,23 +238,9 @@ func statusError(resp *http.Response) *StatusError {
 	if json.Unmarshal(body, &e) == nil {
 		se.SCIMType, se.Detail = e.SCIMType, e.Detail
 	}
-	se.Detail = shorten(se.Detail, 300)
+	se.Detail = apihttp.Shorten(se.Detail, 300)
 	return se
 }
-
-// shorten cuts s to at most n bytes on a rune boundary, on one line.
-func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // retryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay seconds or an HTTP
 // date; -1 when it is absent or unreadable.

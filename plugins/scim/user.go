@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -122,7 +123,7 @@ func (f *flag) UnmarshalJSON(b []byte) error {
 		}
 	}
 	// A type error, so that encoding/json adds the attribute's name.
-	return &json.UnmarshalTypeError{Value: "value " + shorten(string(b), 40), Type: reflect.TypeFor[bool]()}
+	return &json.UnmarshalTypeError{Value: "value " + apihttp.Shorten(string(b), 40), Type: reflect.TypeFor[bool]()}
 }
 
 // Record attribute names that are not SCIM attribute names as they stand.
