@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/plugins/internal/retry"
+	"github.com/peoplesync/peoplesync/plugins/internal/tokencache"
 )
 
 // Retry timing. A throttled request waits what Retry-After says (at most maxRetryAfter);
@@ -52,7 +52,7 @@ type clock struct {
 type client struct {
 	cfg     *config
 	http    *http.Client
-	tokens  *tokens
+	tokens  *tokencache.Cache
 	limiter *rate.Limiter
 	clock   clock
 }
@@ -63,7 +63,7 @@ func newClient(ctx context.Context, cfg *config, clk clock) *client {
 	return &client{
 		cfg:     cfg,
 		http:    hc,
-		tokens:  &tokens{base: fetcher{cfg, context.WithValue(ctx, oauth2.HTTPClient, hc), clk.now}, now: clk.now},
+		tokens:  tokencache.New(fetcher{cfg, context.WithValue(ctx, oauth2.HTTPClient, hc), clk.now}, renewBefore, clk.now),
 		limiter: rate.NewLimiter(rate.Limit(cfg.rate), 1),
 		clock:   clk,
 	}
@@ -130,38 +130,6 @@ func expiresIn(tok *oauth2.Token) (time.Duration, bool) {
 	return time.Duration(secs) * time.Second, true
 }
 
-// tokens caches the access token and renews it renewBefore it expires (on the
-// connector's clock, which oauth2's own reuse would not go by), or at once after Graph
-// rejected it. A token without an expiry serves until Graph rejects it.
-type tokens struct {
-	base oauth2.TokenSource
-	now  func() time.Time
-
-	mu  sync.Mutex
-	tok *oauth2.Token
-}
-
-func (t *tokens) token() (*oauth2.Token, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock() // one fetch at a time: requests waiting for it take its token
-	if t.tok != nil && (t.tok.Expiry.IsZero() || t.now().Before(t.tok.Expiry.Add(-renewBefore))) {
-		return t.tok, nil
-	}
-	tok, err := t.base.Token()
-	if err != nil {
-		return nil, err
-	}
-	t.tok = tok
-	return tok, nil
-}
-
-// drop forgets the cached token: the next request fetches a new one.
-func (t *tokens) drop() {
-	t.mu.Lock()
-	t.tok = nil
-	t.mu.Unlock()
-}
-
 // graphError is an error answer of Graph: its status and, when the body says, the
 // code and message of its error object.
 type graphError struct {
@@ -223,7 +191,7 @@ func (c *client) get(ctx context.Context, u string) ([]byte, string, error) {
 			// The token lapsed (or was revoked) before its expiry said: renew it and try
 			// again at once; a second 401 is the credentials' fault.
 			renewed = true
-			c.tokens.drop()
+			c.tokens.Drop()
 			attempt--
 			continue
 		case status == http.StatusUnauthorized:
@@ -269,7 +237,7 @@ func (c *client) wait(ctx context.Context) error {
 
 // once sends one authenticated GET.
 func (c *client) once(ctx context.Context, u string) (body []byte, ctype string, status int, hdr http.Header, err error) {
-	tok, err := c.tokens.token()
+	tok, err := c.tokens.Token()
 	if err != nil {
 		return nil, "", 0, nil, tokenError(c.cfg, err)
 	}

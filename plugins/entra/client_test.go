@@ -79,7 +79,7 @@ func TestTokenRenewedBeforeItExpires(t *testing.T) {
 		return f.issued
 	}
 
-	first, err := cl.tokens.token()
+	first, err := cl.tokens.Token()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,23 +87,23 @@ func TestTokenRenewedBeforeItExpires(t *testing.T) {
 		t.Errorf("token expires %v, want %v (expires_in after it was asked for)", first.Expiry, want)
 	}
 	clk.advance(time.Hour - renewBefore - time.Second)
-	if tok, err := cl.tokens.token(); err != nil || tok.AccessToken != first.AccessToken || issued() != 1 {
+	if tok, err := cl.tokens.Token(); err != nil || tok.AccessToken != first.AccessToken || issued() != 1 {
 		t.Fatalf("%v before the renewal: %d fetches, same token %v (%v); want the cached one",
 			renewBefore+time.Second, issued(), tok != nil && tok.AccessToken == first.AccessToken, err)
 	}
 	clk.advance(time.Second)
-	second, err := cl.tokens.token()
+	second, err := cl.tokens.Token()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if issued() != 2 || second.AccessToken == first.AccessToken {
 		t.Fatalf("%v before expiry: %d fetches; want a new token", renewBefore, issued())
 	}
-	if tok, _ := cl.tokens.token(); tok.AccessToken != second.AccessToken || issued() != 2 {
+	if tok, _ := cl.tokens.Token(); tok.AccessToken != second.AccessToken || issued() != 2 {
 		t.Errorf("the new token is not reused: %d fetches", issued())
 	}
-	cl.tokens.drop()
-	if tok, _ := cl.tokens.token(); tok.AccessToken == second.AccessToken || issued() != 3 {
+	cl.tokens.Drop()
+	if tok, _ := cl.tokens.Token(); tok.AccessToken == second.AccessToken || issued() != 3 {
 		t.Errorf("after drop: %d fetches; want a new token", issued())
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/plugins/internal/retry"
+	"github.com/peoplesync/peoplesync/plugins/internal/tokencache"
 )
 
 // Retry timing. A throttled request waits what Retry-After says (at most maxRetryAfter);
@@ -53,7 +53,7 @@ type clock struct {
 type client struct {
 	cfg     *config
 	http    *http.Client
-	tokens  *tokens
+	tokens  *tokencache.Cache
 	limiter *rate.Limiter
 	clock   clock
 	jitter  func(n int64) int64
@@ -63,9 +63,10 @@ type client struct {
 func newClient(ctx context.Context, cfg *config, clk clock) *client {
 	hc := apihttp.NewClient(cfg.roots, defaultHTTPTimeout) // no redirects: they would carry the token along
 	return &client{
-		cfg:     cfg,
-		http:    hc,
-		tokens:  &tokens{base: fetcher{cfg.jwt, context.WithValue(ctx, oauth2.HTTPClient, hc)}},
+		cfg:  cfg,
+		http: hc,
+		// Renewal goes by time.Now, as oauth2 dates the token's expiry.
+		tokens:  tokencache.New(fetcher{cfg.jwt, context.WithValue(ctx, oauth2.HTTPClient, hc)}, renewBefore, time.Now),
 		limiter: rate.NewLimiter(rate.Limit(cfg.rate), 1),
 		clock:   clk,
 		jitter:  rand.Int64N,
@@ -80,31 +81,6 @@ type fetcher struct {
 }
 
 func (f fetcher) Token() (*oauth2.Token, error) { return f.jc.TokenSource(f.ctx).Token() }
-
-// tokens caches the access token and renews it renewBefore its expiry, or at once after
-// Google rejected it.
-type tokens struct {
-	mu   sync.Mutex
-	base oauth2.TokenSource
-	src  oauth2.TokenSource
-}
-
-func (t *tokens) token() (*oauth2.Token, error) {
-	t.mu.Lock()
-	if t.src == nil {
-		t.src = oauth2.ReuseTokenSourceWithExpiry(nil, t.base, renewBefore)
-	}
-	src := t.src
-	t.mu.Unlock()
-	return src.Token()
-}
-
-// drop forgets the cached token: the next request fetches a new one.
-func (t *tokens) drop() {
-	t.mu.Lock()
-	t.src = nil
-	t.mu.Unlock()
-}
 
 // apiError is an error answer of the Admin SDK: its status and, when the body says, the
 // reason and message of Google's error object.
@@ -174,7 +150,7 @@ func (c *client) get(ctx context.Context, u string) ([]byte, error) {
 			// The token lapsed (or was revoked) before its expiry said: renew it and try
 			// again at once; a second 401 is the credentials' fault.
 			renewed = true
-			c.tokens.drop()
+			c.tokens.Drop()
 			attempt--
 			continue
 		case status == http.StatusUnauthorized:
@@ -206,7 +182,7 @@ func (c *client) get(ctx context.Context, u string) ([]byte, error) {
 
 // once sends one authenticated GET.
 func (c *client) once(ctx context.Context, u string) (body []byte, status int, hdr http.Header, err error) {
-	tok, err := c.tokens.token()
+	tok, err := c.tokens.Token()
 	if err != nil {
 		return nil, 0, nil, tokenError(err, c.cfg.clientID)
 	}

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/peoplesync/peoplesync/plugins/internal/apihttp"
 	"github.com/peoplesync/peoplesync/plugins/internal/retry"
+	"github.com/peoplesync/peoplesync/plugins/internal/tokencache"
 )
 
 // Retry timing. A throttled request waits what Retry-After or X-Rate-Limit-Reset says
@@ -51,7 +51,7 @@ type clock struct {
 type client struct {
 	cfg     *config
 	http    *http.Client
-	tokens  *tokens // nil with an API token
+	tokens  *tokencache.Cache // nil with an API token
 	limiter *rate.Limiter
 	clock   clock
 	jitter  func(n int64) int64
@@ -73,7 +73,8 @@ func newClient(ctx context.Context, cfg *config, clk clock, log *slog.Logger) *c
 		log:     log,
 	}
 	if cfg.key != nil {
-		c.tokens = &tokens{base: &fetcher{cfg: cfg, ctx: context.WithValue(ctx, oauth2.HTTPClient, hc), now: clk.now}}
+		// Renewal goes by time.Now, as oauth2 dates the token's expiry.
+		c.tokens = tokencache.New(&fetcher{cfg: cfg, ctx: context.WithValue(ctx, oauth2.HTTPClient, hc), now: clk.now}, renewBefore, time.Now)
 	}
 	return c
 }
@@ -102,31 +103,6 @@ func (f *fetcher) Token() (*oauth2.Token, error) {
 		AuthStyle: oauth2.AuthStyleInParams, // no secret: nothing for a Basic header
 	}
 	return cc.Token(f.ctx)
-}
-
-// tokens caches the access token and renews it before it expires, or at once after
-// Okta rejected it.
-type tokens struct {
-	mu   sync.Mutex
-	base oauth2.TokenSource
-	src  oauth2.TokenSource
-}
-
-func (t *tokens) token() (*oauth2.Token, error) {
-	t.mu.Lock()
-	if t.src == nil {
-		t.src = oauth2.ReuseTokenSourceWithExpiry(nil, t.base, renewBefore)
-	}
-	src := t.src
-	t.mu.Unlock()
-	return src.Token()
-}
-
-// drop forgets the cached token: the next request fetches a new one.
-func (t *tokens) drop() {
-	t.mu.Lock()
-	t.src = nil
-	t.mu.Unlock()
 }
 
 // oktaError is an error answer of Okta: its status and, when the body says, the
@@ -193,7 +169,7 @@ func (c *client) get(ctx context.Context, u string) (*answer, error) {
 			// The token lapsed (or was revoked) before its expiry said: renew it and try
 			// again at once; a second 401 is the credentials' fault.
 			renewed = true
-			c.tokens.drop()
+			c.tokens.Drop()
 			attempt--
 			continue
 		case status == http.StatusUnauthorized:
@@ -296,7 +272,7 @@ func (c *client) once(ctx context.Context, u string) (*answer, int, error) {
 		return nil, 0, fmt.Errorf("request %s: %w", apihttp.Redact(u), err)
 	}
 	if c.tokens != nil {
-		tok, err := c.tokens.token()
+		tok, err := c.tokens.Token()
 		if err != nil {
 			return nil, 0, tokenError(err)
 		}
