@@ -170,50 +170,45 @@ func decodeGraphError(status int, body []byte) *graphError {
 // to max_retries times, and renews a token Graph rejects once. A 404 comes back as a
 // *graphError wrapping nothing, for the caller to read (no manager, no photo).
 func (c *client) get(ctx context.Context, u string) ([]byte, string, error) {
+	var body []byte
+	var ctype string
 	renewed := false
-	var last error
-	for attempt := 0; ; attempt++ {
-		if err := c.wait(ctx); err != nil {
-			return nil, "", ctxOr(ctx, err)
+	policy := retry.Policy{MaxRetries: c.cfg.maxRetries, Backoff: backoff, Sleep: c.clock.sleep, GiveUp: ErrUnavailable}
+	err := policy.Do(ctx, func(ctx context.Context) (time.Duration, error) {
+		for {
+			if err := c.wait(ctx); err != nil {
+				return 0, retry.Stop(err)
+			}
+			b, ct, status, hdr, err := c.once(ctx, u)
+			switch {
+			case err == nil && status == http.StatusOK:
+				body, ctype = b, ct
+				return 0, nil
+			case errors.Is(err, ErrCredentials):
+				return 0, retry.Stop(err)
+			case err != nil: // the network, or a token endpoint that is throttled or down
+				return 0, err
+			case status == http.StatusUnauthorized && !renewed:
+				// The token lapsed (or was revoked) before its expiry said: renew it and
+				// try again at once; a second 401 is the credentials' fault.
+				renewed = true
+				c.tokens.Drop()
+				continue
+			case status == http.StatusUnauthorized:
+				return 0, retry.Stop(fmt.Errorf("%w: Graph rejects the app's new token too: %w", ErrCredentials, decodeGraphError(status, b)))
+			case status == http.StatusForbidden:
+				return 0, retry.Stop(fmt.Errorf("%w (grant the app the User.Read.All application permission, with admin consent): %w", ErrForbidden, decodeGraphError(status, b)))
+			case retry.Retryable(status):
+				return retryAfter(hdr, c.clock.now()), decodeGraphError(status, b)
+			default:
+				return 0, retry.Stop(decodeGraphError(status, b))
+			}
 		}
-		var wait time.Duration
-		body, ctype, status, hdr, err := c.once(ctx, u)
-		switch {
-		case err == nil && status == http.StatusOK:
-			return body, ctype, nil
-		case ctx.Err() != nil:
-			return nil, "", ctx.Err()
-		case errors.Is(err, ErrCredentials):
-			return nil, "", err
-		case err != nil: // the network, or a token endpoint that is throttled or down
-			last = err
-		case status == http.StatusUnauthorized && !renewed:
-			// The token lapsed (or was revoked) before its expiry said: renew it and try
-			// again at once; a second 401 is the credentials' fault.
-			renewed = true
-			c.tokens.Drop()
-			attempt--
-			continue
-		case status == http.StatusUnauthorized:
-			return nil, "", fmt.Errorf("%w: Graph rejects the app's new token too: %w", ErrCredentials, decodeGraphError(status, body))
-		case status == http.StatusForbidden:
-			return nil, "", fmt.Errorf("%w (grant the app the User.Read.All application permission, with admin consent): %w", ErrForbidden, decodeGraphError(status, body))
-		case retry.Retryable(status):
-			last = decodeGraphError(status, body)
-			wait = retryAfter(hdr, c.clock.now())
-		default:
-			return nil, "", decodeGraphError(status, body)
-		}
-		if attempt >= c.cfg.maxRetries {
-			return nil, "", fmt.Errorf("%w: still failing after %d retries: %w", ErrUnavailable, c.cfg.maxRetries, last)
-		}
-		if wait == 0 {
-			wait = backoff(attempt)
-		}
-		if err := c.clock.sleep(ctx, wait); err != nil {
-			return nil, "", ctxOr(ctx, err)
-		}
+	})
+	if err != nil {
+		return nil, "", err
 	}
+	return body, ctype, nil
 }
 
 // wait waits until the rate limit lets one more request go, on the client's clock
@@ -314,13 +309,6 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 // baseBackoff·2^attempt, capped at maxBackoff.
 func backoff(attempt int) time.Duration {
 	return retry.Backoff(attempt, baseBackoff, maxBackoff, rand.Int64N)
-}
-
-func ctxOr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
 }
 
 // sameOrigin reports whether link points at the configured Graph endpoint: the only

@@ -129,55 +129,54 @@ func decodeAPIError(status int, body []byte) *apiError {
 // renews a token Google rejects once. A 404 comes back as an *apiError wrapping
 // nothing, for the caller to read (no photo; no such customer).
 func (c *client) get(ctx context.Context, u string) ([]byte, error) {
+	var body []byte
 	renewed := false
-	var last error
-	for attempt := 0; ; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, ctxOr(ctx, err)
-		}
-		var wait time.Duration
-		body, status, hdr, err := c.once(ctx, u)
-		switch {
-		case err == nil && status == http.StatusOK:
-			return body, nil
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case errors.Is(err, ErrCredentials):
-			return nil, err
-		case err != nil: // the network, or a token endpoint that is throttled or down
-			last = err
-		case status == http.StatusUnauthorized && !renewed:
-			// The token lapsed (or was revoked) before its expiry said: renew it and try
-			// again at once; a second 401 is the credentials' fault.
-			renewed = true
-			c.tokens.Drop()
-			attempt--
-			continue
-		case status == http.StatusUnauthorized:
-			return nil, fmt.Errorf("%w: Google rejects the new token too: %w", ErrCredentials, decodeAPIError(status, body))
-		case status == http.StatusForbidden:
-			ae := decodeAPIError(status, body)
-			if !rateLimitReasons[ae.Reason] {
-				return nil, fmt.Errorf("%w (subject must be an admin who may read users, and the Admin SDK API enabled in the service account's project): %w", ErrForbidden, ae)
+	policy := retry.Policy{MaxRetries: c.cfg.maxRetries, Backoff: c.backoff, Sleep: c.clock.sleep, GiveUp: ErrUnavailable}
+	err := policy.Do(ctx, func(ctx context.Context) (time.Duration, error) {
+		for {
+			if err := c.limiter.Wait(ctx); err != nil {
+				return 0, retry.Stop(err)
 			}
-			last = ae // a quota: back off, as the limits page asks
-			wait = c.retryAfter(hdr)
-		case retry.Retryable(status):
-			last = decodeAPIError(status, body)
-			wait = c.retryAfter(hdr)
-		default:
-			return nil, decodeAPIError(status, body)
+			b, status, hdr, err := c.once(ctx, u)
+			switch {
+			case err == nil && status == http.StatusOK:
+				body = b
+				return 0, nil
+			case errors.Is(err, ErrCredentials):
+				return 0, retry.Stop(err)
+			case err != nil: // the network, or a token endpoint that is throttled or down
+				return 0, err
+			case status == http.StatusUnauthorized && !renewed:
+				// The token lapsed (or was revoked) before its expiry said: renew it and
+				// try again at once; a second 401 is the credentials' fault.
+				renewed = true
+				c.tokens.Drop()
+				continue
+			case status == http.StatusUnauthorized:
+				return 0, retry.Stop(fmt.Errorf("%w: Google rejects the new token too: %w", ErrCredentials, decodeAPIError(status, b)))
+			case status == http.StatusForbidden:
+				ae := decodeAPIError(status, b)
+				if !rateLimitReasons[ae.Reason] {
+					return 0, retry.Stop(fmt.Errorf("%w (subject must be an admin who may read users, and the Admin SDK API enabled in the service account's project): %w", ErrForbidden, ae))
+				}
+				return c.retryAfter(hdr), ae // a quota: back off, as the limits page asks
+			case retry.Retryable(status):
+				return c.retryAfter(hdr), decodeAPIError(status, b)
+			default:
+				return 0, retry.Stop(decodeAPIError(status, b))
+			}
 		}
-		if attempt >= c.cfg.maxRetries {
-			return nil, fmt.Errorf("%w: still failing after %d retries: %w", ErrUnavailable, c.cfg.maxRetries, last)
-		}
-		if wait == 0 {
-			wait = retry.Backoff(attempt, baseBackoff, maxBackoff, c.jitter)
-		}
-		if err := c.clock.sleep(ctx, wait); err != nil {
-			return nil, ctxOr(ctx, err)
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
+	return body, nil
+}
+
+// backoff is the wait before retry attempt+1: between half and all of
+// baseBackoff·2^attempt, capped at maxBackoff.
+func (c *client) backoff(attempt int) time.Duration {
+	return retry.Backoff(attempt, baseBackoff, maxBackoff, c.jitter)
 }
 
 // once sends one authenticated GET.
@@ -263,13 +262,6 @@ func (c *client) retryAfter(h http.Header) time.Duration {
 		return time.Millisecond // "now": still no tighter loop than the rate limit allows
 	}
 	return min(d, maxRetryAfter)
-}
-
-func ctxOr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
 }
 
 // isJSON reports whether a content type is JSON (Google answers application/json;

@@ -145,57 +145,53 @@ type answer struct {
 // failed requests up to max_retries times, and renews an OAuth token Okta rejects
 // once.
 func (c *client) get(ctx context.Context, u string) (*answer, error) {
+	var got *answer
 	renewed := false
-	var last error
-	for attempt := 0; ; attempt++ {
-		if err := c.waitTurn(ctx); err != nil {
-			return nil, err
+	policy := retry.Policy{MaxRetries: c.cfg.maxRetries, Backoff: c.backoff, Sleep: c.clock.sleep, GiveUp: ErrUnavailable,
+		OnRetry: func(ctx context.Context, n int, wait time.Duration, err error) {
+			// The URL without its query, the error without credentials: nothing secret.
+			c.log.WarnContext(ctx, "Okta request failed; retrying", "request", "GET "+apihttp.Redact(u), "error", err.Error(),
+				"retry", n, "of", c.cfg.maxRetries, "in", wait.String())
+		}}
+	err := policy.Do(ctx, func(ctx context.Context) (time.Duration, error) {
+		for {
+			if err := c.waitTurn(ctx); err != nil {
+				return 0, retry.Stop(err)
+			}
+			ans, status, err := c.once(ctx, u)
+			if err == nil {
+				c.noteRemaining(ans.header)
+			}
+			switch {
+			case err == nil && status == http.StatusOK:
+				got = ans
+				return 0, nil
+			case errors.Is(err, ErrCredentials):
+				return 0, retry.Stop(err)
+			case err != nil: // the network, or a token endpoint that is throttled or down
+				return 0, err
+			case status == http.StatusUnauthorized && c.tokens != nil && !renewed:
+				// The token lapsed (or was revoked) before its expiry said: renew it and
+				// try again at once; a second 401 is the credentials' fault.
+				renewed = true
+				c.tokens.Drop()
+				continue
+			case status == http.StatusUnauthorized:
+				return 0, retry.Stop(fmt.Errorf("%w (check api_token, or the app's client_id and key): %w", ErrCredentials, decodeOktaError(status, ans.body)))
+			case status == http.StatusForbidden:
+				return 0, retry.Stop(fmt.Errorf("%w (an API token's admin needs read access to users; a service app needs the okta.users.read scope granted and an admin role): %w",
+					ErrForbidden, decodeOktaError(status, ans.body)))
+			case retry.Retryable(status):
+				return c.retryWait(ans.header, status), decodeOktaError(status, ans.body)
+			default:
+				return 0, retry.Stop(decodeOktaError(status, ans.body))
+			}
 		}
-		var wait time.Duration
-		ans, status, err := c.once(ctx, u)
-		if err == nil {
-			c.noteRemaining(ans.header)
-		}
-		switch {
-		case err == nil && status == http.StatusOK:
-			return ans, nil
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case errors.Is(err, ErrCredentials):
-			return nil, err
-		case err != nil: // the network, or a token endpoint that is throttled or down
-			last = err
-		case status == http.StatusUnauthorized && c.tokens != nil && !renewed:
-			// The token lapsed (or was revoked) before its expiry said: renew it and try
-			// again at once; a second 401 is the credentials' fault.
-			renewed = true
-			c.tokens.Drop()
-			attempt--
-			continue
-		case status == http.StatusUnauthorized:
-			return nil, fmt.Errorf("%w (check api_token, or the app's client_id and key): %w", ErrCredentials, decodeOktaError(status, ans.body))
-		case status == http.StatusForbidden:
-			return nil, fmt.Errorf("%w (an API token's admin needs read access to users; a service app needs the okta.users.read scope granted and an admin role): %w",
-				ErrForbidden, decodeOktaError(status, ans.body))
-		case retry.Retryable(status):
-			last = decodeOktaError(status, ans.body)
-			wait = c.retryWait(ans.header, status)
-		default:
-			return nil, decodeOktaError(status, ans.body)
-		}
-		if attempt >= c.cfg.maxRetries {
-			return nil, fmt.Errorf("%w: still failing after %d retries: %w", ErrUnavailable, c.cfg.maxRetries, last)
-		}
-		if wait == 0 {
-			wait = c.backoff(attempt)
-		}
-		// The URL without its query, the error without credentials: nothing secret.
-		c.log.WarnContext(ctx, "Okta request failed; retrying", "request", "GET "+apihttp.Redact(u), "error", last.Error(),
-			"retry", attempt+1, "of", c.cfg.maxRetries, "in", wait.String())
-		if err := c.clock.sleep(ctx, wait); err != nil {
-			return nil, ctxOr(ctx, err)
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
+	return got, nil
 }
 
 // waitTurn waits for the request rate limit and for a window Okta said was used up.

@@ -1,12 +1,15 @@
 // Package retry holds what the HTTP connectors (entra, scim, okta, google) share about
 // sending a request again: which answers are worth it, how long the service asks to
-// wait (Retry-After) and the exponential back-off with jitter when it does not say.
-// Each connector keeps its own policy on top (how many tries, how long a wait it
-// accepts).
+// wait (Retry-After), the exponential back-off with jitter when it does not say, and
+// the loop that sends again (Policy.Do, used by entra, okta and google). Each connector
+// keeps its own policy on top: how many tries, how long a wait it accepts, which
+// answers end a request for good.
 package retry
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -71,3 +74,67 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Policy is how a connector sends one request again: how often, how long it waits when
+// the service names no wait, what it waits with.
+type Policy struct {
+	// MaxRetries is how often a request is sent again after its first try.
+	MaxRetries int
+	// Backoff is the wait before retry attempt+1 (attempt counts from 0) when the
+	// failed try named none; usually Backoff with the connector's bounds.
+	Backoff func(attempt int) time.Duration
+	// Sleep waits for d or until ctx ends (Sleep, or a test's clock).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// GiveUp is the error that a request still failing after MaxRetries retries wraps,
+	// with the last failure (the connector's ErrUnavailable).
+	GiveUp error
+	// OnRetry, if set, is told of each retry before its wait (to log it): which retry
+	// it is, counting from 1, the wait and the failure that caused it.
+	OnRetry func(ctx context.Context, retry int, wait time.Duration, err error)
+}
+
+// Do calls try until it succeeds, fails for good, or runs out of retries.
+//
+// try returns nil on success; an error made with Stop for a failure that sending again
+// would not mend (Do returns the error Stop was given); or any other error for one
+// worth a retry, with the wait the service asked for (0: p.Backoff decides). When ctx
+// has ended, Do returns ctx's error whatever try said. A request still failing after
+// p.MaxRetries retries ends as "GiveUp: still failing after N retries: last failure".
+func (p Policy) Do(ctx context.Context, try func(ctx context.Context) (wait time.Duration, err error)) error {
+	for attempt := 0; ; attempt++ {
+		wait, err := try(ctx)
+		var stop *stopError
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &stop):
+			return stop.err
+		case attempt >= p.MaxRetries:
+			return fmt.Errorf("%w: still failing after %d retries: %w", p.GiveUp, p.MaxRetries, err)
+		}
+		if wait == 0 {
+			wait = p.Backoff(attempt)
+		}
+		if p.OnRetry != nil {
+			p.OnRetry(ctx, attempt+1, wait, err)
+		}
+		if err := p.Sleep(ctx, wait); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+}
+
+// Stop marks err as a failure that a retry would not mend: Do returns err at once.
+func Stop(err error) error { return &stopError{err} }
+
+// stopError is what Stop marks an error with; only Do looks inside.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+
+func (e *stopError) Unwrap() error { return e.err }
