@@ -4,7 +4,6 @@ package google_test
 // Directory API's discovery document and Google's server-to-server OAuth 2.0 guide.
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,29 +11,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/peoplesync/peoplesync/config"
 	"github.com/peoplesync/peoplesync/engine"
-	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
 	"github.com/peoplesync/peoplesync/engine/setup"
 	"github.com/peoplesync/peoplesync/engine/store"
-	"github.com/peoplesync/peoplesync/engine/store/pgtest"
-	"github.com/peoplesync/peoplesync/engine/store/postgres"
-	"github.com/peoplesync/peoplesync/plugins"
 	"github.com/peoplesync/peoplesync/plugins/google"
+	"github.com/peoplesync/peoplesync/plugins/internal/e2etest"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
 // TestMain doubles as the connector subprocess, as peoplesync re-executes itself.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 2 && os.Args[1] == "plugin" {
-		if err := plugins.Serve(os.Args[2]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		os.Exit(0)
-	}
-	pgtest.Main(m)
-}
+func TestMain(m *testing.M) { e2etest.Main(m) }
 
 // TestEngineEndToEnd checks the connector as `peoplesync check` does, then syncs the
 // fixture's users into a fresh store through the connector's subprocess and the
@@ -44,10 +30,7 @@ func TestMain(m *testing.M) {
 func TestEngineEndToEnd(t *testing.T) {
 	const n = 120
 	fix, apiURL, ca, key := google.NewFixture(t, n)
-	module := filepath.Join(t.TempDir(), "default.wasm")
-	if err := mappertest.BuildFile("../../mappings/default", module); err != nil {
-		t.Fatal(err)
-	}
+	module := e2etest.DefaultMapping(t)
 	keyFile := filepath.Join(t.TempDir(), "sa.json")
 	if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
 		t.Fatal(err)
@@ -76,20 +59,11 @@ sync "people" {
   schedule  = "@hourly"
 }
 `, keyFile, google.Admin, apiURL, ca, module)
-	path := filepath.Join(t.TempDir(), "sync.hcl")
-	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := config.Load(path)
-	if diags.HasErrors() {
-		t.Fatalf("config: %s", diags.Error())
-	}
 	var logs strings.Builder
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	opts := setup.Options{Executable: os.Args[0], Logger: logger}
+	env := e2etest.New(t, src, slog.New(slog.NewTextHandler(&logs, nil)))
 
 	// What `peoplesync check --connector workspace` does.
-	proc, diags := setup.Connector(t.Context(), cfg, "workspace", opts)
+	proc, diags := setup.Connector(t.Context(), env.Config, "workspace", env.Options)
 	if diags.HasErrors() {
 		t.Fatalf("setup: %s", diags.Error())
 	}
@@ -102,31 +76,14 @@ sync "people" {
 		t.Fatalf("check's read: %+v, %v", res, err)
 	}
 
-	st, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	run := func() (engine.Result, error) {
 		t.Helper()
-		ctx := context.Background()
-		prep, diags := setup.Sync(ctx, cfg, "people", opts)
-		if diags.HasErrors() {
-			t.Fatalf("setup: %s", diags.Error())
-		}
-		defer prep.Close(ctx)
-		return (&engine.Engine{Store: st, Holder: "test", Logger: logger}).Run(ctx, prep.Sync, engine.Options{})
+		return env.Run(t, "people", engine.Options{})
 	}
 	ids := fix.IDs()
 	live := func() map[string]store.StoredProfile {
 		t.Helper()
-		got, err := st.Profiles(context.Background(), "people", ids)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := env.Profiles(t, "people", ids)
 		for id, p := range got {
 			if p.DeletedAt != nil {
 				delete(got, id)

@@ -1,38 +1,21 @@
 package okta_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/peoplesync/peoplesync/config"
 	"github.com/peoplesync/peoplesync/engine"
-	"github.com/peoplesync/peoplesync/engine/mapper/mappertest"
-	"github.com/peoplesync/peoplesync/engine/setup"
 	"github.com/peoplesync/peoplesync/engine/store"
-	"github.com/peoplesync/peoplesync/engine/store/pgtest"
-	"github.com/peoplesync/peoplesync/engine/store/postgres"
-	"github.com/peoplesync/peoplesync/plugins"
+	"github.com/peoplesync/peoplesync/plugins/internal/e2etest"
 	"github.com/peoplesync/peoplesync/plugins/okta"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
 // TestMain doubles as the connector subprocess, as peoplesync re-executes itself.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 2 && os.Args[1] == "plugin" {
-		if err := plugins.Serve(os.Args[2]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		os.Exit(0)
-	}
-	pgtest.Main(m)
-}
+func TestMain(m *testing.M) { e2etest.Main(m) }
 
 // TestEngineEndToEnd syncs the fake org's users into a fresh store through the bundled
 // connector's subprocess and the default mapping: managers resolve by Okta id,
@@ -42,10 +25,7 @@ func TestMain(m *testing.M) {
 func TestEngineEndToEnd(t *testing.T) {
 	const n = 250
 	fix, orgURL, ca := okta.NewFixture(t, n)
-	module := filepath.Join(t.TempDir(), "default.wasm")
-	if err := mappertest.BuildFile("../../mappings/default", module); err != nil {
-		t.Fatal(err)
-	}
+	module := e2etest.DefaultMapping(t)
 	t.Setenv("OKTA_E2E_TOKEN", okta.Token)
 	src := fmt.Sprintf(`
 store {
@@ -71,43 +51,17 @@ sync "people" {
   schedule  = "@hourly"
 }
 `, orgURL, ca, module)
-	path := filepath.Join(t.TempDir(), "sync.hcl")
-	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := config.Load(path)
-	if diags.HasErrors() {
-		t.Fatalf("config: %s", diags.Error())
-	}
-	st, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	var logs strings.Builder
+	env := e2etest.New(t, src, slog.New(slog.NewTextHandler(&logs, nil)))
 	run := func(mode connector.ReadMode) (engine.Result, error) {
 		t.Helper()
 		fix.Advance(time.Minute) // the next read starts well after the last change
-		ctx := context.Background()
-		logger := slog.New(slog.NewTextHandler(&logs, nil))
-		prep, diags := setup.Sync(ctx, cfg, "people", setup.Options{Executable: os.Args[0], Logger: logger})
-		if diags.HasErrors() {
-			t.Fatalf("setup: %s", diags.Error())
-		}
-		defer prep.Close(ctx)
-		return (&engine.Engine{Store: st, Holder: "test", Logger: logger}).Run(ctx, prep.Sync, engine.Options{Mode: mode})
+		return env.Run(t, "people", engine.Options{Mode: mode})
 	}
 	ids := fix.IDs()
 	profiles := func() map[string]store.StoredProfile {
 		t.Helper()
-		got, err := st.Profiles(context.Background(), "people", ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
+		return env.Profiles(t, "people", ids)
 	}
 
 	first, err := run(connector.Full)
