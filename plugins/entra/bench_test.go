@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -26,7 +27,7 @@ func BenchmarkFullRead(b *testing.B) {
 	f.keepPaths = false
 	manyUsers(f, benchUsers)
 	c := newTestConnector(&sleeper{})
-	configure(b, c, f.config(nil))
+	connectortesting.Configure(b, c, f.config(nil))
 	b.ResetTimer()
 	for b.Loop() {
 		n := 0

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -108,11 +109,11 @@ func TestCertificateCredentials(t *testing.T) {
 		f.serve(w, r)
 	})
 	c := newTestConnector(&sleeper{})
-	configure(t, c, certConfig(f, app, map[string]any{"page_size": 2}))
+	connectortesting.Configure(t, c, certConfig(f, app, map[string]any{"page_size": 2}))
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
-	got, _, err := read(t, c, connector.ReadRequest{})
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +199,8 @@ func TestCertificateAssertionRefused(t *testing.T) {
 			if name == "unregistered certificate" || name == "expired" {
 				c := New().(*Connector)
 				c.clock = clk.clock()
-				configure(t, c, certConfig(f, app, nil))
-				_, _, err := read(t, c, connector.ReadRequest{})
+				connectortesting.Configure(t, c, certConfig(f, app, nil))
+				_, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 				if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "client_certificate") {
 					t.Errorf("Read = %v, want ErrCredentials naming client_certificate", err)
 				}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -123,8 +124,8 @@ func TestReadRenewsTokenEarly(t *testing.T) {
 	}
 	c := New().(*Connector)
 	c.clock = clk.clock()
-	configure(t, c, f.config(map[string]any{"page_size": 2}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 2}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,9 +165,9 @@ func TestRequestRate(t *testing.T) {
 			}
 			c := New().(*Connector)
 			c.clock = clk.clock()
-			configure(t, c, f.config(map[string]any{"page_size": 10, "requests_per_second": tc.rate}))
+			connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10, "requests_per_second": tc.rate}))
 			start := clk.now()
-			if _, _, err := read(t, c, connector.ReadRequest{}); err != nil {
+			if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); err != nil {
 				t.Fatal(err)
 			}
 			if len(at) != 5 { // the delta link and 4 pages
@@ -203,8 +204,8 @@ func TestRetryWaitCountsTowardsTheRate(t *testing.T) {
 	}
 	c := New().(*Connector)
 	c.clock = clk.clock()
-	configure(t, c, f.config(map[string]any{"page_size": 10, "requests_per_second": 1}))
-	if _, _, err := read(t, c, connector.ReadRequest{}); err != nil {
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10, "requests_per_second": 1}))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	// delta link at 0s, page 1 at 1s (throttled), its retry 3s later at 4s, page 2 at 5s.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/connectortest"
 )
@@ -42,24 +43,6 @@ func newTestConnector(s *sleeper) *Connector {
 	c.clock.sleep = s.sleep
 	c.clock.pace = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	return c
-}
-
-func configure(t testing.TB, c *Connector, cfg json.RawMessage) {
-	t.Helper()
-	diags, err := c.Configure(context.Background(), cfg)
-	if err != nil || diags.HasErrors() {
-		t.Fatalf("Configure: %v %+v", err, diags)
-	}
-}
-
-func read(t testing.TB, c connector.Connector, req connector.ReadRequest) ([]connector.Record, connector.ReadResult, error) {
-	t.Helper()
-	var got []connector.Record
-	res, err := c.Read(context.Background(), req, func(r connector.Record) error {
-		got = append(got, r)
-		return nil
-	})
-	return got, res, err
 }
 
 const (
@@ -160,8 +143,8 @@ func TestFullReadRequests(t *testing.T) {
 	f := newFakeGraph(t)
 	f.add(people()...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(nil))
-	_, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(nil))
+	_, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +182,8 @@ func TestPagingAcrossManyPages(t *testing.T) {
 	f := newFakeGraph(t)
 	manyUsers(f, 2345)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 100}))
-	got, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 100}))
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,8 +221,8 @@ func TestThrottlingHonoursRetryAfter(t *testing.T) {
 	}
 	s := &sleeper{}
 	c := newTestConnector(s)
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,8 +269,8 @@ func TestServerErrorMidReadFailsTheRead(t *testing.T) {
 	}
 	s := &sleeper{}
 	c := newTestConnector(s)
-	configure(t, c, f.config(map[string]any{"page_size": 10, "max_retries": 3}))
-	got, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10, "max_retries": 3}))
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Read = %v, want ErrUnavailable", err)
 	}
@@ -307,8 +290,8 @@ func TestTokenExpiresMidRead(t *testing.T) {
 	manyUsers(f, 40)
 	f.tokenUses = 2 // Graph calls each token expired after two requests
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,8 +312,8 @@ func TestTokenThatCannotBeRenewedFailsTheRead(t *testing.T) {
 		return 0, "", false
 	}
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	_, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	_, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if !errors.Is(err, ErrCredentials) {
 		t.Fatalf("Read = %v, want ErrCredentials", err)
 	}
@@ -346,7 +329,7 @@ func TestCheck(t *testing.T) {
 	f := newFakeGraph(t)
 	f.add(people()...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(nil))
+	connectortesting.Configure(t, c, f.config(nil))
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -355,7 +338,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	wrong := newTestConnector(&sleeper{})
-	configure(t, wrong, f.config(map[string]any{"client_secret": "not-it"}))
+	connectortesting.Configure(t, wrong, f.config(map[string]any{"client_secret": "not-it"}))
 	err := wrong.Check(context.Background())
 	if !errors.Is(err, ErrCredentials) || strings.Contains(err.Error(), "not-it") {
 		t.Errorf("Check with a wrong secret = %v, want ErrCredentials without the secret", err)
@@ -368,7 +351,7 @@ func TestCheck(t *testing.T) {
 
 	f.fault = func(r *http.Request, n int) (int, string, bool) { return http.StatusForbidden, "", true }
 	forbidden := newTestConnector(&sleeper{})
-	configure(t, forbidden, f.config(nil))
+	connectortesting.Configure(t, forbidden, f.config(nil))
 	if err := forbidden.Check(context.Background()); err == nil {
 		t.Error("Check passed though Graph forbids reading users")
 	}
@@ -380,8 +363,8 @@ func TestForbiddenFailsAtOnce(t *testing.T) {
 	f.fault = func(r *http.Request, n int) (int, string, bool) { return http.StatusForbidden, "", true }
 	s := &sleeper{}
 	c := newTestConnector(s)
-	configure(t, c, f.config(nil))
-	if _, _, err := read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrForbidden) {
+	connectortesting.Configure(t, c, f.config(nil))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("Read = %v, want ErrForbidden", err)
 	}
 	if len(s.all()) != 0 {
@@ -393,14 +376,14 @@ func TestDeltaReads(t *testing.T) {
 	f := newFakeGraph(t)
 	f.add(people()...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(nil))
-	_, full, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(nil))
+	_, full, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Nothing changed: no records, a cursor all the same.
-	got, res, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: full.Cursor})
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: full.Cursor})
 	if err != nil || len(got) != 0 || res.Cursor == "" {
 		t.Fatalf("delta over no change: %d records, cursor %q, %v", len(got), res.Cursor, err)
 	}
@@ -412,7 +395,7 @@ func TestDeltaReads(t *testing.T) {
 	f.add(&fakeUser{props: map[string]any{"id": "0f5a4dc1-c8a0-4c9e-9b38-d0c3f1d0e001", "displayName": "Émile Zola", "accountEnabled": true}})
 	f.paths = nil
 
-	got, res2, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res.Cursor})
+	got, res2, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res.Cursor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +431,7 @@ func TestDeltaReads(t *testing.T) {
 	}
 
 	// The new cursor starts after these changes.
-	got, _, err = read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res2.Cursor})
+	got, _, err = connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res2.Cursor})
 	if err != nil || len(got) != 0 {
 		t.Errorf("delta after the changes: %d records, %v", len(got), err)
 	}
@@ -457,9 +440,9 @@ func TestDeltaReads(t *testing.T) {
 func TestDeltaCursorMustBeThisGraphs(t *testing.T) {
 	f := newFakeGraph(t)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(nil))
+	connectortesting.Configure(t, c, f.config(nil))
 	for _, cursor := range []string{"", "https://evil.example.com/v1.0/users/delta?$deltatoken=1", f.srv.URL + "/v1.0/groups/delta?$deltatoken=1", "modifyTimestamp:20260101000000Z"} {
-		if _, _, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: cursor}); !errors.Is(err, ErrCursor) {
+		if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: cursor}); !errors.Is(err, ErrCursor) {
 			t.Errorf("cursor %q: %v, want ErrCursor", cursor, err)
 		}
 	}
@@ -469,7 +452,7 @@ func TestNextLinkToAnotherHostFails(t *testing.T) {
 	f := newFakeGraph(t)
 	manyUsers(f, 5)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 2}))
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 2}))
 	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1.0/users" {
 			writeJSON(w, map[string]any{"value": []any{}, "@odata.nextLink": "https://elsewhere.example.com/v1.0/users?$skiptoken=X"})
@@ -477,7 +460,7 @@ func TestNextLinkToAnotherHostFails(t *testing.T) {
 		}
 		f.serve(w, r)
 	})
-	if _, _, err := read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) {
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) {
 		t.Errorf("Read = %v, want ErrProtocol for a next link to another host", err)
 	}
 }
@@ -488,8 +471,8 @@ func TestPhoto(t *testing.T) {
 	users[1].photo = []byte{0xFF, 0xD8, 0xFF, 0xE0, 'J', 'F', 'I', 'F'}
 	f.add(users...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"include_photo": true}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"include_photo": true}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,8 +532,8 @@ func TestRepeatedIDFailsTheRead(t *testing.T) {
 	f.users["dup"].props = map[string]any{"id": adaID, "displayName": "Ada again"}
 	f.mu.Unlock()
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 2}))
-	if _, _, err := read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "twice") {
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 2}))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("Read = %v, want ErrProtocol for an id listed twice", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -34,7 +35,7 @@ func benchmarkRead(b *testing.B, noReadAhead bool) {
 	manyUsers(f, benchUsers)
 	c := newTestConnector(&sleeper{})
 	c.noReadAhead = noReadAhead
-	configure(b, c, f.config(nil))
+	connectortesting.Configure(b, c, f.config(nil))
 	b.ResetTimer()
 	for b.Loop() {
 		n := 0

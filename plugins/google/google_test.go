@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/connectortest"
 )
@@ -44,24 +45,6 @@ func newTestConnector(s *sleeper) *Connector {
 	c := New().(*Connector)
 	c.clock.sleep = s.sleep
 	return c
-}
-
-func configure(t testing.TB, c *Connector, cfg json.RawMessage) {
-	t.Helper()
-	diags, err := c.Configure(context.Background(), cfg)
-	if err != nil || diags.HasErrors() {
-		t.Fatalf("Configure: %v %+v", err, diags)
-	}
-}
-
-func read(t testing.TB, c connector.Connector, req connector.ReadRequest) ([]connector.Record, connector.ReadResult, error) {
-	t.Helper()
-	var got []connector.Record
-	res, err := c.Read(context.Background(), req, func(r connector.Record) error {
-		got = append(got, r)
-		return nil
-	})
-	return got, res, err
 }
 
 const (
@@ -205,8 +188,8 @@ func TestDescribeSaysFullReadsOnly(t *testing.T) {
 	f := newFakeGoogle(t)
 	f.add(people()...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(nil))
-	if _, _, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: "x"}); err == nil || !strings.Contains(err.Error(), "no delta reads") {
+	connectortesting.Configure(t, c, f.config(nil))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: "x"}); err == nil || !strings.Contains(err.Error(), "no delta reads") {
 		t.Errorf("a delta read = %v, want a refusal", err)
 	}
 }
@@ -215,8 +198,8 @@ func TestFullReadRequests(t *testing.T) {
 	f := newFakeGoogle(t)
 	f.add(people()...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(nil))
-	if _, _, err := read(t, c, connector.ReadRequest{}); err != nil {
+	connectortesting.Configure(t, c, f.config(nil))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	pages := pageURLs(t, f.paths)
@@ -239,8 +222,8 @@ func TestDomainAndCustomSchemas(t *testing.T) {
 	f := newFakeGoogle(t)
 	f.add(people()...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"domain": "example.com", "custom_schemas": []string{"Employment"}}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"domain": "example.com", "custom_schemas": []string{"Employment"}}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +242,8 @@ func TestDomainAndCustomSchemas(t *testing.T) {
 	}
 
 	full := newTestConnector(&sleeper{})
-	configure(t, full, f.config(map[string]any{"custom_schemas": []string{"*"}}))
-	got, _, err = read(t, full, connector.ReadRequest{})
+	connectortesting.Configure(t, full, f.config(map[string]any{"custom_schemas": []string{"*"}}))
+	got, _, err = connectortesting.Read(t, full, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,8 +255,8 @@ func TestDomainAndCustomSchemas(t *testing.T) {
 	}
 
 	wrong := newTestConnector(&sleeper{})
-	configure(t, wrong, f.config(map[string]any{"domain": "elsewhere.example.org"}))
-	if _, _, err := read(t, wrong, connector.ReadRequest{}); err == nil || !strings.Contains(err.Error(), `domain "elsewhere.example.org"`) ||
+	connectortesting.Configure(t, wrong, f.config(map[string]any{"domain": "elsewhere.example.org"}))
+	if _, _, err := connectortesting.Read(t, wrong, connector.ReadRequest{}); err == nil || !strings.Contains(err.Error(), `domain "elsewhere.example.org"`) ||
 		!strings.Contains(err.Error(), "Domain not found.") {
 		t.Errorf("read of an unknown domain = %v", err)
 	}
@@ -305,8 +288,8 @@ func TestPagingAcrossManyPages(t *testing.T) {
 	f := newFakeGoogle(t)
 	manyUsers(f, 2345)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 100}))
-	got, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 100}))
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,8 +328,8 @@ func TestThrottlingIsRetried(t *testing.T) {
 	}
 	s := &sleeper{}
 	c := newTestConnector(s)
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,8 +355,8 @@ func TestForbiddenFailsAtOnce(t *testing.T) {
 	}
 	s := &sleeper{}
 	c := newTestConnector(s)
-	configure(t, c, f.config(nil))
-	_, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(nil))
+	_, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "Not Authorized to access this resource/api") {
 		t.Errorf("Read = %v, want ErrForbidden with Google's message", err)
 	}
@@ -393,8 +376,8 @@ func TestServerErrorMidReadFailsTheRead(t *testing.T) {
 	}
 	s := &sleeper{}
 	c := newTestConnector(s)
-	configure(t, c, f.config(map[string]any{"page_size": 10, "max_retries": 3}))
-	got, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10, "max_retries": 3}))
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Read = %v, want ErrUnavailable", err)
 	}
@@ -414,8 +397,8 @@ func TestTokenExpiresMidRead(t *testing.T) {
 	manyUsers(f, 40)
 	f.tokenUses = 2 // the API calls each token expired after two requests
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,8 +415,8 @@ func TestTokenRenewedBeforeItExpires(t *testing.T) {
 	manyUsers(f, 40)
 	f.tokenLifetime = 90 // inside renewBefore: every request finds its token about to expire
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	if _, _, err := read(t, c, connector.ReadRequest{}); err != nil {
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	if f.issued != f.requests || f.requests != 4 {
@@ -450,8 +433,8 @@ func TestRevokedKeyFailsTheRead(t *testing.T) {
 		return 0, "", "", false
 	}
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	_, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	_, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "invalid_grant: Invalid JWT Signature.") {
 		t.Fatalf("Read = %v, want ErrCredentials with Google's reason", err)
 	}
@@ -494,7 +477,7 @@ func TestTokenEndpointChecksTheAssertion(t *testing.T) {
 				tc.before()
 			}
 			c := newTestConnector(&sleeper{})
-			configure(t, c, f.config(tc.extra))
+			connectortesting.Configure(t, c, f.config(tc.extra))
 			err := c.Check(context.Background())
 			if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check = %v, want ErrCredentials saying %q", err, tc.want)
@@ -509,7 +492,7 @@ func TestCheck(t *testing.T) {
 	f := newFakeGoogle(t)
 	f.add(people()...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(nil))
+	connectortesting.Configure(t, c, f.config(nil))
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -518,7 +501,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check asked %q, want one page of one user", f.paths)
 	}
 	wrong := newTestConnector(&sleeper{})
-	configure(t, wrong, f.config(map[string]any{"customer": "C0000000"}))
+	connectortesting.Configure(t, wrong, f.config(map[string]any{"customer": "C0000000"}))
 	if err := wrong.Check(context.Background()); err == nil || !strings.Contains(err.Error(), `customer "C0000000"`) {
 		t.Errorf("Check of another customer = %v", err)
 	}
@@ -532,8 +515,8 @@ func TestPhoto(t *testing.T) {
 	users[2].res["thumbnailPhotoUrl"] = "https://lh3.googleusercontent.com/a-/zoe" // a URL, but no photo: 404
 	f.add(users...)
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"include_photo": true}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"include_photo": true}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -568,8 +551,8 @@ func TestRepeatedIDFailsTheRead(t *testing.T) {
 	f.add(people()...)
 	f.add(&fakeUser{res: map[string]any{"id": adaID, "primaryEmail": "ada.again@example.com"}})
 	c := newTestConnector(&sleeper{})
-	configure(t, c, f.config(map[string]any{"page_size": 2}))
-	if _, _, err := read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "twice") {
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 2}))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("Read = %v, want ErrProtocol for an id listed twice", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkFullRead(b *testing.B) {
 	f.window = 1 << 30
 	manyUsers(f, benchUsers)
 	c, _ := newTestConnector(f)
-	configure(b, c, f.config(nil))
+	connectortesting.Configure(b, c, f.config(nil))
 	b.ResetTimer()
 	for b.Loop() {
 		n := 0

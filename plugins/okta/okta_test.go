@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peoplesync/peoplesync/plugins/internal/connectortesting"
 	"github.com/peoplesync/peoplesync/sdk/connector"
 	"github.com/peoplesync/peoplesync/sdk/connectortest"
 )
@@ -45,24 +46,6 @@ func newTestConnector(f *fakeOkta) (*Connector, *sleeper) {
 	c := New().(*Connector)
 	c.clock = clock{now: f.clock.Now, sleep: s.sleep}
 	return c, s
-}
-
-func configure(t testing.TB, c *Connector, cfg json.RawMessage) {
-	t.Helper()
-	diags, err := c.Configure(context.Background(), cfg)
-	if err != nil || diags.HasErrors() {
-		t.Fatalf("Configure: %v %+v", err, diags)
-	}
-}
-
-func read(t testing.TB, c connector.Connector, req connector.ReadRequest) ([]connector.Record, connector.ReadResult, error) {
-	t.Helper()
-	var got []connector.Record
-	res, err := c.Read(context.Background(), req, func(r connector.Record) error {
-		got = append(got, r)
-		return nil
-	})
-	return got, res, err
 }
 
 const (
@@ -192,8 +175,8 @@ func TestFullReadAsksForEveryStatus(t *testing.T) {
 	f := newFakeOkta(t)
 	f.add(people()...)
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(nil))
-	got, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(nil))
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +222,8 @@ func TestPagingAcrossManyPages(t *testing.T) {
 	f := newFakeOkta(t)
 	manyUsers(f, 2345)
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(map[string]any{"page_size": 100}))
-	got, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 100}))
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,8 +263,8 @@ func TestThrottlingHonoursRateLimitReset(t *testing.T) {
 	c, s := newTestConnector(f)
 	var logs strings.Builder
 	c.log = slog.New(slog.NewTextHandler(&logs, nil))
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,8 +289,8 @@ func TestRateLimitWindowWaitsInsteadOfA429(t *testing.T) {
 	f.clock.Advance(30 * time.Second) // half way through a minute
 	f.window = 4
 	c, s := newTestConnector(f)
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,8 +316,8 @@ func TestServerErrorMidReadFailsTheRead(t *testing.T) {
 		return 0, nil, false
 	}
 	c, s := newTestConnector(f)
-	configure(t, c, f.config(map[string]any{"page_size": 10, "max_retries": 3}))
-	got, res, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10, "max_retries": 3}))
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Read = %v, want ErrUnavailable", err)
 	}
@@ -356,16 +339,16 @@ func TestDeltaReads(t *testing.T) {
 	f := newFakeOkta(t)
 	f.add(people()...)
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(nil))
+	connectortesting.Configure(t, c, f.config(nil))
 	f.clock.Advance(time.Minute)
-	_, full, err := read(t, c, connector.ReadRequest{})
+	_, full, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Nothing changed: no records, the same cursor.
 	f.clock.Advance(time.Minute)
-	got, res, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: full.Cursor})
+	got, res, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: full.Cursor})
 	if err != nil || len(got) != 0 || res.Cursor != full.Cursor {
 		t.Fatalf("delta over no change: %d records, cursor %q (was %q), %v", len(got), res.Cursor, full.Cursor, err)
 	}
@@ -382,7 +365,7 @@ func TestDeltaReads(t *testing.T) {
 	f.remove(liID) // deleted from Okta: a delta cannot see it
 	f.clock.Advance(time.Minute)
 
-	got, res2, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res.Cursor})
+	got, res2, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res.Cursor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +396,7 @@ func TestDeltaReads(t *testing.T) {
 	}
 
 	f.clock.Advance(time.Minute)
-	got, _, err = read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res2.Cursor})
+	got, _, err = connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: res2.Cursor})
 	if err != nil || len(got) != 0 {
 		t.Errorf("delta after the changes: %d records, %v", len(got), err)
 	}
@@ -435,14 +418,14 @@ func TestDeltaSeesAChangeMadeDuringTheRead(t *testing.T) {
 		return 0, nil, false
 	}
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(map[string]any{"page_size": 10}))
-	_, full, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 10}))
+	_, full, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.fault = nil
 	f.clock.Advance(time.Minute)
-	got, _, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: full.Cursor})
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: full.Cursor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,9 +441,9 @@ func TestDeltaSeesAChangeMadeDuringTheRead(t *testing.T) {
 func TestDeltaCursorMustBeATimestamp(t *testing.T) {
 	f := newFakeOkta(t)
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(nil))
+	connectortesting.Configure(t, c, f.config(nil))
 	for _, cursor := range []string{"", "modifyTimestamp:20260101000000Z", "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=1", `2026-01-01T00:00:00.000Z" or status eq "ACTIVE`} {
-		if _, _, err := read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: cursor}); !errors.Is(err, ErrCursor) {
+		if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{Mode: connector.Delta, Cursor: cursor}); !errors.Is(err, ErrCursor) {
 			t.Errorf("cursor %q: %v, want ErrCursor", cursor, err)
 		}
 	}
@@ -473,13 +456,13 @@ func TestNextLinkToAnotherHostFails(t *testing.T) {
 	f := newFakeOkta(t)
 	manyUsers(f, 5)
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(map[string]any{"page_size": 2}))
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 2}))
 	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", `<https://elsewhere.example.com/api/v1/users?after=00u1&limit=2>; rel="next"`)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte("[]"))
 	})
-	if _, _, err := read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) {
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) {
 		t.Errorf("Read = %v, want ErrProtocol for a next link to another host", err)
 	}
 }
@@ -518,8 +501,8 @@ func TestOAuthClientCredentials(t *testing.T) {
 	manyUsers(f, 40)
 	f.tokenUses = 2 // Okta calls each access token invalid after two requests
 	c, _ := newTestConnector(f)
-	configure(t, c, f.oauthConfig(map[string]any{"page_size": 10}))
-	got, _, err := read(t, c, connector.ReadRequest{})
+	connectortesting.Configure(t, c, f.oauthConfig(map[string]any{"page_size": 10}))
+	got, _, err := connectortesting.Read(t, c, connector.ReadRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,8 +521,8 @@ func TestOAuthClientCredentials(t *testing.T) {
 	// Another key: the token endpoint refuses the assertion.
 	other := newFakeOkta(t)
 	wrong, _ := newTestConnector(f)
-	configure(t, wrong, f.oauthConfig(map[string]any{"private_key": other.keyPEM()}))
-	_, _, err = read(t, wrong, connector.ReadRequest{})
+	connectortesting.Configure(t, wrong, f.oauthConfig(map[string]any{"private_key": other.keyPEM()}))
+	_, _, err = connectortesting.Read(t, wrong, connector.ReadRequest{})
 	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "signature is invalid") {
 		t.Fatalf("Read with another key = %v, want ErrCredentials saying the signature is invalid", err)
 	}
@@ -552,7 +535,7 @@ func TestCheck(t *testing.T) {
 	f := newFakeOkta(t)
 	f.add(people()...)
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(nil))
+	connectortesting.Configure(t, c, f.config(nil))
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
@@ -561,7 +544,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	wrong, s := newTestConnector(f)
-	configure(t, wrong, f.config(map[string]any{"api_token": "not-it-000"}))
+	connectortesting.Configure(t, wrong, f.config(map[string]any{"api_token": "not-it-000"}))
 	err := wrong.Check(context.Background())
 	if !errors.Is(err, ErrCredentials) || strings.Contains(err.Error(), "not-it-000") || !strings.Contains(err.Error(), "E0000011") {
 		t.Errorf("Check with a wrong token = %v, want ErrCredentials with Okta's code, without the token", err)
@@ -572,14 +555,14 @@ func TestCheck(t *testing.T) {
 
 	f.fault = func(r *http.Request, n int) (int, map[string]string, bool) { return http.StatusForbidden, nil, true }
 	forbidden, _ := newTestConnector(f)
-	configure(t, forbidden, f.config(nil))
+	connectortesting.Configure(t, forbidden, f.config(nil))
 	if err := forbidden.Check(context.Background()); !errors.Is(err, ErrForbidden) {
 		t.Errorf("Check = %v, want ErrForbidden", err)
 	}
 
 	f.fault = nil
 	oauth, _ := newTestConnector(f)
-	configure(t, oauth, f.oauthConfig(nil))
+	connectortesting.Configure(t, oauth, f.oauthConfig(nil))
 	if err := oauth.Check(context.Background()); err != nil {
 		t.Errorf("Check with client credentials: %v", err)
 	}
@@ -638,8 +621,8 @@ func TestRepeatedIDFailsTheRead(t *testing.T) {
 	f.add(people()...)
 	f.add(&fakeUser{id: "00u9dup0000000000000", raw: `{"id": "` + adaID + `", "status": "ACTIVE", "profile": {"login": "ada.again@example.com"}}`})
 	c, _ := newTestConnector(f)
-	configure(t, c, f.config(map[string]any{"page_size": 2}))
-	if _, _, err := read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "twice") {
+	connectortesting.Configure(t, c, f.config(map[string]any{"page_size": 2}))
+	if _, _, err := connectortesting.Read(t, c, connector.ReadRequest{}); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("Read = %v, want ErrProtocol for an id listed twice", err)
 	}
 }
