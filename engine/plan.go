@@ -138,8 +138,11 @@ func displayName(pr *profile.Profile) string {
 // DiffProfiles lists the fields whose values differ from old to new; a nil old is an
 // empty profile. Photos compare by content.
 func DiffProfiles(old, new *profile.Profile) []FieldDiff {
-	if old == nil {
-		old = &profile.Profile{}
+	created := old == nil
+	if created {
+		// A new profile is active unless the source says otherwise: "active false →
+		// true" on every create told nothing.
+		old = &profile.Profile{Active: true}
 	}
 	var d []FieldDiff
 	for i, name := range profile.CoreFields {
@@ -150,7 +153,10 @@ func DiffProfiles(old, new *profile.Profile) []FieldDiff {
 	if old.Manager != new.Manager {
 		d = append(d, FieldDiff{Field: "manager", Old: old.Manager, New: new.Manager})
 	}
-	if old.Active != new.Active {
+	switch {
+	case created && !new.Active:
+		d = append(d, FieldDiff{Field: "active", Old: "", New: "false"})
+	case old.Active != new.Active:
 		d = append(d, FieldDiff{Field: "active", Old: fmt.Sprint(old.Active), New: fmt.Sprint(new.Active)})
 	}
 	keys := make(map[string]struct{}, len(old.Attributes)+len(new.Attributes))
