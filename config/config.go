@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -151,6 +152,34 @@ type Mapping struct {
 
 	given   ranges
 	secrets *secretSet
+	// settingRanges are where each key of the settings object was written.
+	settingRanges map[string]hcl.Range
+}
+
+// SettingRange returns where the settings key was written, key and value, or the
+// settings attribute's range when the key is not in it as written.
+func (m *Mapping) SettingRange(key string) hcl.Range {
+	if r, ok := m.settingRanges[key]; ok {
+		return r
+	}
+	return m.RangeOf("settings")
+}
+
+// SettingIn returns the first key of the settings that msg (a module's complaint
+// about its settings) names, quoted or at the start of the complaint, and whether
+// there is one. Modules say which setting they reject in words, not in a field.
+func (m *Mapping) SettingIn(msg string) (string, bool) {
+	best, at := "", -1
+	for key := range m.settingRanges {
+		i := strings.Index(msg, `"`+key+`"`)
+		if j := strings.Index(msg, ": "+key+" "); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+		if i >= 0 && (at < 0 || i < at || i == at && len(key) > len(best)) {
+			best, at = key, i
+		}
+	}
+	return best, at >= 0
 }
 
 // RangeOf returns where the mapping block's named attribute was written (see ranges):

@@ -530,3 +530,38 @@ func TestLeaseTTLBounds(t *testing.T) {
 		}
 	}
 }
+
+// A setting the module names in its complaint is found where it was written.
+func TestSettingRangeAndSettingIn(t *testing.T) {
+	cfg := mustParse(t, `
+store {
+  url = "postgres://x"
+}
+mapping "m" {
+  module = "testdata/valid/modules/default.module"
+  settings = {
+    email_domain = "example.com"
+    "default_country_code" = "4x9"
+  }
+}
+`, "settings.hcl")
+	m := cfg.Mapping("m")
+	for msg, want := range map[string]string{
+		`mapping settings: unknown setting "email_domain"; did you mean …`: "email_domain",
+		`mapping settings: default_country_code "4x9" is not a country calling code`: "default_country_code",
+	} {
+		key, ok := m.SettingIn(msg)
+		if !ok || key != want {
+			t.Errorf("SettingIn(%q) = %q, %v; want %q", msg, key, ok, want)
+		}
+	}
+	if _, ok := m.SettingIn("mapping settings: something else"); ok {
+		t.Error("SettingIn found a key in a message that names none")
+	}
+	if r := m.SettingRange("default_country_code"); r.Start.Line != 9 || r.End.Line != 9 {
+		t.Errorf("SettingRange(default_country_code) = %v, want line 9", r)
+	}
+	if r := m.SettingRange("nope"); r.Start.Line != 7 {
+		t.Errorf("SettingRange of an unknown key = %v, want the settings attribute (line 7)", r)
+	}
+}

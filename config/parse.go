@@ -459,9 +459,35 @@ func (d *decoder) decodeMapping(b *hcl.Block) *Mapping {
 			max:    MaxCallTimeout,
 			whyMax: "a module that loops forever holds its run for several times the limit before it counts as stuck",
 		}))},
-		{"settings", false, into(&m.SettingsJSON, d.settings)},
+		{"settings", false, func(attr *hcl.Attribute) {
+			into(&m.SettingsJSON, d.settings)(attr)
+			m.settingRanges = settingRanges(attr)
+		}},
 	})
 	return m
+}
+
+// settingRanges are where each key of a settings object was written, key and value: a
+// setting the module rejects is pointed at, not the whole object. Keys that are not
+// plain names or strings are left out (their diagnostics point at the object).
+func settingRanges(attr *hcl.Attribute) map[string]hcl.Range {
+	obj, ok := attr.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]hcl.Range, len(obj.Items))
+	for _, item := range obj.Items {
+		key := hcl.ExprAsKeyword(item.KeyExpr)
+		if key == "" {
+			v, diags := item.KeyExpr.Value(nil)
+			if diags.HasErrors() || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+				continue
+			}
+			key = v.AsString()
+		}
+		out[key] = hcl.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
+	}
+	return out
 }
 
 // module decodes the path of a mapping module, which must be a file.

@@ -63,7 +63,8 @@ mapping "default" {
   }
 }
 `
-	validateFails(t, dir, src, "sync.hcl line 6", `unknown setting "default_country_cod"`,
+	// Line 7, the key the module names, not line 6 where the settings object starts.
+	validateFails(t, dir, src, "sync.hcl line 7", `unknown setting "default_country_cod"`,
 		`did you mean "default_country_code"?`, "1 error(s)")
 }
 

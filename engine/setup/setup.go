@@ -378,10 +378,14 @@ func openMapping(ctx context.Context, m *config.Mapping, opts Options) (*mapper.
 	mp, err := mod.NewMapper(ctx, m.SettingsJSON)
 	if err != nil {
 		_ = mod.Close(ctx)
+		subject := m.RangeOf("settings")
+		if key, ok := m.SettingIn(err.Error()); ok {
+			subject = m.SettingRange(key) // the setting the module names, not the whole object
+		}
 		return nil, nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Mapping rejects its settings",
 			// The module may quote its settings, which may hold values from env().
-			Detail: m.Redact(fmt.Sprintf("mapping %q: %v", m.Name, err)), Subject: m.RangeOf("settings").Ptr(),
+			Detail: m.Redact(fmt.Sprintf("mapping %q: %v", m.Name, err)), Subject: subject.Ptr(),
 		}}
 	}
 	return mod, mp, nil
