@@ -547,7 +547,7 @@ mapping "m" {
 `, "settings.hcl")
 	m := cfg.Mapping("m")
 	for msg, want := range map[string]string{
-		`mapping settings: unknown setting "email_domain"; did you mean …`: "email_domain",
+		`mapping settings: unknown setting "email_domain"; did you mean …`:           "email_domain",
 		`mapping settings: default_country_code "4x9" is not a country calling code`: "default_country_code",
 	} {
 		key, ok := m.SettingIn(msg)
