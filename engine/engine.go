@@ -56,6 +56,9 @@ type Sync struct {
 	Roles *store.Roles
 }
 
+// joins reports whether the sync joins its records to existing people (has join keys).
+func (s *Sync) joins() bool { return s.Roles != nil && len(s.Roles.Join) > 0 }
+
 // Engine runs syncs against a store.
 type Engine struct {
 	Store store.Store

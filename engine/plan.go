@@ -80,7 +80,7 @@ func (p *pass) plan(ctx context.Context, changes []store.Change) error {
 // planMatches says how the unlinked records among changes would find their people, for
 // a sync that joins (nil otherwise, or when there are none).
 func (p *pass) planMatches(ctx context.Context, changes []store.Change) ([]store.MatchResult, error) {
-	if p.sync.Roles == nil || len(p.sync.Roles.Join) == 0 {
+	if !p.sync.joins() {
 		return make([]store.MatchResult, len(changes)), nil
 	}
 	var idx []int

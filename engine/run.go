@@ -215,7 +215,7 @@ func (p *pass) fill(r *Result) {
 	r.Processed, r.Created, r.Updated = p.processed, p.created, p.updated
 	r.Unchanged, r.Skipped, r.Deleted, r.Errors = p.unchanged, p.skipped, p.deleted, p.errors
 	r.Linked, r.Joined, r.Unmatched, r.Disputed, r.Rematched = p.linked, p.joined, p.unmatched, p.disputed, p.rematched
-	r.Joins = p.sync.Roles != nil && len(p.sync.Roles.Join) > 0
+	r.Joins = p.sync.joins()
 	r.Keyless = p.keyless
 	r.Skips = p.skips
 	r.WouldDelete = p.wouldDelete
@@ -266,7 +266,7 @@ func (p *pass) execute(ctx context.Context) error {
 			p.log.Info("pending records joined their people", "joined", n)
 		}
 	}
-	if p.run != nil && p.sync.Roles != nil && len(p.sync.Roles.Join) > 0 {
+	if p.run != nil && p.sync.joins() {
 		// A sync that joins reports what is pending now, not only what this run added:
 		// an unchanged record that stays unmatched is not re-written, but still unmatched.
 		u, d, err := p.engine.Store.PendingCounts(ctx, p.sync.Name)
@@ -824,7 +824,7 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 				sourceHashes[r.ID] = mb.sources[i][:]
 				continue
 			}
-			if st.ProfileID == "" && p.sync.Roles != nil && len(p.sync.Roles.Join) > 0 && !hasJoinKey(res.Profile, p.sync.Roles.Join) {
+			if st.ProfileID == "" && p.sync.joins() && !hasJoinKey(res.Profile, p.sync.Roles.Join) {
 				p.keyless++
 				if p.keyless == 1 {
 					p.log.Warn("a record has none of the sync's join keys, so it can never join a person; does the mapping produce them?",
@@ -1029,11 +1029,7 @@ func IsLockLost(err error) bool { return errors.Is(err, store.ErrLockLost) }
 // hasJoinKey reports whether pr has a value for one of the join keys.
 func hasJoinKey(pr *profile.Profile, keys []string) bool {
 	for _, k := range keys {
-		v := pr.Get(k)
-		if name, ok := strings.CutPrefix(k, store.FieldAttributes+"."); ok {
-			v = pr.Attributes[name]
-		}
-		if strings.TrimSpace(v) != "" {
+		if strings.TrimSpace(store.FieldValue(pr, k)) != "" {
 			return true
 		}
 	}

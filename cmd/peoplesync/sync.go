@@ -281,9 +281,7 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 			r.Created, r.Updated, deletes, r.Unchanged, r.Skipped, r.Errors, r.Processed, r.Duration.Round(time.Millisecond))
 		if r.Joins {
 			fmt.Fprintf(w, "would join %d; keep %d unmatched and %d disputed\n", r.Joined, r.Unmatched, r.Disputed)
-			if r.Keyless > 0 {
-				fmt.Fprintf(w, "%d records have no value for any join key, so they can never join a person: check that the mapping produces the keys\n", r.Keyless)
-			}
+			writeKeyless(w, r)
 		}
 		writeSkips(w, r)
 		if r.Message != "" && r.Status != store.StatusFailed {
@@ -381,10 +379,15 @@ func writeJoins(w io.Writer, r engine.Result) {
 		fmt.Fprintf(w, "; %d waiting records joined their people", r.Rematched)
 	}
 	fmt.Fprintln(w)
-	if r.Keyless > 0 {
-		fmt.Fprintf(w, "%d records have no value for any join key, so they can never join a person: check that the mapping produces the keys\n", r.Keyless)
-	}
+	writeKeyless(w, r)
 	if r.Unmatched+r.Disputed > 0 {
 		fmt.Fprintf(w, "`peoplesync pending --sync %s` lists the unmatched and disputed records\n", r.Sync)
+	}
+}
+
+// writeKeyless says, if any, how many records had none of the sync's join keys.
+func writeKeyless(w io.Writer, r engine.Result) {
+	if r.Keyless > 0 {
+		fmt.Fprintf(w, "%d records have no value for any join key, so they can never join a person: check that the mapping produces the keys\n", r.Keyless)
 	}
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"slices"
 	"strings"
+
+	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
 // Rank orders syncs by their precedence for field, highest first: the field's own list
@@ -60,18 +62,17 @@ func (s Sources) Joiners() []string {
 	return out
 }
 
-// NormalizeKey is the form in which a join key's value is compared: trimmed, and
-// case-folded for the fields that are case-insensitive (user name and email). An empty
-// result matches nothing.
-func NormalizeKey(field, value string) string {
-	value = strings.TrimSpace(value)
-	if KeyFoldsCase(field) {
-		value = strings.ToLower(value)
+// FieldValue is the value of a field of p by its precedence or join-key name: a core
+// field, or "attributes.NAME"; "" for any other name.
+func FieldValue(p *profile.Profile, field string) string {
+	if name, ok := strings.CutPrefix(field, FieldAttributes+"."); ok {
+		return p.Attributes[name]
 	}
-	return value
+	return p.Get(field)
 }
 
-// KeyFoldsCase reports whether a join key field compares case-insensitively.
+// KeyFoldsCase reports whether a join key field compares case-insensitively: join keys
+// are compared trimmed, and these case-folded, on both sides in the store's SQL.
 func KeyFoldsCase(field string) bool {
 	return field == "email" || field == "user_name"
 }

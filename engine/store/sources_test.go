@@ -3,6 +3,8 @@ package store
 import (
 	"slices"
 	"testing"
+
+	"github.com/peoplesync/peoplesync/sdk/profile"
 )
 
 func TestRank(t *testing.T) {
@@ -35,16 +37,17 @@ func TestRank(t *testing.T) {
 	}
 }
 
-func TestNormalizeKey(t *testing.T) {
-	for _, c := range [][3]string{
-		{"email", "  Ann@Example.COM ", "ann@example.com"},
-		{"user_name", "ANN", "ann"},
-		{"employee_number", " E042 ", "E042"},
-		{"attributes.badge", "Xy", "Xy"},
-	} {
-		if got := NormalizeKey(c[0], c[1]); got != c[2] {
-			t.Errorf("NormalizeKey(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+func TestFieldValueAndRoles(t *testing.T) {
+	var p profile.Profile
+	p.Set(profile.Email, "ann@example.com")
+	p.Attributes = map[string]string{"badge": "Xy"}
+	for field, want := range map[string]string{"email": "ann@example.com", "attributes.badge": "Xy", "attributes.none": "", "nonsense": ""} {
+		if got := FieldValue(&p, field); got != want {
+			t.Errorf("FieldValue(%q) = %q, want %q", field, got, want)
 		}
+	}
+	if !KeyFoldsCase("email") || !KeyFoldsCase("user_name") || KeyFoldsCase("employee_number") {
+		t.Error("KeyFoldsCase: email and user_name fold, employee_number does not")
 	}
 	if r := (Sources{}).RolesOf("x"); r.Creates != true || r.Ends != true || r.Join != nil {
 		t.Errorf("RolesOf an unknown sync = %+v", r)

@@ -527,7 +527,7 @@ func (r *run) decide(ctx context.Context, tx pgx.Tx, roles store.Roles, kept []s
 	if len(roles.Join) > 0 {
 		var err error
 		outs, err = match(ctx, tx, r.sync, roles.Join, len(unlinked), func(i int, key string) string {
-			return profileKeyValue(&kept[unlinked[i]].Profile, key)
+			return store.FieldValue(&kept[unlinked[i]].Profile, key)
 		})
 		if err != nil {
 			return err

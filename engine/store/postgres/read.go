@@ -372,7 +372,7 @@ func (s *Store) Match(ctx context.Context, syncName string, records []profile.Pr
 		return out, nil
 	}
 	outs, err := match(ctx, s.pool, syncName, keys, len(records), func(i int, key string) string {
-		return profileKeyValue(&records[i], key)
+		return store.FieldValue(&records[i], key)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("match: %w", err)

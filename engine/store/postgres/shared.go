@@ -259,14 +259,6 @@ func match(ctx context.Context, q querier, sync string, keys []string, n int, va
 	return out, nil
 }
 
-// profileKeyValue is the value of a join key in a mapped profile.
-func profileKeyValue(p *profile.Profile, key string) string {
-	if name, ok := strings.CutPrefix(key, store.FieldAttributes+"."); ok {
-		return p.Attributes[name]
-	}
-	return p.Get(key)
-}
-
 // contributionKeyValue is the value of a join key in a stored contribution.
 func contributionKeyValue(c *contribution, key string) string {
 	if name, ok := strings.CutPrefix(key, store.FieldAttributes+"."); ok {

@@ -242,22 +242,10 @@ func testPrecedenceAndFallThrough(t *testing.T, h *harness) {
 func check(t *testing.T, when string, p profile.Profile, want map[string]string) {
 	t.Helper()
 	for f, v := range want {
-		got := p.Get(f)
-		if name, ok := cutAttr(f); ok {
-			got = p.Attributes[name]
-		}
-		if got != v {
+		if got := store.FieldValue(&p, f); got != v {
 			t.Errorf("%s: %s = %q, want %q", when, f, got, v)
 		}
 	}
-}
-
-func cutAttr(f string) (string, bool) {
-	const prefix = "attributes."
-	if len(f) > len(prefix) && f[:len(prefix)] == prefix {
-		return f[len(prefix):], true
-	}
-	return "", false
 }
 
 func testDropByRole(t *testing.T, h *harness) {
