@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,14 +67,10 @@ func readPerson(ctx context.Context, tx pgx.Tx, id string) (store.Person, error)
 	for i := range c.core {
 		dest = append(dest, &c.core[i])
 	}
-	cols := make([]string, len(profile.CoreFields))
-	for i, f := range profile.CoreFields {
-		cols[i] = "p." + f
-	}
 	dest = append(dest, &attrs, &c.active, &p.DeletedAt, &p.CreatedAt, &p.UpdatedAt, &c.provenance,
 		&p.ManagerID, &p.ManagerName, &c.photoSync)
 	err := tx.QueryRow(ctx, `
-		SELECT `+strings.Join(cols, ", ")+`, p.attributes, p.active, p.deleted_at, p.created_at, p.updated_at,
+		SELECT `+coreColumns("p")+`, p.attributes, p.active, p.deleted_at, p.created_at, p.updated_at,
 		       p.provenance, coalesce(p.manager_id::text, ''),
 		       coalesce((SELECT m.display_name FROM profiles m WHERE m.id = p.manager_id), ''),
 		       coalesce((SELECT CASE WHEN i.source = 'user' THEN 'user' ELSE coalesce(i.sync_name, '') END

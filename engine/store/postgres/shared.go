@@ -44,12 +44,18 @@ type contribution struct {
 // contributionSQL is the jsonb of a contribution built from the row alias a, which has
 // the core field columns, attributes and active (the staging table or profiles).
 func contributionSQL(a string) string {
+	return fmt.Sprintf(`jsonb_build_object('c', jsonb_build_array(%s), 'a', %s.attributes, 'act', %s.active)`,
+		coreColumns(a), a, a)
+}
+
+// coreColumns is the select list of the core field columns of the row alias a, in
+// CoreFields order.
+func coreColumns(a string) string {
 	cols := make([]string, len(profile.CoreFields))
 	for i, f := range profile.CoreFields {
 		cols[i] = a + "." + f
 	}
-	return fmt.Sprintf(`jsonb_build_object('c', jsonb_build_array(%s), 'a', %s.attributes, 'act', %s.active)`,
-		strings.Join(cols, ", "), a, a)
+	return strings.Join(cols, ", ")
 }
 
 // origin is where a shared profile's field came from: the sync, and since when that
@@ -354,12 +360,8 @@ func (r *run) recompute(ctx context.Context, tx pgx.Tx, ids []string, restore ma
 
 // readShared reads the profiles ids with their live sources.
 func readShared(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*current, error) {
-	cols := make([]string, len(profile.CoreFields))
-	for i, f := range profile.CoreFields {
-		cols[i] = "p." + f
-	}
 	rows, err := tx.Query(ctx, `
-		SELECT p.id::text, `+strings.Join(cols, ", ")+`, p.attributes, p.active, p.deleted_at IS NOT NULL,
+		SELECT p.id::text, `+coreColumns("p")+`, p.attributes, p.active, p.deleted_at IS NOT NULL,
 		       p.provenance, coalesce(CASE WHEN i.source = 'user' THEN 'user' ELSE i.sync_name END, ''), i.sha256
 		  FROM profiles p LEFT JOIN profile_images i ON i.profile_id = p.id
 		 WHERE p.id = ANY ($1::uuid[])`, ids)
