@@ -39,9 +39,22 @@ func main() {
 	n := flag.Int("n", 100000, "number of people")
 	runs := flag.Int("runs", 3, "repetitions; the table shows medians")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	mappingRounds := flag.Int("mapping-rounds", 3, "alternated rounds of the mapping time limit's cost (0: skip)")
+	mappingOnly := flag.Bool("mapping-only", false, "measure only the mapping time limit's cost")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
-	if err := run(context.Background(), *n, *runs, *keep); err != nil {
+	if *mappingOnly {
+		dir, err := os.MkdirTemp("", "peoplesync-bench-")
+		if err == nil {
+			defer os.RemoveAll(dir)
+			err = (&world{dir: dir}).mappingTimeLimit(context.Background(), os.Stdout, *mappingRounds)
+		}
+		if err != nil {
+			log.Fatalf("bench: %v", err)
+		}
+		return
+	}
+	if err := run(context.Background(), *n, *runs, *keep, *mappingRounds); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -90,7 +103,7 @@ type world struct {
 	added    int
 }
 
-func run(ctx context.Context, n, runs int, keep bool) error {
+func run(ctx context.Context, n, runs int, keep bool, mappingRounds int) error {
 	dir, err := os.MkdirTemp("", "peoplesync-bench-")
 	if err != nil {
 		return err
@@ -219,7 +232,10 @@ func run(ctx context.Context, n, runs int, keep bool) error {
 	for _, s := range samples[scenarios[0]] {
 		initials = append(initials, s.wall)
 	}
-	return w.twoSources(ctx, wasm, median(initials), ldapLimit)
+	if err := w.twoSources(ctx, wasm, median(initials), ldapLimit); err != nil {
+		return err
+	}
+	return w.mappingTimeLimit(ctx, os.Stdout, mappingRounds)
 }
 
 func median(ds []time.Duration) time.Duration {
