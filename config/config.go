@@ -218,6 +218,10 @@ type Sync struct {
 	RequiredFields []string
 	// Deletion is the deletion guard.
 	Deletion Deletion
+	// PreviousNames (previous_names) are names the sync had before it was renamed. A run
+	// of the sync first adopts what the store keeps under them (its links, runs and
+	// cursor), so that renaming a sync does not create its people again.
+	PreviousNames []string
 	// People is the people block: how the sync's records find the person they belong to
 	// when several syncs feed one profile, and whether it creates and ends people. Nil
 	// without one: the sync has store.DefaultRoles (see Roles).
@@ -225,7 +229,8 @@ type Sync struct {
 	// DeclRange is the range of the block's header (sync "NAME").
 	DeclRange hcl.Range
 
-	given ranges
+	given          ranges
+	previousRanges []hcl.Range // where each of PreviousNames was written
 }
 
 // RangeOf returns where the sync block's named attribute or nested block was written

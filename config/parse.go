@@ -317,6 +317,7 @@ func (d *decoder) decodeFile(body hcl.Body) {
 			"No %s named %s is declared. %s", r.kind, quote(r.name), declaredList(r.kind, declared[r.kind]))
 	}
 	d.checkSources(declared["sync"])
+	d.checkPreviousNames(declared["sync"])
 }
 
 // at renders where a block starts, as file:line:column.
@@ -600,6 +601,11 @@ func (d *decoder) decodeSync(b *hcl.Block) *Sync {
 		{"timeout", false, into(&s.Timeout, d.duration(`"30m" or "1h30m"`, span{}))},
 		{"batch_size", false, into(&s.BatchSize, d.atLeast(1))},
 		{"required_fields", false, into(&s.RequiredFields, d.coreFields)},
+		{"previous_names", false, func(attr *hcl.Attribute) {
+			if names, rngs, ok := d.stringList(attr); ok {
+				s.PreviousNames, s.previousRanges = names, rngs
+			}
+		}},
 	}, nested{"deletion", func(db *hcl.Block) {
 		d.block(db, nil, []field{
 			{"max_count", false, into(&del.MaxCount, d.atLeast(0))},

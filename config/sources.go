@@ -355,7 +355,9 @@ func (d *decoder) checkSyncList(attr *hcl.Attribute, what string, names []string
 		rng := rngs[i]
 		if _, ok := declared[name]; !ok {
 			hint := declaredList("sync", declared)
-			if best := Nearest(name, slices.Sorted(maps.Keys(declared)), 3); best != "" {
+			if renamed := d.cfg.PreviousNameOf(name); renamed != nil {
+				hint = fmt.Sprintf("Sync %s was renamed from it (previous_names); name it by its new name.", quote(renamed.Name))
+			} else if best := Nearest(name, slices.Sorted(maps.Keys(declared)), 3); best != "" {
 				hint = fmt.Sprintf("Did you mean %q?", best)
 			}
 			d.errorf(rng, "Reference to undeclared sync", "%s names %s, but no sync of that name is declared. %s", what, show(name), hint)
