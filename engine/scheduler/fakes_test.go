@@ -119,6 +119,7 @@ func (s *fakeStore) LiveExternalIDs(context.Context, string, func(string) error)
 func (s *fakeStore) Runs(context.Context, string, int) ([]store.RunInfo, error) { return nil, nil }
 
 func (s *fakeStore) Cursor(context.Context, string) (string, error) { return "", nil }
+func (s *fakeStore) LinkedSyncs(context.Context) ([]string, error)  { return nil, nil }
 
 // fakeRun is one run's hold on its sync's lock in a fakeStore.
 type fakeRun struct {
@@ -138,6 +139,7 @@ func (r *fakeRun) Rematch(context.Context) (int, error)                     { re
 func (r *fakeRun) SoftDelete(context.Context, []string) (int, error)        { return 0, nil }
 func (r *fakeRun) ResolveManagers(context.Context, []string) (int, error)   { return 0, nil }
 func (r *fakeRun) RecordErrors(context.Context, []store.RecordError) error  { return nil }
+func (r *fakeRun) Adopt(context.Context, []string) ([]store.Adopted, error) { return nil, nil }
 
 func (r *fakeRun) Finish(_ context.Context, sum store.Summary) error {
 	r.store.mu.Lock()

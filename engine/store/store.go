@@ -26,6 +26,9 @@ var (
 	// ErrTickTaken: the scheduled tick already has a run of the sync in that mode (on this
 	// replica or another); the tick must not run again.
 	ErrTickTaken = errors.New("this tick of the sync already has a run")
+	// ErrRenamed: the sync was renamed (previous_names) and its new name adopted what the
+	// store kept under the old one; a run under the old name would create its people again.
+	ErrRenamed = errors.New("the sync was renamed")
 )
 
 // Run statuses as recorded in sync_runs.
@@ -295,6 +298,16 @@ type LockInfo struct {
 	Live bool
 }
 
+// Adopted is what Run.Adopt took over from one previous name.
+type Adopted struct {
+	// Name is the previous name.
+	Name string
+	// Links is how many links (live, dropped and pending) it moved.
+	Links int
+	// Runs is how many runs of the history it moved.
+	Runs int
+}
+
 // Store is a profile store.
 type Store interface {
 	// Migrate brings the schema up to date.
@@ -346,6 +359,9 @@ type Store interface {
 	RunErrors(ctx context.Context, runID int64) ([]RecordError, error)
 	// Cursor returns the sync's last delta cursor, "" if none.
 	Cursor(ctx context.Context, sync string) (string, error)
+	// LinkedSyncs returns, sorted, the names of the syncs the store has links of (live,
+	// dropped or pending): what a configuration that lacks one of them left behind.
+	LinkedSyncs(ctx context.Context) ([]string, error)
 	// Close releases the store's connections.
 	Close()
 }
@@ -385,6 +401,14 @@ type Run interface {
 	// many it joined. A record joined so contributes to its profile at once, without its
 	// sync running again, so that the order in which syncs run does not matter.
 	Rematch(ctx context.Context) (int, error)
+	// Adopt makes what the store keeps under the sync's previous names its own: links,
+	// pending records, pictures, runs, the delta cursor (if the sync has none) and the
+	// provenance that names them. It refuses (ErrLocked) while a run of a previous name
+	// holds its lock, and refuses when the sync and a previous name both have links that
+	// no earlier adoption explains. It works in pieces, each its own fenced transaction;
+	// a run stopped midway leaves the rest for the next run, and a finished adoption is a
+	// no-op. From its start, runs under the previous name fail with ErrRenamed.
+	Adopt(ctx context.Context, previous []string) ([]Adopted, error)
 	// RecordErrors stores per-record errors of the run.
 	RecordErrors(ctx context.Context, errs []RecordError) error
 	// Finish records the summary, releases the lock and ends the run. It is safe to call

@@ -41,6 +41,9 @@ type run struct {
 	// resolvePiece is how many links a piece of the whole-sync manager resolution
 	// resolves (defaultResolvePiece; tests make it small).
 	resolvePiece int
+	// adoptPiece is how many links one transaction of an adoption moves (rename.go);
+	// defaultAdoptPiece but in tests.
+	adoptPiece int
 
 	stopOnce sync.Once
 	cancel   context.CancelFunc
@@ -84,6 +87,19 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 		// its writes (or a stalled one, see endStalledWrites), this try gives up.
 		if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`,
 			fmt.Sprint(takeTimeout.Milliseconds())); err != nil {
+			return err
+		}
+		// A renamed sync's profiles belong to its new name (rename.go): a run under the
+		// old name, from a replica still on the old configuration, would create them anew.
+		var renamedTo string
+		var renamedAt time.Time
+		switch err := tx.QueryRow(ctx, `SELECT new_name, started_at FROM sync_renames WHERE old_name = $1`,
+			syncName).Scan(&renamedTo, &renamedAt); {
+		case err == nil:
+			return fmt.Errorf("sync %q: %w to %q on %s (previous_names), which adopted its profiles; "+
+				"a run under the old name would create them again: remove sync %q from the configuration, or give a new sync another name",
+				syncName, store.ErrRenamed, renamedTo, renamedAt.UTC().Format(time.DateOnly), syncName)
+		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
 		// A taker first locks the row FOR UPDATE, which waits for the holder's fenced
@@ -136,7 +152,7 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 		err = fmt.Errorf("sync %q: %w: its holder is writing", syncName, store.ErrLocked)
 	}
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrTickTaken) {
+		if errors.Is(err, store.ErrLocked) || errors.Is(err, store.ErrTickTaken) || errors.Is(err, store.ErrRenamed) {
 			return nil, fmt.Errorf("begin run: %w", err)
 		}
 		return nil, fmt.Errorf("begin run of sync %q: %w", syncName, translate(err))
@@ -145,6 +161,7 @@ func (s *Store) beginRun(ctx context.Context, syncName, mode, holder string, tic
 		s: s, id: id, sync: syncName, holder: holder, term: term,
 		log:          s.log.With("sync", syncName, "run", id),
 		resolvePiece: defaultResolvePiece,
+		adoptPiece:   defaultAdoptPiece,
 		done:         make(chan struct{}),
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

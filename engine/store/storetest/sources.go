@@ -36,6 +36,8 @@ func RunSources(t *testing.T, newStore func(t *testing.T, src store.Sources) sto
 		{"ManagersAcrossSources", testManagersAcrossSources},
 		{"PhotoPrecedence", testPhotoPrecedence},
 		{"ConcurrentSources", testConcurrentSources},
+		{"RenameAdopts", testRenameAdopts},
+		{"RenameRefusals", testRenameRefusals},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
