@@ -54,6 +54,10 @@ type Sync struct {
 	// Roles are the sync's roles toward people that other syncs also feed (the store
 	// applies them; the engine counts and plans by them). Zero: store.DefaultRoles.
 	Roles *store.Roles
+	// PreviousNames are names the sync had before it was renamed: a run first adopts
+	// what the store keeps under them (store.Run.Adopt), and a dry run reads them while
+	// the sync has no links of its own yet, so that its plan is the run's.
+	PreviousNames []string
 }
 
 // joins reports whether the sync joins its records to existing people (has join keys).
@@ -157,6 +161,9 @@ type Result struct {
 	Unmatched int64
 	Disputed  int64
 	Rematched int64
+	// Adopted is what the run took over from the sync's previous names before it read
+	// (a dry run: the previous name whose profiles it would take over, without counts).
+	Adopted []store.Adopted
 	// Keyless counts the unlinked records of a sync that joins that had no value for any
 	// of its join keys: they can never join (is the key one the mapping produces?).
 	Keyless int64

@@ -56,7 +56,7 @@ func (p *pass) plan(ctx context.Context, changes []store.Change) error {
 	if len(updates) == 0 {
 		return nil
 	}
-	stored, err := p.engine.Store.Profiles(ctx, p.sync.Name, updates)
+	stored, err := p.engine.Store.Profiles(ctx, p.storeName, updates)
 	if err != nil {
 		return fmt.Errorf("load stored profiles for the plan: %w", err)
 	}
@@ -95,7 +95,7 @@ func (p *pass) planMatches(ctx context.Context, changes []store.Change) ([]store
 	if len(records) == 0 {
 		return out, nil
 	}
-	ms, err := p.engine.Store.Match(ctx, p.sync.Name, records)
+	ms, err := p.engine.Store.Match(ctx, p.storeName, records)
 	if err != nil {
 		return nil, fmt.Errorf("plan the join: %w", err)
 	}
@@ -112,7 +112,7 @@ func (p *pass) planDeletes(ctx context.Context, gone []string) {
 		return
 	}
 	gone = gone[:min(room, len(gone))]
-	stored, err := p.engine.Store.Profiles(ctx, p.sync.Name, gone)
+	stored, err := p.engine.Store.Profiles(ctx, p.storeName, gone)
 	if err != nil {
 		p.log.Warn("loading profiles to describe deletions failed", "err", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +69,7 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		res.Message = ErrNoDeltas.Error()
 		return res, fmt.Errorf("sync %q: %w", s.Name, ErrNoDeltas)
 	}
-	p := &pass{engine: e, sync: s, opts: opts, seen: newSeenSet(), log: log}
+	p := &pass{engine: e, sync: s, opts: opts, seen: newSeenSet(), log: log, storeName: s.Name}
 	p.progress.fn, p.progress.start = opts.Progress, start
 	if !opts.DryRun {
 		run := opts.Begun
@@ -89,7 +90,10 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 		p.progress.total = p.expectedRecords(ctx)
 	}
 
-	runErr := p.execute(ctx)
+	runErr := p.adopt(ctx)
+	if runErr == nil {
+		runErr = p.execute(ctx)
+	}
 	if runErr != nil {
 		runErr = p.why(ctx, runErr)
 	}
@@ -168,6 +172,11 @@ type pass struct {
 	opts   Options
 	run    store.Run // nil for a dry run
 	log    *slog.Logger
+	// storeName is the name the store keeps the sync's links under: the sync's own, or
+	// for a dry run of a renamed sync that has none yet, the previous name that has them
+	// (a real run adopts them first). adopted is what the run adopted (would adopt).
+	storeName string
+	adopted   []store.Adopted
 
 	salt []byte
 	end  connector.ReadResult
@@ -217,17 +226,50 @@ func (p *pass) fill(r *Result) {
 	r.Linked, r.Joined, r.Unmatched, r.Disputed, r.Rematched = p.linked, p.joined, p.unmatched, p.disputed, p.rematched
 	r.Joins = p.sync.joins()
 	r.Keyless = p.keyless
+	r.Adopted = p.adopted
 	r.Skips = p.skips
 	r.WouldDelete = p.wouldDelete
 	r.Status, r.Message = p.status, p.message
 	r.Changes = p.changes
 }
 
+// adopt takes over what the store keeps under the sync's previous names, before the
+// run reads anything of its own. A dry run only finds the previous name whose links to
+// read instead while the sync has none.
+func (p *pass) adopt(ctx context.Context) error {
+	if len(p.sync.PreviousNames) == 0 {
+		return nil
+	}
+	if p.run != nil {
+		adopted, err := p.run.Adopt(ctx, p.sync.PreviousNames)
+		p.adopted = adopted
+		for _, a := range adopted {
+			p.log.Info("adopted the profiles of a previous name of the sync", "previous", a.Name, "links", a.Links, "runs", a.Runs)
+		}
+		return err
+	}
+	linked, err := p.engine.Store.LinkedSyncs(ctx)
+	if err != nil {
+		return fmt.Errorf("find the previous names' profiles: %w", err)
+	}
+	if slices.Contains(linked, p.sync.Name) {
+		return nil
+	}
+	for _, name := range p.sync.PreviousNames {
+		if slices.Contains(linked, name) {
+			p.storeName = name
+			p.adopted = []store.Adopted{{Name: name}}
+			return nil
+		}
+	}
+	return nil
+}
+
 func (p *pass) execute(ctx context.Context) error {
 	p.salt = p.sync.Mapper.Identity()
 	req := connector.ReadRequest{Mode: p.opts.Mode}
 	if p.opts.Mode == connector.Delta {
-		cur, err := p.engine.Store.Cursor(ctx, p.sync.Name)
+		cur, err := p.engine.Store.Cursor(ctx, p.storeName)
 		if err != nil {
 			return fmt.Errorf("load delta cursor: %w", err)
 		}
@@ -269,7 +311,7 @@ func (p *pass) execute(ctx context.Context) error {
 	if p.run != nil && p.sync.joins() {
 		// A sync that joins reports what is pending now, not only what this run added:
 		// an unchanged record that stays unmatched is not re-written, but still unmatched.
-		u, d, err := p.engine.Store.PendingCounts(ctx, p.sync.Name)
+		u, d, err := p.engine.Store.PendingCounts(ctx, p.storeName)
 		if err != nil {
 			return err
 		}
@@ -375,7 +417,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 		p.stopWaiting = make(chan struct{})
 		g.Go(func() error {
 			start := time.Now()
-			idx, err := loadStoredIndex(gctx, p.engine.Store, p.sync.Name, p.seen)
+			idx, err := loadStoredIndex(gctx, p.engine.Store, p.storeName, p.seen)
 			if err != nil {
 				return fmt.Errorf("load the sync's links: %w", err)
 			}
@@ -605,7 +647,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 		}
 	}
 	if len(ids) > 0 {
-		stored, err := p.engine.Store.Lookup(ctx, p.sync.Name, ids)
+		stored, err := p.engine.Store.Lookup(ctx, p.storeName, ids)
 		if err != nil {
 			return mb, fmt.Errorf("look up stored profiles: %w", err)
 		}
@@ -947,7 +989,7 @@ func (p *pass) deletions(ctx context.Context) error {
 	}
 	var gone []string
 	live := 0
-	err := p.engine.Store.LiveExternalIDs(ctx, p.sync.Name, func(id string) error {
+	err := p.engine.Store.LiveExternalIDs(ctx, p.storeName, func(id string) error {
 		live++
 		if p.opts.Mode == connector.Full {
 			if !p.seen.has(id) {

@@ -59,6 +59,7 @@ func (a *app) serve(ctx context.Context, listen string) error {
 	} else if n > 0 {
 		a.logger.Warn("marked runs abandoned: their process stopped without finishing them", "runs", n)
 	}
+	a.warnAboutLeftovers(ctx, cfg, st, "")
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -175,6 +175,7 @@ func (a *app) runSync(ctx context.Context, f *runFlags, dryRun bool) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("sync %q cannot start", f.sync)}
 	}
 	defer prep.Close(context.WithoutCancel(ctx))
+	a.warnAboutLeftovers(ctx, cfg, st, f.sync)
 
 	eng := &engine.Engine{Store: st, Holder: holder(), Logger: a.logger}
 	opts := engine.Options{DryRun: dryRun, AllowDeletes: f.allowDeletes, PlanDetails: f.details}
@@ -236,13 +237,25 @@ type resultJSON struct {
 	Disputed    int64           `json:"disputed"`
 	Rematched   int64           `json:"rematched"`
 	Keyless     int64           `json:"keyless,omitempty"`
+	Adopted     []adoptedJSON   `json:"adopted,omitempty"`
 	WouldDelete int64           `json:"would_delete,omitempty"`
 	DurationMS  int64           `json:"duration_ms"`
 	Message     string          `json:"message,omitempty"`
 	Changes     []engine.Change `json:"changes,omitempty"`
 }
 
+// adoptedJSON is what a run took over from one of its sync's previous names.
+type adoptedJSON struct {
+	Name  string `json:"previous_name"`
+	Links int    `json:"links"`
+	Runs  int    `json:"runs"`
+}
+
 func writeResultJSON(w io.Writer, r engine.Result) error {
+	var adopted []adoptedJSON
+	for _, a := range r.Adopted {
+		adopted = append(adopted, adoptedJSON{Name: a.Name, Links: a.Links, Runs: a.Runs})
+	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(resultJSON{
@@ -251,6 +264,7 @@ func writeResultJSON(w io.Writer, r engine.Result) error {
 		Skipped: r.Skipped, Skips: r.Skips,
 		Deleted: r.Deleted, Errors: r.Errors, WouldDelete: r.WouldDelete,
 		Linked: r.Linked, Joined: r.Joined, Unmatched: r.Unmatched, Disputed: r.Disputed, Rematched: r.Rematched, Keyless: r.Keyless,
+		Adopted:    adopted,
 		DurationMS: r.Duration.Milliseconds(), Message: r.Message, Changes: r.Changes,
 	})
 }
@@ -258,6 +272,9 @@ func writeResultJSON(w io.Writer, r engine.Result) error {
 func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 	if dryRun {
 		fmt.Fprintf(w, "Plan for sync %q (%s read; nothing was written):\n", r.Sync, r.Mode)
+		for _, a := range r.Adopted {
+			fmt.Fprintf(w, "  (the sync was renamed from %q: the run adopts that name's profiles first; this plan compares against them)\n", a.Name)
+		}
 		held := r.WouldDelete > r.Deleted // the guard holds the deletions back
 		for _, c := range r.Changes {
 			action := c.Action
@@ -290,6 +307,9 @@ func writeResultText(w io.Writer, r engine.Result, dryRun bool) {
 		return
 	}
 	fmt.Fprintf(w, "sync %q run %d: %s in %s\n", r.Sync, r.RunID, r.Status, r.Duration.Round(time.Millisecond))
+	for _, a := range r.Adopted {
+		fmt.Fprintf(w, "adopted the profiles of %q, the sync's previous name: %d links and %d runs\n", a.Name, a.Links, a.Runs)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "processed\tcreated\tupdated\tunchanged\tskipped\tdeleted\terrors\t")
 	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Processed, r.Created, r.Updated, r.Unchanged, r.Skipped, r.Deleted, r.Errors)

@@ -98,6 +98,7 @@ func Sync(ctx context.Context, cfg *config.Config, name string, opts Options) (*
 		Timeout:        s.Timeout,
 		Guard:          Guard(s.Deletion),
 		Roles:          &roles,
+		PreviousNames:  s.PreviousNames,
 	}
 	return p, diags
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/peoplesync/peoplesync/config"
+	"github.com/peoplesync/peoplesync/engine/store"
+)
+
+// leftovers returns the syncs the store has links of that the configuration neither
+// declares nor lists in any previous_names: what a removed or renamed sync left, which
+// nothing updates or removes any more.
+func leftovers(ctx context.Context, cfg *config.Config, st store.Store) ([]string, error) {
+	linked, err := st.LinkedSyncs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range linked {
+		if cfg.Sync(name) == nil && cfg.PreviousNameOf(name) == nil {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// warnAboutLeftovers warns, before the first run of sync (one without links of its
+// own yet), that the store holds other syncs' profiles the configuration no longer has:
+// if sync is one of them renamed, its run is about to create every person again. With
+// sync "" (serve) it warns about every leftover.
+func (a *app) warnAboutLeftovers(ctx context.Context, cfg *config.Config, st store.Store, sync string) {
+	left, err := leftovers(ctx, cfg, st)
+	if err != nil {
+		a.logger.Debug("could not list the store's syncs", "err", err)
+		return
+	}
+	if len(left) == 0 {
+		return
+	}
+	if sync != "" {
+		linked, err := st.LinkedSyncs(ctx)
+		if err != nil || slices.Contains(linked, sync) {
+			return // not its first run: a rename would have shown before
+		}
+	}
+	for _, name := range left {
+		hint := "If a sync of the configuration is that sync renamed, add previous_names = [\"" + name +
+			"\"] to it: its next run adopts those profiles instead of creating everyone again."
+		if sync != "" {
+			hint = fmt.Sprintf("If sync %q is %q renamed, add previous_names = [%q] to it before it runs: "+
+				"its run adopts those profiles instead of creating everyone again.", sync, name, name)
+		}
+		a.logger.Warn(fmt.Sprintf("the store has profiles of sync %q, which %s no longer declares: nothing updates or removes them. %s",
+			name, a.configPath, hint), "leftover_sync", name)
+	}
+}
