@@ -32,14 +32,7 @@ func TestFaultPostgresRestartMidRun(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
 			v := newVersion(t, opts, people, in)
-			server := pgtest.NewServer(t)
-			ctx := context.Background()
-			if err := pgtest.CreateDatabase(ctx, server.DSN("postgres"), "peoplesync"); err != nil {
-				t.Fatal(err)
-			}
-			bin, wasm := binaries(t)
-			w := &world{t: t, dir: t.TempDir(), dsn: server.DSN("peoplesync"), bin: bin, wasm: wasm, opts: opts}
-			w.openStore()
+			w, server := newServerWorld(t, opts)
 			// A lease far longer than the test: a run row or lock left behind shows.
 			cfg := w.config("sync.hcl", "120s", syncSpec{name: faultSync, path: w.writeFile("people.ldif", v.ldif), schedule: "@every 1h", batch: 100})
 
@@ -48,21 +41,7 @@ func TestFaultPostgresRestartMidRun(t *testing.T) {
 			p := w.startSync(cfg, "restarted")
 			w.waitBlocked(pid, "an Apply to wait inside its transaction")
 			waitUntil(t, 30*time.Second, "the first batches to commit", func() bool { return w.live(faultSync) >= 100 })
-			w.store.Close()
-
-			if err := server.Shutdown(ctx, mode); err != nil {
-				t.Fatal(err)
-			}
-			release() // its session is gone with the server
-			select {
-			case <-p.done:
-			case <-time.After(outage):
-			}
-			if err := server.Resume(ctx); err != nil {
-				t.Fatal(err)
-			}
-			code, res := p.result(60 * time.Second)
-			w.openStore()
+			code, res := w.restartUnder(p, server, mode, release)
 
 			committed := w.live(faultSync)
 			if code != 1 || res.Status != store.StatusFailed {
@@ -94,6 +73,43 @@ func TestFaultPostgresRestartMidRun(t *testing.T) {
 			w.checkConverged(v, nil)
 		})
 	}
+}
+
+// newServerWorld is a world on a database server of the test's own, which it may shut
+// down and restart.
+func newServerWorld(t *testing.T, opts peoplegen.Options) (*world, *pgtest.Server) {
+	t.Helper()
+	server := pgtest.NewServer(t)
+	if err := pgtest.CreateDatabase(context.Background(), server.DSN("postgres"), "peoplesync"); err != nil {
+		t.Fatal(err)
+	}
+	bin, wasm := binaries(t)
+	w := &world{t: t, dir: t.TempDir(), dsn: server.DSN("peoplesync"), bin: bin, wasm: wasm, opts: opts}
+	w.openStore()
+	return w, server
+}
+
+// restartUnder shuts the server down (mode) under the running p, lets release go (the
+// session it ends is gone with the server anyway), keeps the database away for outage
+// or until p exits, brings it back and returns p's exit code and summary.
+func (w *world) restartUnder(p *syncProc, server *pgtest.Server, mode pgtest.ShutdownMode, release func()) (int, resultJSON) {
+	w.t.Helper()
+	ctx := context.Background()
+	w.store.Close()
+	if err := server.Shutdown(ctx, mode); err != nil {
+		w.t.Fatal(err)
+	}
+	release()
+	select {
+	case <-p.done:
+	case <-time.After(outage):
+	}
+	if err := server.Resume(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	code, res := p.result(60 * time.Second)
+	w.openStore()
+	return code, res
 }
 
 // openStore (re)opens the world's store handle, closed when the test ends.

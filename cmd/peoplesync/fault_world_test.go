@@ -43,6 +43,12 @@ type syncProc struct {
 // own so that a kill takes its connector with it.
 func (w *world) startSync(cfg, name string) *syncProc {
 	w.t.Helper()
+	return w.startSyncOf(cfg, faultSync, name)
+}
+
+// startSyncOf is startSync of the sync syncName.
+func (w *world) startSyncOf(cfg, syncName, name string) *syncProc {
+	w.t.Helper()
 	p := &syncProc{t: w.t, stdout: filepath.Join(w.dir, name+".out"), stderr: filepath.Join(w.dir, name+".log"), done: make(chan struct{})}
 	out, err := os.Create(p.stdout)
 	if err != nil {
@@ -53,7 +59,7 @@ func (w *world) startSync(cfg, name string) *syncProc {
 		w.t.Fatal(err)
 	}
 	p.cmd = exec.Command(w.bin, "--config", cfg, "--log-format", "json", "--log-level", "debug",
-		"sync", "--sync", faultSync, "--output", "json")
+		"sync", "--sync", syncName, "--output", "json")
 	p.cmd.Stdout, p.cmd.Stderr = out, errOut
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
@@ -112,7 +118,13 @@ func (p *syncProc) result(d time.Duration) (int, resultJSON) {
 // syncToEnd runs a sync to its end and fails the test unless it succeeded.
 func (w *world) syncToEnd(cfg, name string) resultJSON {
 	w.t.Helper()
-	p := w.startSync(cfg, name)
+	return w.syncToEndOf(cfg, faultSync, name)
+}
+
+// syncToEndOf is syncToEnd of the sync syncName.
+func (w *world) syncToEndOf(cfg, syncName, name string) resultJSON {
+	w.t.Helper()
+	p := w.startSyncOf(cfg, syncName, name)
 	code, res := p.result(60 * time.Second)
 	if code != 0 || res.Status != store.StatusSucceeded {
 		errOut, _ := os.ReadFile(p.stderr)
@@ -122,8 +134,11 @@ func (w *world) syncToEnd(cfg, name string) resultJSON {
 }
 
 // runningRun returns the sync's run in status running, or nil.
-func (w *world) runningRun() *store.RunInfo {
-	for _, r := range w.runs(faultSync) {
+func (w *world) runningRun() *store.RunInfo { return w.runningRunOf(faultSync) }
+
+// runningRunOf is runningRun of the sync syncName.
+func (w *world) runningRunOf(syncName string) *store.RunInfo {
+	for _, r := range w.runs(syncName) {
 		if r.Status == store.StatusRunning {
 			return &r
 		}
@@ -136,9 +151,15 @@ func (w *world) runningRun() *store.RunInfo {
 // `sync` ignoring lease_ttl would take.
 func (w *world) waitLeaseExpired() {
 	w.t.Helper()
+	w.waitLeaseExpiredOf(faultSync)
+}
+
+// waitLeaseExpiredOf is waitLeaseExpired of the sync syncName.
+func (w *world) waitLeaseExpiredOf(syncName string) {
+	w.t.Helper()
 	waitUntil(w.t, 15*time.Second, "the killed run's lease (lease_ttl 2s) to expire", func() bool {
 		for _, l := range w.locks() {
-			if l.Sync == faultSync && l.Live {
+			if l.Sync == syncName && l.Live {
 				return false
 			}
 		}
@@ -182,6 +203,12 @@ func (w *world) count(sql string, args ...any) int {
 // function that lets go.
 func (w *world) holdProfile(externalID string) (int32, func()) {
 	w.t.Helper()
+	return w.holdProfileOf(faultSync, externalID)
+}
+
+// holdProfileOf is holdProfile of the profile that the sync syncName links to externalID.
+func (w *world) holdProfileOf(syncName, externalID string) (int32, func()) {
+	w.t.Helper()
 	ctx := context.Background()
 	conn := w.pg()
 	var pid int32
@@ -195,7 +222,7 @@ func (w *world) holdProfile(externalID string) (int32, func()) {
 	var one int
 	if err := tx.QueryRow(ctx, `
 		SELECT 1 FROM profiles p JOIN profile_links l ON l.profile_id = p.id
-		 WHERE l.sync_name = $1 AND l.external_id = $2 FOR NO KEY UPDATE OF p`, faultSync, externalID).Scan(&one); err != nil {
+		 WHERE l.sync_name = $1 AND l.external_id = $2 FOR NO KEY UPDATE OF p`, syncName, externalID).Scan(&one); err != nil {
 		w.t.Fatalf("lock the profile of %s: %v", externalID, err)
 	}
 	released := false

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,6 +106,13 @@ type syncSpec struct {
 	name, path, schedule string
 	batch                int
 	maxPercent           int
+	// format is the export's format ("" is ldif), idAttribute its ID attribute ("" is
+	// the file connector's default).
+	format, idAttribute string
+	// join, if set, makes the sync one that joins the people other syncs create, by
+	// these keys, and never creates or ends anyone; wins lists the fields in which the
+	// sync comes first (the others follow the order of the sync blocks).
+	join, wins []string
 }
 
 // config writes a config with the given syncs and lease and returns its path.
@@ -111,6 +120,8 @@ func (w *world) config(name, lease string, syncs ...syncSpec) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "store {\n  url = %q\n  lease_ttl = %q\n}\n", w.dsn, lease)
 	fmt.Fprintf(&b, "mapping \"m\" {\n  module = %q\n  settings = { email_domain = \"example.com\" }\n}\n", w.wasm)
+	var names []string
+	wins := map[string][]string{} // field: the syncs that come first in it
 	for _, s := range syncs {
 		if s.batch == 0 {
 			s.batch = 1000
@@ -118,11 +129,23 @@ func (w *world) config(name, lease string, syncs ...syncSpec) string {
 		if s.maxPercent == 0 {
 			s.maxPercent = 10
 		}
+		if s.format == "" {
+			s.format = "ldif"
+		}
+		idAttr := ""
+		if s.idAttribute != "" {
+			idAttr = fmt.Sprintf("\n    id_attribute = %q", s.idAttribute)
+		}
+		people := ""
+		if len(s.join) > 0 {
+			keys, _ := json.Marshal(s.join)
+			people = fmt.Sprintf("\n  people {\n    create = false\n    end    = false\n    join   = %s\n  }", keys)
+		}
 		fmt.Fprintf(&b, `connector %[1]q {
   plugin = "file"
   config {
     path   = %[2]q
-    format = "ldif"
+    format = %[6]q%[7]s
   }
 }
 sync %[1]q {
@@ -133,9 +156,22 @@ sync %[1]q {
   timeout    = "30s"
   deletion {
     max_percent = %[5]d
-  }
+  }%[8]s
 }
-`, s.name, s.path, s.schedule, s.batch, s.maxPercent)
+`, s.name, s.path, s.schedule, s.batch, s.maxPercent, s.format, idAttr, people)
+		names = append(names, s.name)
+		for _, f := range s.wins {
+			wins[f] = append(wins[f], s.name)
+		}
+	}
+	if len(wins) > 0 {
+		all, _ := json.Marshal(names)
+		fmt.Fprintf(&b, "precedence {\n  default = %s\n  fields = {\n", all)
+		for _, f := range slices.Sorted(maps.Keys(wins)) {
+			order, _ := json.Marshal(wins[f])
+			fmt.Fprintf(&b, "    %s = %s\n", f, order)
+		}
+		b.WriteString("  }\n}\n")
 	}
 	return w.writeFile(name, []byte(b.String()))
 }
