@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,15 +86,26 @@ func (a *app) runsCommand() *cobra.Command {
 			if err := printLocks(cmd.Context(), a.stdout, st); err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			t.add("RUN", "SYNC", "MODE", "STATUS", "STARTED", "DURATION", "PROCESSED", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED", "DELETED", "ERRORS", "HOLDER", "MESSAGE")
+			// The join counts only when a listed run has one: a store whose syncs join
+			// nobody keeps the table it had.
+			joins := slices.ContainsFunc(runs, func(r store.RunInfo) bool { return r.Joined+r.Unmatched+r.Disputed > 0 })
+			header := []string{"RUN", "SYNC", "MODE", "STATUS", "STARTED", "DURATION", "PROCESSED", "CREATED", "UPDATED", "UNCHANGED", "SKIPPED", "DELETED", "ERRORS"}
+			if joins {
+				header = append(header, "JOINED", "UNMATCHED", "DISPUTED")
+			}
+			t.add(append(header, "HOLDER", "MESSAGE")...)
 			for _, r := range runs {
 				dur := "-"
 				if r.FinishedAt != nil {
 					dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 				}
 				n := func(v int64) string { return strconv.FormatInt(v, 10) }
-				t.add(n(r.ID), r.Sync, r.Mode, r.Status, r.StartedAt.UTC().Format(time.RFC3339), dur,
-					n(r.Processed), n(r.Created), n(r.Updated), n(r.Unchanged), n(r.Skipped), n(r.Deleted), n(r.Errors), r.Holder, r.Message)
+				row := []string{n(r.ID), r.Sync, r.Mode, r.Status, r.StartedAt.UTC().Format(time.RFC3339), dur,
+					n(r.Processed), n(r.Created), n(r.Updated), n(r.Unchanged), n(r.Skipped), n(r.Deleted), n(r.Errors)}
+				if joins {
+					row = append(row, n(r.Joined), n(r.Unmatched), n(r.Disputed))
+				}
+				t.add(append(row, r.Holder, r.Message)...)
 			}
 			return t.write(a.stdout)
 		},
