@@ -37,7 +37,7 @@ const joinSync = "dir"
 type joinDirectory struct {
 	opts          peoplegen.Options
 	people        []peoplegen.Person
-	hr            []byte
+	hr, hrAll     []byte // HR's export, and a later one with everyone
 	first, second version
 	gone          []int // dropped by the second version
 	rephoned      []int // with new phones in the second version
@@ -49,6 +49,7 @@ func newJoinDirectory(t *testing.T, n int) joinDirectory {
 	d := joinDirectory{opts: peoplegen.Defaults(n), missing: 3}
 	d.people = peoplegen.Generate(d.opts)
 	d.hr = hrCSV(t, d.people[:n-d.missing])
+	d.hrAll = hrCSV(t, d.people)
 
 	dir := slices.Clone(d.people)
 	for i := range dir {
@@ -96,20 +97,20 @@ func hrCSV(t *testing.T, people []peoplegen.Person) []byte {
 }
 
 // joinSetup is one world of the join tests with its configs: HR's export, and the
-// directory's first and second versions and a pipe the test feeds.
+// directory's first and second versions and a pipe the test feeds; hrAll is HR's later
+// export with the directory's second version.
 type joinSetup struct {
-	w                       *world
-	hr, first, second, pipe string
-	fifo                    *fifoLDIF
-	d                       joinDirectory
+	w                              *world
+	hr, first, second, pipe, hrAll string
+	fifo                           *fifoLDIF
+	d                              joinDirectory
 }
 
 // joinConfigs writes w's configs for d: lease is their lease_ttl.
 func joinConfigs(w *world, d joinDirectory, lease string) joinSetup {
 	w.t.Helper()
 	s := joinSetup{w: w, d: d}
-	hrPath := w.writeFile("hr.csv", d.hr)
-	cfg := func(name, dirPath string) string {
+	cfg := func(name, hrPath, dirPath string) string {
 		return w.config(name, lease,
 			syncSpec{name: faultSync, path: hrPath, schedule: "@every 1h", batch: 100, format: "csv", idAttribute: "employee_id"},
 			// No guard on the directory's deletions: a partial read taken for a whole
@@ -117,19 +118,21 @@ func joinConfigs(w *world, d joinDirectory, lease string) joinSetup {
 			syncSpec{name: joinSync, path: dirPath, schedule: "@every 1h", batch: 100, maxPercent: 100,
 				join: []string{"employee_number", "email"}, wins: []string{"email", "phone_work", "phone_mobile", "photo"}})
 	}
-	s.first = cfg("first.hcl", w.writeFile("first.ldif", d.first.ldif))
-	s.second = cfg("second.hcl", w.writeFile("second.ldif", d.second.ldif))
+	hrPath, second := w.writeFile("hr.csv", d.hr), w.writeFile("second.ldif", d.second.ldif)
+	s.first = cfg("first.hcl", hrPath, w.writeFile("first.ldif", d.first.ldif))
+	s.second = cfg("second.hcl", hrPath, second)
 	s.fifo = w.fifo("pipe.ldif")
-	s.pipe = cfg("pipe.hcl", s.fifo.path)
+	s.pipe = cfg("pipe.hcl", hrPath, s.fifo.path)
+	s.hrAll = cfg("hr-all.hcl", w.writeFile("hr-all.csv", d.hrAll), second)
 	s.hr = s.first
 	return s
 }
 
 // joinReference is what a store holds that saw no fault: after HR's run, after the
-// directory's first version, after its second.
+// directory's first version, after its second, and after HR's export with everyone.
 type joinReference struct {
-	hrOnly, first, second map[string]string
-	cfg                   string // the reference store's config of the second version
+	hrOnly, first, second, all map[string]string
+	cfg                        string // the reference store's config of the second version
 }
 
 func newJoinReference(t *testing.T, d joinDirectory) joinReference {
@@ -150,6 +153,11 @@ func newJoinReference(t *testing.T, d joinDirectory) joinReference {
 	}
 	ref.second = s.w.joinSnapshot()
 	ref.cfg = s.second
+	// HR's run that creates the people the directory has waited for joins them.
+	if res := s.w.syncToEndOf(s.hrAll, faultSync, "ref-hr-all"); res.Created != int64(d.missing) || res.Rematched != int64(d.missing) {
+		t.Fatalf("HR's run with everyone: %+v, want %d created and as many waiting records joined", res, d.missing)
+	}
+	ref.all = s.w.joinSnapshot()
 	// The people the directory dropped keep their profiles, without its phone.
 	if k := s.w.count(`SELECT count(*) FROM profiles p JOIN profile_links l ON l.profile_id = p.id
 		WHERE l.sync_name = $1 AND l.gone_at IS NOT NULL AND p.deleted_at IS NULL AND p.phone_work = ''`, joinSync); k != len(d.gone) {
@@ -414,6 +422,32 @@ func TestFaultJoinKilledSyncConverges(t *testing.T) {
 		// Every profile is as the first version or the second left it.
 		checkJoinedOrUntouched(t, s.w.joinSnapshot(), ref.first, ref.second)
 		rerun(s, s.second, ref.second, killed)
+	})
+
+	t.Run("HR's run while it joins waiting records", func(t *testing.T) {
+		t.Parallel()
+		s := newSetup(t)
+		s.w.syncToEndOf(withLease(t, s.first, "30s"), joinSync, "first")
+		s.w.syncToEndOf(withLease(t, s.second, "30s"), joinSync, "second")
+		// HR's run creates the people the directory has waited for, then joins their
+		// records; the join of the last waits for its record's row.
+		waiting := d.first.people[n-1].UUID
+		pid, release := s.w.holdRow(`SELECT 1 FROM profile_links WHERE sync_name = $1 AND external_id = $2 FOR UPDATE`, joinSync, waiting)
+		p := s.w.startSyncOf(s.hrAll, faultSync, "killed")
+		s.w.waitBlocked(pid, "HR's run to wait to join the waiting records")
+		r := s.w.runningRunOf(faultSync)
+		if r == nil {
+			t.Fatal("HR's run is not running at the kill point")
+		}
+		p.kill()
+		release()
+		if got := s.w.count(`SELECT count(*) FROM profile_links WHERE sync_name = $1 AND situation = 'unmatched'`, joinSync); got != d.missing {
+			t.Errorf("%d of the directory's records wait after the kill, want the %d it had", got, d.missing)
+		}
+		s.w.waitLeaseExpiredOf(faultSync)
+		s.w.syncToEndOf(withLease(t, s.hrAll, "30s"), faultSync, "rerun")
+		compareSnapshots(t, "the store without faults", ref.all, "after the rerun", s.w.joinSnapshot())
+		s.w.checkRunsOf(faultSync, r.ID)
 	})
 
 	t.Run("connector killed mid-read", func(t *testing.T) {

@@ -209,6 +209,16 @@ func (w *world) holdProfile(externalID string) (int32, func()) {
 // holdProfileOf is holdProfile of the profile that the sync syncName links to externalID.
 func (w *world) holdProfileOf(syncName, externalID string) (int32, func()) {
 	w.t.Helper()
+	return w.holdRow(`
+		SELECT 1 FROM profiles p JOIN profile_links l ON l.profile_id = p.id
+		 WHERE l.sync_name = $1 AND l.external_id = $2 FOR NO KEY UPDATE OF p`, syncName, externalID)
+}
+
+// holdRow runs query, which locks one row and returns 1, in a transaction of the test's
+// own that it leaves open. It returns the session's backend PID and a function that
+// lets go.
+func (w *world) holdRow(query string, args ...any) (int32, func()) {
+	w.t.Helper()
 	ctx := context.Background()
 	conn := w.pg()
 	var pid int32
@@ -220,10 +230,8 @@ func (w *world) holdProfileOf(syncName, externalID string) (int32, func()) {
 		w.t.Fatal(err)
 	}
 	var one int
-	if err := tx.QueryRow(ctx, `
-		SELECT 1 FROM profiles p JOIN profile_links l ON l.profile_id = p.id
-		 WHERE l.sync_name = $1 AND l.external_id = $2 FOR NO KEY UPDATE OF p`, syncName, externalID).Scan(&one); err != nil {
-		w.t.Fatalf("lock the profile of %s: %v", externalID, err)
+	if err := tx.QueryRow(ctx, query, args...).Scan(&one); err != nil {
+		w.t.Fatalf("lock the row of %v: %v", args, err)
 	}
 	released := false
 	release := func() {
