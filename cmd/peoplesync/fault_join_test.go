@@ -103,13 +103,12 @@ type joinSetup struct {
 	w                              *world
 	hr, first, second, pipe, hrAll string
 	fifo                           *fifoLDIF
-	d                              joinDirectory
 }
 
 // joinConfigs writes w's configs for d: lease is their lease_ttl.
 func joinConfigs(w *world, d joinDirectory, lease string) joinSetup {
 	w.t.Helper()
-	s := joinSetup{w: w, d: d}
+	s := joinSetup{w: w}
 	cfg := func(name, hrPath, dirPath string) string {
 		return w.config(name, lease,
 			syncSpec{name: faultSync, path: hrPath, schedule: "@every 1h", batch: 100, format: "csv", idAttribute: "employee_id"},
