@@ -406,6 +406,14 @@ func TestFaultJoinKilledSyncConverges(t *testing.T) {
 			t.Errorf("%d profiles joined and %d untouched at the kill, want some of each", joined, untouched)
 		}
 		rerun(s, s.first, ref.first, killed)
+		// The abandoned run says what it committed before it died, as a single
+		// source's does (TestFaultKilledSyncConverges): the people it joined.
+		for _, r := range s.w.runs(joinSync) {
+			if r.ID == killed && (r.Joined != int64(joined) || r.Created != 0 || r.Deleted != 0) {
+				t.Errorf("the abandoned run counts %d joined, %d created, %d deleted; it committed %d joins",
+					r.Joined, r.Created, r.Deleted, joined)
+			}
+		}
 	})
 
 	t.Run("while withdrawing", func(t *testing.T) {
