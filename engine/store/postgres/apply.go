@@ -178,7 +178,7 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 				res.Created += u.Created
 				res.Updated = u.Updated
 			}
-			return r.countCommitted(ctx, tx, res.Created, res.Updated, 0)
+			return r.countCommitted(ctx, tx, res.Created, res.Updated, 0, res.Joined)
 		})
 		if !isUniqueViolation(err) {
 			return res, err
@@ -189,7 +189,7 @@ func (r *run) Apply(ctx context.Context, changes []store.Change) (res store.Appl
 		if res, err = r.merge(ctx, tx, changes); err != nil {
 			return err
 		}
-		return r.countCommitted(ctx, tx, res.Created, res.Updated, 0)
+		return r.countCommitted(ctx, tx, res.Created, res.Updated, 0, res.Joined)
 	})
 	return res, err
 }

@@ -443,7 +443,7 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 				return err
 			}
 		}
-		return r.countCommitted(ctx, tx, 0, 0, n)
+		return r.countCommitted(ctx, tx, 0, 0, n, 0)
 	})
 	return n, err
 }
@@ -452,14 +452,16 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 // the write: a run that never finishes (kill -9, a lost lock, a crashed node) still
 // shows, once abandoned, what it committed. It is a write's last statement, so that the
 // appliers' transactions queue on the row only for their commits. Finish then records
-// the run's totals, which these sums equal.
-func (r *run) countCommitted(ctx context.Context, tx pgx.Tx, created, updated, deleted int) error {
-	if created == 0 && updated == 0 && deleted == 0 {
+// the run's totals, which these sums equal. (Unmatched and disputed are not sums: a run
+// reports its sync's pending records as they stand when it ends.)
+func (r *run) countCommitted(ctx context.Context, tx pgx.Tx, created, updated, deleted, joined int) error {
+	if created == 0 && updated == 0 && deleted == 0 && joined == 0 {
 		return nil
 	}
 	_, err := tx.Exec(ctx, `
-		UPDATE sync_runs SET created = created + $2, updated = updated + $3, deleted = deleted + $4
-		 WHERE id = $1`, r.id, created, updated, deleted)
+		UPDATE sync_runs SET created = created + $2, updated = updated + $3, deleted = deleted + $4,
+		       joined = joined + $5
+		 WHERE id = $1`, r.id, created, updated, deleted, joined)
 	if err != nil {
 		return fmt.Errorf("count the committed changes: %w", err)
 	}
