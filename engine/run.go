@@ -138,11 +138,14 @@ func (e *Engine) Run(ctx context.Context, s *Sync, opts Options) (Result, error)
 	} else if res.Status == store.StatusGuarded {
 		level = slog.LevelWarn
 	}
-	log.Log(ctx, level, "sync run finished",
-		"status", res.Status, "dry_run", opts.DryRun,
+	attrs := []any{"status", res.Status, "dry_run", opts.DryRun,
 		"processed", res.Processed, "created", res.Created, "updated", res.Updated,
-		"unchanged", res.Unchanged, "skipped", res.Skipped, "deleted", res.Deleted, "errors", res.Errors,
-		"duration", res.Duration.Round(1e6), "message", res.Message)
+		"unchanged", res.Unchanged, "skipped", res.Skipped, "deleted", res.Deleted, "errors", res.Errors}
+	if res.Joins || res.Rematched > 0 {
+		attrs = append(attrs, "linked", res.Linked, "joined", res.Joined, "unmatched", res.Unmatched,
+			"disputed", res.Disputed, "rematched", res.Rematched)
+	}
+	log.Log(ctx, level, "sync run finished", append(attrs, "duration", res.Duration.Round(1e6), "message", res.Message)...)
 	if runErr != nil {
 		return res, fmt.Errorf("sync %q: %w", s.Name, runErr)
 	}

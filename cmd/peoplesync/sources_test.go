@@ -139,6 +139,10 @@ func syncOne(t *testing.T, cfg, sync string) joinSummary {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("sync --output json printed %q: %v", out, err)
 	}
+	// The run's own log line says how its records found their people too.
+	if s.Joined > 0 && !strings.Contains(errOut, fmt.Sprintf(`"joined":%d,`, s.Joined)) {
+		t.Errorf("sync %s joined %d, but its \"sync run finished\" line does not say so:\n%s", sync, s.Joined, errOut)
+	}
 	return s
 }
 
