@@ -229,7 +229,7 @@ func firstJoinMerge(src store.Sources, j string, firsts []string) string {
 			          FROM (SELECT y.k, coalesce(y.pv, '') AS pv, coalesce(y.sv, '') AS sv,
 			                       coalesce(y.sv, '') <> '' AND (%[4]s OR coalesce(y.pv, '') = '') AS jc
 			                  FROM (SELECT u.k, p.attributes ->> u.k AS pv, s.attributes ->> u.k AS sv
-			                          FROM jsonb_object_keys(p.attributes || s.attributes) AS u(k)) y) x
+			                          FROM (SELECT jsonb_object_keys(p.attributes) UNION SELECT jsonb_object_keys(s.attributes)) AS u(k)) y) x
 			         WHERE x.pv <> '' OR x.sv <> '') a)
 		  FROM stage s
 		  JOIN profile_links l ON l.profile_id = s.linked AND l.gone_at IS NULL AND l.sync_name <> $1
