@@ -84,7 +84,7 @@ var updateLinks = `UPDATE profile_links l
 	 WHERE s.act IN ('fast', 'shared') AND l.sync_name = $1 AND l.external_id = s.ext`
 
 // upsertContributions writes the contributions of the records that feed shared profiles
-// or wait as pending records (see migration 00010).
+// or wait as pending records (see 00007).
 var upsertContributions = `INSERT INTO link_contributions AS c (sync_name, external_id, contribution)
 	SELECT $1, s.ext, ` + contributionSQL("s") + `
 	  FROM stage s WHERE s.act IN ('shared', 'joined', 'unmatched', 'disputed')

@@ -160,7 +160,7 @@ func (r *run) claim(ctx context.Context, old string) (pending bool, err error) {
 }
 
 // adoptLinks moves the next piece of old's links to the run's sync, with their
-// pictures and contributions, the provenance of their profiles and their profiles' synced pictures, and
+// pictures, the provenance of their profiles and their profiles' synced pictures, and
 // returns how many it moved.
 func (r *run) adoptLinks(ctx context.Context, old string) (int, error) {
 	var n int
@@ -197,8 +197,6 @@ func (r *run) adoptLinks(ctx context.Context, old string) (int, error) {
 			    FROM adopt_piece p WHERE l.sync_name = $1 AND l.external_id = p.external_id`, []any{old, r.sync}},
 			{`INSERT INTO link_images (sync_name, external_id, content_type, sha256, data)
 			  SELECT $1, external_id, content_type, sha256, data FROM adopt_images`, []any{r.sync}},
-			{`UPDATE link_contributions c SET sync_name = $2
-			    FROM adopt_piece p WHERE c.sync_name = $1 AND c.external_id = p.external_id`, []any{old, r.sync}},
 			{`UPDATE profiles p SET provenance = (
 			         SELECT jsonb_object_agg(e.k, CASE WHEN e.v->>'s' = $1
 			                                      THEN jsonb_set(e.v, '{s}', to_jsonb($2::text)) ELSE e.v END)
