@@ -511,17 +511,14 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 	}
 	// What follows reads and writes profiles by the batch's IDs: planned on a view of a
 	// smaller store it would hash the whole table once per batch (see boundedPlans).
-	// One round trip: bound the plans, lock the profiles, keep their first sources'
-	// pictures, and index the staging table for firstJoins.
-	b = &pgx.Batch{}
-	b.Queue(boundedPlans)
-	b.Queue(lockProfilesSQL, ids)
-	b.Queue(keepFirstPicturesSQL, ids)
-	if count["joined"] > 0 {
-		b.Queue(indexStage)
+	if _, err := tx.Exec(ctx, boundedPlans); err != nil {
+		return res, fmt.Errorf("bound the plans: %w", err)
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return res, fmt.Errorf("lock shared profiles: %w", err)
+	if err := lockProfiles(ctx, tx, ids); err != nil {
+		return res, err
+	}
+	if err := keepFirstPictures(ctx, tx, ids); err != nil {
+		return res, err
 	}
 	now := time.Now().UTC()
 	var rest []string

@@ -45,20 +45,20 @@ var firstJoinContributions = `WITH f AS (
 	)
 	SELECT id::text, sync_name FROM f`
 
-// indexStage indexes the staging table for firstJoins, whose statements start from its
-// joined rows and probe the profiles and links by index. Without an index of its own the
-// staging table was the inner side of their joins under boundedPlans: a scan of it per
-// profile, 1M comparisons a batch of 1,000.
-const indexStage = `CREATE INDEX ON stage (linked)`
-
 // firstJoins merges the profiles of the batch's first joins (see above) and returns
 // their IDs; the caller recomputes the rest. restore says whether a profile soft-deleted
-// meanwhile is restored (the sync may create people). The joined profiles must be
-// locked, their first sources' pictures kept and the staging table indexed
-// (lockProfilesSQL, keepFirstPicturesSQL, indexStage).
+// meanwhile is restored (the sync may create people). The profiles ids must be locked
+// and their first sources' pictures kept (lockProfiles, keepFirstPictures).
 func (r *run) firstJoins(ctx context.Context, tx pgx.Tx, restore bool, now time.Time) (map[string]bool, error) {
 	if r.s.noFirstJoinSQL {
 		return nil, nil
+	}
+	// The statements below start from the staging table's joined rows and probe the
+	// profiles and links by index. Without an index of its own the staging table was
+	// the inner side of their joins under boundedPlans: a scan of it per profile, 1M
+	// comparisons a batch of 1,000.
+	if _, err := tx.Exec(ctx, `CREATE INDEX ON stage (linked)`); err != nil {
+		return nil, fmt.Errorf("index the staging table: %w", err)
 	}
 	rows, err := tx.Query(ctx, firstJoinContributions, r.sync)
 	if err != nil {
@@ -161,8 +161,7 @@ func firstJoinMerge(src store.Sources, j string, firsts []string) string {
 	// key has a rule of its own that says otherwise.
 	var own []string
 	for f := range src.Fields {
-		// A name that text cannot hold names no stored attribute (see clean).
-		if name, ok := strings.CutPrefix(f, store.FieldAttributes+"."); ok && name != "" && clean(name) == name {
+		if name, ok := strings.CutPrefix(f, store.FieldAttributes+"."); ok && name != "" {
 			own = append(own, name)
 		}
 	}

@@ -296,32 +296,26 @@ func lockShared(ctx context.Context, tx pgx.Tx, ids []string) error {
 	return keepFirstContributions(ctx, tx, ids)
 }
 
-// lockProfilesSQL locks the profiles $1, in ID order.
-const lockProfilesSQL = `SELECT 1 FROM profiles WHERE id = ANY ($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`
-
 // lockProfiles locks the profiles ids, in ID order.
 func lockProfiles(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if _, err := tx.Exec(ctx, lockProfilesSQL, ids); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM profiles WHERE id = ANY ($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
 		return fmt.Errorf("lock shared profiles: %w", err)
 	}
 	return nil
 }
 
-// keepFirstPicturesSQL copies the picture of each of the profiles $1 that has one source
+// keepFirstPictures copies the picture of each of the profiles ids that has one source
 // so far into its link's link_images.
-var keepFirstPicturesSQL = `
-	INSERT INTO link_images (sync_name, external_id, content_type, sha256, data)
-	SELECT l.sync_name, l.external_id, i.content_type, i.sha256, i.data
-	  FROM profiles p
-	  JOIN profile_links l ON l.profile_id = p.id
-	  JOIN profile_images i ON i.profile_id = p.id AND i.source = 'sync'
-	 WHERE p.id = ANY ($1::uuid[]) AND p.provenance IS NULL AND l.gone_at IS NULL
-	   AND NOT ` + hasContribution("l") + `
-	ON CONFLICT (sync_name, external_id) DO NOTHING`
-
-// keepFirstPictures runs keepFirstPicturesSQL.
 func keepFirstPictures(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if _, err := tx.Exec(ctx, keepFirstPicturesSQL, ids); err != nil {
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO link_images (sync_name, external_id, content_type, sha256, data)
+		SELECT l.sync_name, l.external_id, i.content_type, i.sha256, i.data
+		  FROM profiles p
+		  JOIN profile_links l ON l.profile_id = p.id
+		  JOIN profile_images i ON i.profile_id = p.id AND i.source = 'sync'
+		 WHERE p.id = ANY ($1::uuid[]) AND p.provenance IS NULL AND l.gone_at IS NULL
+		   AND NOT `+hasContribution("l")+`
+		ON CONFLICT (sync_name, external_id) DO NOTHING`, ids); err != nil {
 		return fmt.Errorf("keep the pictures of the profiles' first sources: %w", err)
 	}
 	return nil
