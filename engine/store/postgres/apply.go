@@ -76,35 +76,25 @@ var updateProfiles = func() string {
 	return b.String()
 }()
 
-// updateLinks refreshes the links of updated profiles.
+// updateLinks refreshes the links of updated profiles; a shared profile's link gets the
+// record's contribution.
 var updateLinks = `UPDATE profile_links l
 	   SET dn = s.dn, manager_ref = s.manager_ref, content_hash = s.hash, source_hash = s.source_hash,
-	       seeded = s.seeded, gone_at = NULL
+	       seeded = s.seeded, gone_at = NULL,
+	       contribution = CASE WHEN s.act = 'shared' THEN ` + contributionSQL("s") + ` ELSE l.contribution END
 	  FROM stage s
 	 WHERE s.act IN ('fast', 'shared') AND l.sync_name = $1 AND l.external_id = s.ext`
 
-// upsertContributions writes the contributions of the records that feed shared profiles
-// or wait as pending records (see 00007).
-var upsertContributions = `INSERT INTO link_contributions AS c (sync_name, external_id, contribution)
-	SELECT $1, s.ext, ` + contributionSQL("s") + `
-	  FROM stage s WHERE s.act IN ('shared', 'joined', 'unmatched', 'disputed')
-	ON CONFLICT (sync_name, external_id) DO UPDATE SET contribution = excluded.contribution`
-
-// dropCreatedContributions drops the contributions of pending records that now create
-// their profile: as its only source, the profile's columns are their contribution.
-const dropCreatedContributions = `DELETE FROM link_contributions c USING stage s
-	WHERE s.act = 'create' AND c.sync_name = $1 AND c.external_id = s.ext`
-
 // upsertPending writes the links of joined records and the pending records (unmatched,
-// disputed).
+// disputed), with their contributions.
 var upsertPending = `INSERT INTO profile_links AS l (sync_name, external_id, profile_id, dn, manager_ref,
-		content_hash, source_hash, seeded, situation, candidates)
+		content_hash, source_hash, seeded, situation, candidates, contribution)
 	SELECT $1, s.ext, s.linked, s.dn, s.manager_ref, s.hash, s.source_hash, s.seeded,
-	       CASE WHEN s.act = 'joined' THEN 'linked' ELSE s.act END, s.candidates
+	       CASE WHEN s.act = 'joined' THEN 'linked' ELSE s.act END, s.candidates, ` + contributionSQL("s") + `
 	  FROM stage s WHERE s.act IN ('joined', 'unmatched', 'disputed')
 	ON CONFLICT (sync_name, external_id) DO UPDATE
 	   SET profile_id = excluded.profile_id, situation = excluded.situation, candidates = excluded.candidates,
-	       dn = excluded.dn, manager_ref = excluded.manager_ref,
+	       contribution = excluded.contribution, dn = excluded.dn, manager_ref = excluded.manager_ref,
 	       content_hash = excluded.content_hash, source_hash = excluded.source_hash, seeded = excluded.seeded,
 	       gone_at = NULL,
 	       linked_at = CASE WHEN excluded.situation = 'linked' AND l.situation <> 'linked' THEN now() ELSE l.linked_at END`
@@ -128,7 +118,7 @@ const (
 	insertLinks = `INSERT INTO profile_links AS l (sync_name, external_id, profile_id, dn, manager_ref, content_hash, source_hash, seeded)
 		SELECT $1, ext, new_id, dn, manager_ref, hash, source_hash, seeded FROM stage WHERE act = 'create'
 		ON CONFLICT (sync_name, external_id) DO UPDATE
-		   SET profile_id = excluded.profile_id, situation = 'linked', candidates = NULL,
+		   SET profile_id = excluded.profile_id, situation = 'linked', candidates = NULL, contribution = NULL,
 		       dn = excluded.dn, manager_ref = excluded.manager_ref, content_hash = excluded.content_hash,
 		       source_hash = excluded.source_hash, seeded = excluded.seeded, gone_at = NULL, linked_at = now()`
 	// deleteSyncImages removes the sync's picture of linked people who no longer have one.
@@ -428,10 +418,8 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 	}
 	acts := make(map[string]string, len(kept))
 	var ext, act string
-	hadPending := false
 	if _, err := pgx.ForEachRow(found, []any{&ext, &act}, func() error {
 		acts[ext] = act
-		hadPending = hadPending || act == "pending"
 		return nil
 	}); err != nil {
 		return res, fmt.Errorf("find links: %w", err)
@@ -456,9 +444,6 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 			return nil
 		})
 		b.Queue(insertLinks, r.sync)
-		if hadPending {
-			b.Queue(dropCreatedContributions, r.sync)
-		}
 	}
 	if count["fast"] > 0 {
 		b.Queue(updateProfiles, roles.Creates).Exec(func(tag pgconn.CommandTag) error {
@@ -475,9 +460,6 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 	}
 	if count["joined"]+count["unmatched"]+count["disputed"] > 0 {
 		b.Queue(upsertPending, r.sync)
-	}
-	if count["shared"]+count["joined"]+count["unmatched"]+count["disputed"] > 0 {
-		b.Queue(upsertContributions, r.sync)
 	}
 	b.Queue(upsertSyncImages, r.sync)
 	if count["shared"]+count["joined"]+count["unmatched"]+count["disputed"] > 0 {

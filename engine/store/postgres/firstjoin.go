@@ -16,34 +16,29 @@ import (
 )
 
 // A profile's first join: a record of the sync J joins a profile that one other sync F
-// fed alone until now (provenance NULL; F's one live link, without a contribution, is
-// the profile's columns). Its merge has two known sources, so each field's precedence is
-// a fixed choice between F and J, and the profile is merged in SQL from the staging row
-// and the profile's own columns, instead of reading F's contribution back for
-// mergeSources and sending the merged columns back as arrays. firstJoins does exactly
-// what recompute would do for these profiles (TestFirstJoinMergesAsRecompute compares
-// the two on random inputs); everything else (a third source, a recompute after a drop,
-// a shared record's update) stays with recompute.
+// fed alone until now (provenance NULL; F's one live link, its contribution NULL, is the
+// profile's columns). Its merge has two known sources, so each field's precedence is a
+// fixed choice between F and J, and the profile is merged in SQL from the staging row
+// and the profile's own columns, without writing F's contribution and reading it back
+// for mergeSources. firstJoins does exactly what recompute would do for these profiles
+// (TestFirstJoinMergesAsRecompute compares the two on random inputs); everything else
+// (a third source, a recompute after a drop, a shared record's update) stays with
+// recompute. In BenchmarkJoin it took a batch of 1,000 joins from ≈ 350 ms to ≈ … ms.
 
 // firstJoinContributions writes out F's contribution for the joined rows of the batch
 // whose profile has one other live source (and J's new link), returning their profile
 // IDs and F's sync names. The profiles must be locked: a statement after the lock sees
 // what other syncs committed meanwhile, so a profile a concurrent join made shared is
 // left to recompute.
-var firstJoinContributions = `WITH f AS (
-		SELECT p.id, l.sync_name, l.external_id, ` + contributionSQL("p") + ` AS contribution
-		  FROM stage s JOIN profiles p ON p.id = s.linked
-		  JOIN profile_links l ON l.profile_id = p.id AND l.gone_at IS NULL AND l.sync_name <> $1
-		 WHERE s.act = 'joined' AND p.provenance IS NULL AND NOT ` + hasContribution("l") + `
-		   AND NOT EXISTS (SELECT 1 FROM profile_links x
-		        WHERE x.profile_id = p.id AND x.gone_at IS NULL
-		          AND NOT (x.sync_name = l.sync_name AND x.external_id = l.external_id)
-		          AND NOT (x.sync_name = $1 AND x.external_id = s.ext))
-	), kept AS (
-		INSERT INTO link_contributions (sync_name, external_id, contribution)
-		SELECT sync_name, external_id, contribution FROM f
-	)
-	SELECT id::text, sync_name FROM f`
+const firstJoinContributions = `UPDATE profile_links l SET contribution = %s
+	  FROM stage s JOIN profiles p ON p.id = s.linked
+	 WHERE s.act = 'joined' AND p.provenance IS NULL
+	   AND l.profile_id = p.id AND l.gone_at IS NULL AND l.sync_name <> $1 AND l.contribution IS NULL
+	   AND NOT EXISTS (SELECT 1 FROM profile_links x
+	        WHERE x.profile_id = p.id AND x.gone_at IS NULL
+	          AND NOT (x.sync_name = l.sync_name AND x.external_id = l.external_id)
+	          AND NOT (x.sync_name = $1 AND x.external_id = s.ext))
+	RETURNING l.profile_id::text, l.sync_name`
 
 // firstJoins merges the profiles of the batch's first joins (see above) and returns
 // their IDs; the caller recomputes the rest. restore says whether a profile soft-deleted
@@ -60,7 +55,7 @@ func (r *run) firstJoins(ctx context.Context, tx pgx.Tx, restore bool, now time.
 	if _, err := tx.Exec(ctx, `CREATE INDEX ON stage (linked)`); err != nil {
 		return nil, fmt.Errorf("index the staging table: %w", err)
 	}
-	rows, err := tx.Query(ctx, firstJoinContributions, r.sync)
+	rows, err := tx.Query(ctx, fmt.Sprintf(firstJoinContributions, contributionSQL("p")), r.sync)
 	if err != nil {
 		return nil, fmt.Errorf("keep the contributions of first joins: %w", err)
 	}

@@ -84,10 +84,9 @@ func readPerson(ctx context.Context, tx pgx.Tx, id string) (store.Person, error)
 		c.attributes[k] = jsonString(v)
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT l.sync_name, l.external_id, l.dn, l.manager_ref, l.linked_at, l.gone_at, c.contribution,
+		SELECT l.sync_name, l.external_id, l.dn, l.manager_ref, l.linked_at, l.gone_at, l.contribution,
 		       (SELECT li.sha256 FROM link_images li WHERE li.sync_name = l.sync_name AND li.external_id = l.external_id)
-		  FROM profile_links l LEFT JOIN link_contributions c USING (sync_name, external_id)
-		 WHERE l.profile_id = $1::uuid
+		  FROM profile_links l WHERE l.profile_id = $1::uuid
 		 ORDER BY l.gone_at IS NOT NULL, l.sync_name, l.external_id`, id)
 	if err != nil {
 		return p, err

@@ -319,11 +319,10 @@ func (s *Store) Pending(ctx context.Context, syncName string, limit int) ([]stor
 		lim = &limit
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT l.external_id, l.situation, coalesce(l.candidates::text[], '{}'), coalesce(c.contribution, '{}'),
-		       coalesce(l.linked_at, now())
-		  FROM profile_links l LEFT JOIN link_contributions c USING (sync_name, external_id)
-		 WHERE l.sync_name = $1 AND l.situation <> 'linked' AND l.gone_at IS NULL
-		 ORDER BY l.external_id LIMIT $2`, syncName, lim)
+		SELECT external_id, situation, coalesce(candidates::text[], '{}'), contribution, coalesce(linked_at, now())
+		  FROM profile_links
+		 WHERE sync_name = $1 AND situation <> 'linked' AND gone_at IS NULL
+		 ORDER BY external_id LIMIT $2`, syncName, lim)
 	if err != nil {
 		return nil, fmt.Errorf("pending records: %w", translate(err))
 	}

@@ -383,13 +383,8 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 	var n int
 	err := r.writeRetrying(ctx, "soft delete", func(tx pgx.Tx) error {
 		n = 0
-		if _, err := tx.Exec(ctx, `WITH dropped AS (
-				DELETE FROM profile_links
-				 WHERE sync_name = $1 AND external_id = ANY ($2::text[]) AND situation <> 'linked'
-				RETURNING sync_name, external_id
-			)
-			DELETE FROM link_contributions c USING dropped d
-			 WHERE c.sync_name = d.sync_name AND c.external_id = d.external_id`,
+		if _, err := tx.Exec(ctx, `DELETE FROM profile_links
+			 WHERE sync_name = $1 AND external_id = ANY ($2::text[]) AND situation <> 'linked'`,
 			r.sync, externalIDs); err != nil {
 			return err
 		}

@@ -19,9 +19,9 @@ import (
 )
 
 // Several sources per person (issue 11). A profile fed by one sync is stored as before:
-// its columns are that sync's record, its link has no contribution (link_contributions)
-// and its provenance is NULL, and nothing here runs. Once a second sync's record joins
-// it, each link has its contribution and the profile's columns are computed from all live
+// its columns are that sync's record, its link's contribution is NULL and its
+// provenance NULL, and nothing here runs. Once a second sync's record joins it, each
+// link holds its contribution and the profile's columns are computed from all live
 // contributions by the precedence of store.Sources, field by field (recompute). So the
 // profile does not depend on the order in which the syncs ran: it is always the merge of
 // what each source last said.
@@ -313,8 +313,8 @@ func keepFirstPictures(ctx context.Context, tx pgx.Tx, ids []string) error {
 		  FROM profiles p
 		  JOIN profile_links l ON l.profile_id = p.id
 		  JOIN profile_images i ON i.profile_id = p.id AND i.source = 'sync'
-		 WHERE p.id = ANY ($1::uuid[]) AND p.provenance IS NULL AND l.gone_at IS NULL
-		   AND NOT `+hasContribution("l")+`
+		 WHERE p.id = ANY ($1::uuid[]) AND p.provenance IS NULL
+		   AND l.contribution IS NULL AND l.gone_at IS NULL
 		ON CONFLICT (sync_name, external_id) DO NOTHING`, ids); err != nil {
 		return fmt.Errorf("keep the pictures of the profiles' first sources: %w", err)
 	}
@@ -328,21 +328,13 @@ func keepFirstContributions(ctx context.Context, tx pgx.Tx, ids []string) error 
 		return nil
 	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO link_contributions (sync_name, external_id, contribution)
-		SELECT l.sync_name, l.external_id, `+contributionSQL("p")+`
-		  FROM profiles p JOIN profile_links l ON l.profile_id = p.id
-		 WHERE p.id = ANY ($1::uuid[]) AND p.provenance IS NULL AND l.gone_at IS NULL
-		   AND NOT `+hasContribution("l")+`
-		ON CONFLICT (sync_name, external_id) DO NOTHING`, ids); err != nil {
+		UPDATE profile_links l SET contribution = `+contributionSQL("p")+`
+		  FROM profiles p
+		 WHERE p.id = ANY ($1::uuid[]) AND p.provenance IS NULL AND l.profile_id = p.id
+		   AND l.contribution IS NULL AND l.gone_at IS NULL`, ids); err != nil {
 		return fmt.Errorf("keep the contributions of the profiles' first sources: %w", err)
 	}
 	return nil
-}
-
-// hasContribution is the SQL condition that the link alias l has a contribution.
-func hasContribution(l string) string {
-	return fmt.Sprintf(`EXISTS (SELECT 1 FROM link_contributions c
-		WHERE c.sync_name = %[1]s.sync_name AND c.external_id = %[1]s.external_id)`, l)
 }
 
 // liveSource is one live link of a shared profile as recompute reads it.
@@ -435,10 +427,9 @@ func readShared(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*curre
 		return nil, fmt.Errorf("read shared profiles: %w", err)
 	}
 	rows, err = tx.Query(ctx, `
-		SELECT l.profile_id::text, l.sync_name, l.external_id, l.manager_ref, l.seeded, c.contribution, li.sha256
-		  FROM profile_links l JOIN link_contributions c USING (sync_name, external_id)
-		  LEFT JOIN link_images li USING (sync_name, external_id)
-		 WHERE l.profile_id = ANY ($1::uuid[]) AND l.gone_at IS NULL
+		SELECT l.profile_id::text, l.sync_name, l.external_id, l.manager_ref, l.seeded, l.contribution, li.sha256
+		  FROM profile_links l LEFT JOIN link_images li USING (sync_name, external_id)
+		 WHERE l.profile_id = ANY ($1::uuid[]) AND l.gone_at IS NULL AND l.contribution IS NOT NULL
 		 ORDER BY l.profile_id, l.sync_name, l.external_id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read the sources of shared profiles: %w", err)
@@ -731,10 +722,9 @@ func (r *run) Rematch(ctx context.Context) (int, error) {
 		for after := ""; ; {
 			var exts []string
 			var cs []contribution
-			rows, err := r.s.pool.Query(ctx, `SELECT l.external_id, c.contribution
-				  FROM profile_links l JOIN link_contributions c USING (sync_name, external_id)
-				 WHERE l.sync_name = $1 AND l.situation <> 'linked' AND l.external_id > $2
-				 ORDER BY l.external_id LIMIT $3`, sync, after, rematchPiece)
+			rows, err := r.s.pool.Query(ctx, `SELECT external_id, contribution FROM profile_links
+				 WHERE sync_name = $1 AND situation <> 'linked' AND external_id > $2
+				 ORDER BY external_id LIMIT $3`, sync, after, rematchPiece)
 			if err != nil {
 				return total, fmt.Errorf("rematch: %w", err)
 			}
