@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -496,31 +495,14 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 	if _, err := tx.Exec(ctx, boundedPlans); err != nil {
 		return res, fmt.Errorf("bound the plans: %w", err)
 	}
-	if err := lockProfiles(ctx, tx, ids); err != nil {
-		return res, err
-	}
-	if err := keepFirstPictures(ctx, tx, ids); err != nil {
-		return res, err
-	}
-	now := time.Now().UTC()
-	var rest []string
-	if count["joined"] > 0 {
-		done, err := r.firstJoins(ctx, tx, roles.Creates, now)
-		if err != nil {
-			return res, err
-		}
-		rest = slices.DeleteFunc(ids, func(id string) bool { return done[id] })
-	} else {
-		rest = ids
-	}
-	if err := keepFirstContributions(ctx, tx, rest); err != nil {
+	if err := lockShared(ctx, tx, ids); err != nil {
 		return res, err
 	}
 	restore := map[string]bool{}
 	if roles.Creates {
 		restore = seen
 	}
-	if _, err := r.recomputeAt(ctx, tx, rest, restore, now); err != nil {
+	if _, err := r.recompute(ctx, tx, ids, restore); err != nil {
 		return res, err
 	}
 	res.Updated += count["shared"]

@@ -50,9 +50,6 @@ type Store struct {
 	log   *slog.Logger
 	// sources are the roles of the syncs and the precedence of fields (Options.Sources).
 	sources store.Sources
-	// noFirstJoinSQL sends first joins through recompute too (firstJoins), for the
-	// test that compares the two.
-	noFirstJoinSQL bool
 
 	// runs are the unfinished runs, whose renewers Close stops.
 	mu   sync.Mutex

@@ -285,28 +285,12 @@ func uuidString(u [16]byte) string {
 // lockShared locks the profiles ids, in ID order, and writes out the contribution of
 // each live link that has none yet (the profile's only source until now) from the
 // profile's columns, with its picture: after this every live link of ids has its
-// contribution.
+// contribution. The links of sync with external IDs skip are left alone (the caller
+// writes them).
 func lockShared(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if err := lockProfiles(ctx, tx, ids); err != nil {
-		return err
-	}
-	if err := keepFirstPictures(ctx, tx, ids); err != nil {
-		return err
-	}
-	return keepFirstContributions(ctx, tx, ids)
-}
-
-// lockProfiles locks the profiles ids, in ID order.
-func lockProfiles(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM profiles WHERE id = ANY ($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, ids); err != nil {
 		return fmt.Errorf("lock shared profiles: %w", err)
 	}
-	return nil
-}
-
-// keepFirstPictures copies the picture of each of the profiles ids that has one source
-// so far into its link's link_images.
-func keepFirstPictures(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO link_images (sync_name, external_id, content_type, sha256, data)
 		SELECT l.sync_name, l.external_id, i.content_type, i.sha256, i.data
@@ -317,15 +301,6 @@ func keepFirstPictures(ctx context.Context, tx pgx.Tx, ids []string) error {
 		   AND l.contribution IS NULL AND l.gone_at IS NULL
 		ON CONFLICT (sync_name, external_id) DO NOTHING`, ids); err != nil {
 		return fmt.Errorf("keep the pictures of the profiles' first sources: %w", err)
-	}
-	return nil
-}
-
-// keepFirstContributions writes out the contribution of each live link of the profiles
-// ids that has none yet from the profile's columns.
-func keepFirstContributions(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if len(ids) == 0 {
-		return nil
 	}
 	if _, err := tx.Exec(ctx, `
 		UPDATE profile_links l SET contribution = `+contributionSQL("p")+`
@@ -363,19 +338,11 @@ type current struct {
 // only seeds keeps a non-empty stored value. restore lists profiles to restore if
 // soft-deleted. It returns how many profiles changed.
 func (r *run) recompute(ctx context.Context, tx pgx.Tx, ids []string, restore map[string]bool) (int, error) {
-	return r.recomputeAt(ctx, tx, ids, restore, time.Now().UTC())
-}
-
-// recomputeAt is recompute with the time the provenance of a field that changes source
-// records.
-func (r *run) recomputeAt(ctx context.Context, tx pgx.Tx, ids []string, restore map[string]bool, now time.Time) (int, error) {
-	if len(ids) == 0 {
-		return 0, nil
-	}
 	cur, err := readShared(ctx, tx, ids)
 	if err != nil {
 		return 0, err
 	}
+	now := time.Now().UTC()
 	var upd sharedUpdate
 	ranks := newRanker(r.s.sources)
 	for _, id := range ids {
@@ -608,32 +575,19 @@ func (u *sharedUpdate) add(id string, c *current, ranks *ranker, restore bool, n
 		u.restore = append(u.restore, restore)
 		u.changed++
 	}
-	u.addPicture(id, c.photoSync, c.photoSHA, m.photo)
-	u.addManager(id, m.manager)
-}
-
-// addPicture sets the profile id's picture to that of the source win (nil: none), given
-// the sync whose picture it shows (photoSync, "user" for the person's own, which stays)
-// and its sha256.
-func (u *sharedUpdate) addPicture(id, photoSync string, photoSHA []byte, win *liveSource) {
 	switch {
-	case photoSync == "user":
-	case win == nil && photoSync != "":
+	case c.photoSync == "user":
+	case m.photo == nil && c.photoSync != "":
 		u.noPhoto = append(u.noPhoto, id)
-	case win != nil && (photoSync != win.sync || string(photoSHA) != string(win.photo)):
+	case m.photo != nil && (c.photoSync != m.photo.sync || string(c.photoSHA) != string(m.photo.photo)):
 		u.photoIDs = append(u.photoIDs, id)
-		u.photoSyncs = append(u.photoSyncs, win.sync)
-		u.photoExts = append(u.photoExts, win.ext)
+		u.photoSyncs = append(u.photoSyncs, m.photo.sync)
+		u.photoExts = append(u.photoExts, m.photo.ext)
 	}
-}
-
-// addManager resolves the profile id's manager by the reference of the source win (nil:
-// none, the profile has no manager).
-func (u *sharedUpdate) addManager(id string, win *liveSource) {
 	u.managerIDs = append(u.managerIDs, id)
-	if win != nil {
-		u.managerSyncs = append(u.managerSyncs, win.sync)
-		u.managerRefs = append(u.managerRefs, win.managerRef)
+	if m.manager != nil {
+		u.managerSyncs = append(u.managerSyncs, m.manager.sync)
+		u.managerRefs = append(u.managerRefs, m.manager.managerRef)
 	} else {
 		u.managerSyncs = append(u.managerSyncs, "")
 		u.managerRefs = append(u.managerRefs, "")

@@ -28,28 +28,22 @@ func RunSources(t *testing.T, newStore func(t *testing.T, src store.Sources) sto
 	cases := []struct {
 		name string
 		fn   func(t *testing.T, h *harness)
-		src  *store.Sources // twoSources if nil
 	}{
-		{"JoinOutcomes", testJoinOutcomes, nil},
-		{"PrecedenceAndFallThrough", testPrecedenceAndFallThrough, nil},
-		{"DropByRole", testDropByRole, nil},
-		{"OrderIndependent", testOrderIndependent, nil},
-		{"ManagersAcrossSources", testManagersAcrossSources, nil},
-		{"PhotoPrecedence", testPhotoPrecedence, nil},
-		{"ConcurrentSources", testConcurrentSources, nil},
-		{"RenameAdopts", testRenameAdopts, nil},
-		{"RenameRefusals", testRenameRefusals, nil},
-		{"FirstJoinSeededAndPerAttribute", testFirstJoinSeededAndPerAttribute, &perAttribute},
+		{"JoinOutcomes", testJoinOutcomes},
+		{"PrecedenceAndFallThrough", testPrecedenceAndFallThrough},
+		{"DropByRole", testDropByRole},
+		{"OrderIndependent", testOrderIndependent},
+		{"ManagersAcrossSources", testManagersAcrossSources},
+		{"PhotoPrecedence", testPhotoPrecedence},
+		{"ConcurrentSources", testConcurrentSources},
+		{"RenameAdopts", testRenameAdopts},
+		{"RenameRefusals", testRenameRefusals},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			src := twoSources
-			if c.src != nil {
-				src = *c.src
-			}
 			open := func(t *testing.T) *harness {
-				s := newStore(t, src)
+				s := newStore(t, twoSources)
 				t.Cleanup(s.Close)
 				hooks, ok := s.(Hooks)
 				if !ok {
@@ -515,103 +509,5 @@ func testConcurrentSources(t *testing.T, h *harness) {
 			profile.PhoneWork: fmt.Sprintf("+1 555 %04d round %d", i, rounds-1),
 			profile.Email:     fmt.Sprintf("Person%d@AD.example.com", i),
 		})
-	}
-}
-
-// perAttribute has precedence of its own for one attribute and seeded fields on the
-// joining side: AD wins the title, the display name and the attributes, but HR the cost
-// centre.
-var perAttribute = store.Sources{
-	Roles: map[string]store.Roles{
-		"hr": {Creates: true, Ends: true},
-		"ad": {Join: []string{profile.EmployeeNumber}},
-	},
-	Order: []string{"hr", "ad"},
-	Fields: map[string][]string{
-		profile.Title: {"ad"}, profile.DisplayName: {"ad"},
-		store.FieldAttributes: {"ad"}, "attributes.cost_center": {"hr"},
-	},
-}
-
-// testFirstJoinSeededAndPerAttribute: a profile's first join where the joiner wins some
-// fields and loses others, by field and by attribute, seeds some, and offers some empty;
-// then the joiner drops the person and the person comes back.
-func testFirstJoinSeededAndPerAttribute(t *testing.T, h *harness) {
-	hrP := hrPerson(1)
-	hrP.Seeded = []string{profile.Title}
-	hrP.Attributes = map[string]string{"cost_center": "cc-1", "office": "hr office", "floor": ""}
-	hr := h.begin("hr")
-	h.apply(hr, change("e1", "", hrP))
-	h.finish(hr)
-	id := h.lookup("hr", "e1")["e1"].ProfileID
-	if err := h.hooks.SetField(h.ctx, id, profile.Title, "Own title"); err != nil {
-		t.Fatal(err)
-	}
-
-	adP := adPerson(1)
-	adP.Set(profile.DisplayName, "") // falls through to HR's
-	adP.Seeded = []string{profile.Title, "attributes.office"}
-	adP.Attributes = map[string]string{"cost_center": "ad-cc", "office": "ad office", "floor": "3"}
-	ad := h.begin("ad")
-	if res := h.apply(ad, change("a1", "", adP)); res.Joined != 1 {
-		t.Fatalf("AD's Apply = %+v, want 1 joined", res)
-	}
-	h.finish(ad)
-	joined := map[string]string{
-		profile.Title:            "Own title",   // AD wins it but only seeds it
-		profile.DisplayName:      "Person 1",    // AD offers none
-		profile.UserName:         "user1",       // hr first by Order
-		profile.PhoneWork:        "+1 555 0001", // only AD
-		"attributes.cost_center": "cc-1",        // HR's by its own rule
-		"attributes.office":      "hr office",   // AD wins but only seeds it
-		"attributes.floor":       "3",           // HR's is empty
-	}
-	check(t, "after the first join", h.profile("hr", "e1").Profile, joined)
-	sources := func() map[string]string {
-		t.Helper()
-		people, err := h.s.People(h.ctx, store.PersonRef{Sync: "hr", ExternalID: "e1"})
-		if err != nil || len(people) != 1 {
-			t.Fatalf("People(hr e1) = %d people, %v", len(people), err)
-		}
-		out := map[string]string{}
-		for _, f := range people[0].Fields {
-			out[f.Field] = f.Source
-		}
-		return out
-	}
-	want := map[string]string{profile.Title: "ad", profile.DisplayName: "hr", profile.UserName: "hr",
-		profile.PhoneWork: "ad", "attributes.cost_center": "hr", "attributes.office": "ad", "attributes.floor": "ad"}
-	got := sources()
-	for f, s := range want {
-		if got[f] != s {
-			t.Errorf("after the first join: %s comes from %q, want %q", f, got[f], s)
-		}
-	}
-
-	// AD drops the person: HR's contribution, as the profile was when AD joined, is left.
-	ad = h.begin("ad")
-	if _, err := ad.SoftDelete(h.ctx, []string{"a1"}); err != nil {
-		t.Fatal(err)
-	}
-	h.finish(ad)
-	sp := h.profile("hr", "e1")
-	if p := sp.Profile; len(p.Attributes) != 2 {
-		t.Errorf("after AD's drop: attributes %v, want HR's cost_center and office", p.Attributes)
-	}
-	check(t, "after AD's drop", sp.Profile, map[string]string{
-		profile.Title: "Own title", profile.DisplayName: "Person 1", profile.PhoneWork: "",
-		"attributes.cost_center": "cc-1", "attributes.office": "hr office", "attributes.floor": "",
-	})
-
-	// The person comes back in AD: the same merge as the first join.
-	ad = h.begin("ad")
-	h.apply(ad, change("a1", h.lookup("ad", "a1")["a1"].ProfileID, adP))
-	h.finish(ad)
-	check(t, "after AD's person came back", h.profile("hr", "e1").Profile, joined)
-	got = sources()
-	for f, s := range want {
-		if got[f] != s {
-			t.Errorf("after AD's person came back: %s comes from %q, want %q", f, got[f], s)
-		}
 	}
 }
