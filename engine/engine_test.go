@@ -30,7 +30,7 @@ var (
 )
 
 // module returns the path of a built mapping module ("default" or "trapmap").
-func module(t *testing.T, name string) string {
+func module(t testing.TB, name string) string {
 	t.Helper()
 	sources := map[string]string{"default": "../mappings/default", "trapmap": "testdata/trapmap"}
 	modulesOnce.Do(func() {
