@@ -397,6 +397,7 @@ type mappedBatch struct {
 	hashes    [][32]byte
 	sources   [][32]byte
 	keys      [][2]uint64 // seen-set keys of the records' external IDs
+	slots     []int       // where the stored index has each key (storedIndex.find)
 	unchanged []bool
 	stored    map[string]store.Stored
 }
@@ -615,24 +616,34 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 	mb := mappedBatch{
 		records: batch, results: make([]mapper.Result, n),
 		hashes: make([][32]byte, n), sources: make([][32]byte, n), unchanged: make([]bool, n),
-		keys: make([][2]uint64, n),
+		keys: make([][2]uint64, n), slots: make([]int, n),
 	}
 	ids := make([]string, 0, n)
 	index, err := p.awaitIndex(ctx)
 	if err != nil {
 		return mb, err
 	}
+	// The seen-set keys, for the comparer, hashed and found here in parallel: first for
+	// the whole batch, as the look-ups, independent of one another, then wait on memory
+	// together rather than each between two records' source hashes.
+	for i := range items {
+		it := &items[i]
+		id := it.raw.ID(it.i)
+		batch[i].ID = id
+		mb.slots[i] = unlocated
+		if id != "" {
+			mb.keys[i] = p.seen.key(id)
+			mb.slots[i] = index.find(mb.keys[i])
+		}
+	}
 	var hasher sourceHasher
 	for i := range items {
 		it := &items[i]
-		id, kind := it.raw.ID(it.i), it.raw.Kind(it.i)
-		if id != "" {
-			mb.keys[i] = p.seen.key(id) // for the comparer, hashed here in parallel
-		}
+		id, kind := batch[i].ID, it.raw.Kind(it.i)
 		state := linkUnknown
 		if kind == connector.Upsert && id != "" {
 			mb.sources[i] = hasher.sum(p.salt, it.raw, it.i)
-			state = index.state(mb.keys[i], &mb.sources[i])
+			state = index.state(mb.slots[i], &mb.sources[i])
 		}
 		if state == linkUnchanged {
 			// The comparer needs no more of it than this.
@@ -806,6 +817,14 @@ func pendingBytes(batch []pending) int {
 func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, error) {
 	changes := make([]store.Change, 0, len(mb.records))
 	var sourceHashes map[string][]byte
+	if p.seen.index == nil && p.indexReady != nil {
+		select {
+		case <-p.indexReady:
+			// From now on the IDs the index has are seen as its bits (see seenSet).
+			p.seen.attach(p.index)
+		default:
+		}
+	}
 	for i := range mb.records {
 		r := &mb.records[i]
 		res := &mb.results[i]
@@ -816,15 +835,15 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 			continue
 		}
 		if r.Kind == connector.Invalid {
-			p.invalid(r, mb.keys[i])
+			p.invalid(r, mb.keys[i], mb.slots[i])
 			continue
 		}
 		if r.ID == "" {
 			p.unidentifiedRecord("record without an external ID (DN " + quote(r.DN) + ")")
 			continue
 		}
-		key := mb.keys[i]
-		if p.seen.contains(key) {
+		key, slot := mb.keys[i], mb.slots[i]
+		if p.seen.contains(key, slot) {
 			p.recordError(r.ID, "duplicate external ID in one read: the later record was ignored")
 			continue
 		}
@@ -833,27 +852,27 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 			continue
 		}
 		if mb.unchanged[i] {
-			p.seen.insert(key)
+			p.seen.insert(key, slot)
 			p.unchanged++
 			p.linked++
 			continue
 		}
 		if !storableText(r.DN) {
-			p.seen.insert(key)
+			p.seen.insert(key, slot)
 			p.recordError(r.ID, fmt.Sprintf("the record's DN %s is not UTF-8 text without NUL bytes", quote(r.DN)))
 			continue
 		}
 		switch {
 		case res.Err != nil:
-			p.seen.insert(key)
+			p.seen.insert(key, slot)
 			p.recordError(r.ID, res.Err.Error())
 		case res.SkipReason != "":
 			p.skip(r.ID, res.SkipReason)
 		case res.Profile == nil:
-			p.seen.insert(key)
+			p.seen.insert(key, slot)
 			p.recordError(r.ID, "mapping returned neither a profile nor a skip")
 		default:
-			p.seen.insert(key)
+			p.seen.insert(key, slot)
 			hash := mb.hashes[i]
 			st, linked := mb.stored[r.ID]
 			if linked && st.ProfileID != "" {
@@ -930,7 +949,7 @@ func (p *pass) skip(externalID, reason string) {
 
 // invalid handles a record the connector could not read: a record error that protects
 // the profile of its ID, if it has one, from change and deletion.
-func (p *pass) invalid(r *connector.Record, key [2]uint64) {
+func (p *pass) invalid(r *connector.Record, key [2]uint64, slot int) {
 	msg := r.Problem
 	if msg == "" {
 		msg = "the connector could not read this record (it gave no reason)"
@@ -939,7 +958,7 @@ func (p *pass) invalid(r *connector.Record, key [2]uint64) {
 		p.unidentifiedRecord(msg)
 		return
 	}
-	p.seen.insert(key)
+	p.seen.insert(key, slot)
 	p.recordError(r.ID, msg)
 }
 

@@ -127,7 +127,7 @@ func TestFullReadBacklogFull(t *testing.T) {
 	run := func(what string, want counts) {
 		t.Helper()
 		prep := e.prepare(cfg)
-		cs := &countingStore{Store: e.store, loadAfter: make(chan struct{}), loadAfterLookups: 300}
+		cs := &countingStore{Store: e.store, loadAfter: make(chan struct{}), loadAfterLookups: want.processed}
 		eng := &engine.Engine{Store: cs, Holder: "test"}
 		engine.SetBacklogLimit(eng, 1) // no batch fits
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -137,8 +137,8 @@ func TestFullReadBacklogFull(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 		checkCounts(t, what, res, want)
-		if got := cs.lookedUp.Load(); got != 300 {
-			t.Errorf("%s: looked up %d external IDs, want 300", what, got)
+		if got := cs.lookedUp.Load(); got != want.processed {
+			t.Errorf("%s: looked up %d external IDs, want %d", what, got, want.processed)
 		}
 	}
 	run("first run", counts{processed: 300, created: 300})
@@ -146,6 +146,11 @@ func TestFullReadBacklogFull(t *testing.T) {
 	e.people[7].Title = "Chief Cartographer"
 	e.writeDirectory()
 	run("one changed", counts{processed: 300, updated: 1, unchanged: 299})
+	// The IDs seen before the links loaded count as seen once they have: only the people
+	// removed are deleted.
+	e.people = e.people[:290]
+	e.writeDirectory()
+	run("ten removed", counts{processed: 290, unchanged: 290, deleted: 10})
 }
 
 // stallingConnector is a directory that goes quiet: once the batches it passed on hold
