@@ -3,6 +3,7 @@ package recordwire
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -247,6 +248,99 @@ func TestRawBatchVisit(t *testing.T) {
 			if dn := b.DN(i); dn != recs[i].DN {
 				t.Errorf("batch %d record %d: DN %q, want %q", bi, i, dn, recs[i].DN)
 			}
+		}
+	}
+}
+
+// AppendRaw orders a record's attributes three ways (as they come, by a table of the
+// batch's names, by sorting when the batch has many more names than the record): records
+// written in parts in a fixed order, in name order, in another order, with fewer names,
+// with binary ones, in batches that number their names otherwise and in a batch of many
+// names must each lay out as AppendRecord lays out their decoded form; and a one-byte
+// change of a value must change the form, while the order of the attributes must not.
+func TestAppendRawOrders(t *testing.T) {
+	type rec struct {
+		id    string
+		parts []Part
+	}
+	cols := func(order string, vals ...string) []Part {
+		var ps []Part
+		for i, name := range order {
+			ps = append(ps, Part{Name: string(name) + "_col", Values: [][]byte{[]byte(vals[i])}})
+		}
+		return ps
+	}
+	photo := Part{Name: "jpegPhoto", Values: [][]byte{{0xff, 0xd8}}, Binary: true}
+	thumb := Part{Name: "thumbnailPhoto", Values: [][]byte{{1}}, Binary: true}
+	batches := [][]rec{
+		{
+			{"1", cols("zay", "z1", "a1", "y1")},
+			{"2", cols("zay", "z2", "a2", "y2")}, // same order: the kept one
+			{"3", cols("azy", "a3", "z3", "y3")}, // in name order: no sorting
+			{"4", cols("yza", "y4", "z4", "a4")}, // the same names, another order
+			{"5", cols("zay", "z5", "a5", "y5")},
+			{"6", append(cols("zy", "z6", "y6"), thumb, photo)}, // fewer names, binary out of order
+			{"7", append(cols("zay", "z7", "a7", "y7"), thumb, photo)},
+		},
+		{
+			// Another batch numbers the names otherwise: "b" first, then as before.
+			{"8", cols("bzay", "b8", "z8", "a8", "y8")},
+			{"9", cols("zay", "z9", "a9", "y9")},
+			{"10", cols("zay", "z10", "a10", "y10")},
+		},
+		{
+			// 40 names in the batch, 2 or 3 in a record: sorted.
+			{"11", cols("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn", strings.Split("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn", "")...)},
+			{"12", cols("zay", "z12", "a12", "y12")},
+			{"13", cols("nA", "n13", "A13")},
+		},
+	}
+	var raw, dec Canonicalizer
+	forms := map[string]string{}
+	for bi, recs := range batches {
+		var enc Encoder
+		for _, r := range recs {
+			if err := enc.AddParts(r.id, []byte("uid="+r.id), Upsert, r.parts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := Parse(enc.Finish(), map[string]string{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range b.Len() {
+			got := raw.AppendRaw(nil, b, i)
+			r, err := b.Record(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := dec.AppendRecord(nil, &r); !bytes.Equal(got, want) {
+				t.Errorf("batch %d, record %s: AppendRaw\n%q\nwant\n%q", bi, recs[i].id, got, want)
+			}
+			forms[recs[i].id] = string(got)
+		}
+	}
+	// Order does not count, one changed byte does.
+	var enc Encoder
+	for _, r := range []rec{
+		{"1", cols("yaz", "y1", "a1", "z1")},
+		{"1", cols("zay", "z1", "a1", "y2")},
+		{"1", cols("zay", "z1", "b1", "y1")},
+	} {
+		if err := enc.AddParts(r.id, []byte("uid="+r.id), Upsert, r.parts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := Parse(enc.Finish(), map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(raw.AppendRaw(nil, b, 0)); got != forms["1"] {
+		t.Error("the same attributes in another order lay out otherwise")
+	}
+	for i := 1; i < 3; i++ {
+		if got := string(raw.AppendRaw(nil, b, i)); got == forms["1"] {
+			t.Errorf("record %d: a changed value lays out as before", i)
 		}
 	}
 }

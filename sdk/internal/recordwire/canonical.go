@@ -17,17 +17,21 @@ import (
 // zero value is ready to use; a Canonicalizer is not safe for concurrent use. For a
 // Record it keeps the previous record's sorted names and sorts again only when the next
 // record's names differ (a directory's records mostly have the same); in a Batch it
-// orders attributes by their names' ranks, worked out once per batch.
+// orders attributes by their names' ranks, worked out once per batch (see AppendRaw).
 type Canonicalizer struct {
 	text, binary []string // the previous Record's names, sorted
-	attrs        []rawAttr
+	// For AppendRaw: a record's attributes of one kind, laid out in scratch, and by a
+	// name's rank the attribute that has it (-1 between records).
+	attrs   []rawAttr
+	scratch []byte
+	byRank  []int32
 }
 
-// rawAttr is one attribute of a record in a Batch: its name's number and rank, and
-// its values' span.
+// rawAttr is one attribute of a record in a Batch: its name's rank, and where its
+// canonical form lies in the Canonicalizer's scratch buffer.
 type rawAttr struct {
-	name, rank int
-	start, end int // the values (m, then m × value) in the batch
+	rank       int
+	start, end int
 }
 
 // AppendRecord appends r's canonical form to dst.
@@ -55,7 +59,11 @@ func appendAttributes[V string | []byte](dst []byte, attrs map[string][]V, prev 
 }
 
 // AppendRaw appends the canonical form of record i of b to dst: the bytes AppendRecord
-// appends for b.Record(i).
+// appends for b.Record(i). It reads the record once, laying each attribute out in c's
+// scratch buffer as it comes, then copies them out in the order of their names' ranks:
+// as they are if they came in order, else by a table from rank to attribute (a batch's
+// names are few, and connectors' records arrive in any order: a Record's attributes
+// are a map), and sorted only when the batch has far more names than the record.
 func (c *Canonicalizer) AppendRaw(dst []byte, b *Batch, i int) []byte {
 	rec := &b.recs[i]
 	r := newRecordReader(b.data[:rec.end], "", rec.body, 0)
@@ -66,29 +74,49 @@ func (c *Canonicalizer) AppendRaw(dst []byte, b *Batch, i int) []byte {
 	dst = appendField(dst, b.data[s:e])
 	skipProblem(&r, Kind(r.Byte("record kind")))
 	// The batch was checked when it arrived: reading it again cannot fail.
-	vr := newRecordReader(nil, "", 0, 0) // reads one attribute's values
 	// Text attributes, then binary ones.
 	for range 2 {
 		n := r.Count("attribute count")
-		c.attrs = c.attrs[:0]
-		for range n {
+		c.attrs, c.scratch = c.attrs[:0], c.scratch[:0]
+		inOrder := true
+		for j := range n {
 			k := d.nameNumber(&r)
-			start := r.Off
-			for range r.Count("value count") {
-				r.Span("value")
-			}
-			c.attrs = append(c.attrs, rawAttr{name: k, rank: b.rank[k], start: start, end: r.Off})
-		}
-		slices.SortFunc(c.attrs, func(x, y rawAttr) int { return x.rank - y.rank })
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(len(c.attrs)))
-		for _, a := range c.attrs {
-			dst = appendField(dst, b.names[a.name])
-			vr.Data, vr.Off = b.data[:a.end], a.start
-			m := vr.Count("value count")
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(m))
+			start := len(c.scratch)
+			c.scratch = appendField(c.scratch, b.names[k])
+			m := r.Count("value count")
+			c.scratch = binary.LittleEndian.AppendUint64(c.scratch, uint64(m))
 			for range m {
-				s, e := vr.Span("value")
-				dst = appendField(dst, b.data[s:e])
+				s, e := r.Span("value")
+				c.scratch = appendField(c.scratch, b.data[s:e])
+			}
+			rank := b.rank[k]
+			inOrder = inOrder && (j == 0 || rank > c.attrs[j-1].rank)
+			c.attrs = append(c.attrs, rawAttr{rank: rank, start: start, end: len(c.scratch)})
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(n))
+		switch names := len(b.names); {
+		case inOrder:
+			dst = append(dst, c.scratch...)
+		case names <= 4*n+16:
+			// byRank is -1 but where this loop sets it, and it puts back what it sets.
+			for len(c.byRank) < names {
+				c.byRank = append(c.byRank, -1)
+			}
+			for j := range c.attrs {
+				c.byRank[c.attrs[j].rank] = int32(j)
+			}
+			for rank, j := range c.byRank[:names] {
+				if j >= 0 {
+					a := &c.attrs[j]
+					dst = append(dst, c.scratch[a.start:a.end]...)
+					c.byRank[rank] = -1
+				}
+			}
+		default:
+			slices.SortFunc(c.attrs, func(x, y rawAttr) int { return x.rank - y.rank })
+			for j := range c.attrs {
+				a := &c.attrs[j]
+				dst = append(dst, c.scratch[a.start:a.end]...)
 			}
 		}
 	}
