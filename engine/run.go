@@ -209,6 +209,8 @@ type pass struct {
 	// createdAny says the run created profiles. Apply set the manager of each it could;
 	// ResolveManagers, even scoped to changedIDs, sets the rest (unresolved references).
 	createdAny bool
+	// appliedAny says the run handed changes to Apply (see rematchMayJoin).
+	appliedAny bool
 
 	// countMu guards created and updated, which the appliers add to.
 	countMu                                      sync.Mutex
@@ -299,6 +301,9 @@ func (p *pass) execute(ctx context.Context) error {
 		}
 	}
 	if p.run != nil {
+		p.loadPreviousRun(ctx)
+	}
+	if p.run != nil && p.rematchMayJoin() {
 		// Pending records of the syncs that join may match the people this run created
 		// or changed: they join now, not only at their own sync's next run.
 		n, err := p.run.Rematch(ctx)
@@ -323,7 +328,7 @@ func (p *pass) execute(ctx context.Context) error {
 			p.linked = max(0, p.processed-p.created-p.joined-u-d-p.skipped-p.errors)
 		}
 	}
-	if p.run != nil && p.managersNeedResolving(ctx) {
+	if p.run != nil && p.managersNeedResolving() {
 		start = time.Now()
 		p.enter(PhaseResolving)
 		n, err := p.run.ResolveManagers(ctx, p.resolveScope())
@@ -364,17 +369,16 @@ func (p *pass) noteChanged(ids ...string) {
 	p.changedIDs = append(p.changedIDs, ids...)
 }
 
-// managersNeedResolving reports whether manager references may have changed since they
-// were last resolved: this run created, restored, moved, re-managed or deleted someone,
-// or the sync's previous run did not get as far as resolving them (it failed or was
-// interrupted). A run that only changed titles and phones has nothing to resolve.
-func (p *pass) managersNeedResolving(ctx context.Context) bool {
-	p.previousRunClean = true // the sync's first run: nothing was left unresolved before
+// loadPreviousRun sets previousRunClean: whether the sync's previous run got to its end
+// (succeeded, guarded or completed with errors), and so rematched pending records and
+// resolved managers after its writes, rather than failing or being interrupted first.
+func (p *pass) loadPreviousRun(ctx context.Context) {
+	p.previousRunClean = true // the sync's first run: nothing was left undone before
 	runs, err := p.engine.Store.Runs(ctx, p.sync.Name, 3)
 	if err != nil {
-		p.log.Warn("cannot read the previous run; resolving managers anyway", "err", err)
+		p.log.Warn("cannot read the previous run; rematching and resolving managers anyway", "err", err)
 		p.previousRunClean = false
-		return true
+		return
 	}
 	for _, r := range runs {
 		if r.ID == p.run.ID() {
@@ -384,6 +388,23 @@ func (p *pass) managersNeedResolving(ctx context.Context) bool {
 			r.Status == store.StatusCompletedWithErrors
 		break
 	}
+}
+
+// rematchMayJoin reports whether the pending records of the syncs that join may match a
+// profile now that did not when they were last tried: this run wrote (created, changed,
+// joined, left pending) or deleted something, or the sync's previous run may have
+// written and stopped before its own Rematch. A run that wrote nothing after one that
+// ended changed no profile since the last Rematch that could see it: on an unchanged
+// source it skips the pass over every pending record (a write transaction of its own).
+func (p *pass) rematchMayJoin() bool {
+	return p.appliedAny || p.deleted > 0 || !p.previousRunClean
+}
+
+// managersNeedResolving reports whether manager references may have changed since they
+// were last resolved: this run created, restored, moved, re-managed or deleted someone,
+// or the sync's previous run did not get as far as resolving them (it failed or was
+// interrupted). A run that only changed titles and phones has nothing to resolve.
+func (p *pass) managersNeedResolving() bool {
 	return len(p.changedIDs) > 0 || p.tooManyChanged || p.createdAny || !p.previousRunClean
 }
 
@@ -583,6 +604,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 					return fmt.Errorf("write %d changes: %w", len(changes), err)
 				}
 				p.countMu.Lock()
+				p.appliedAny = true
 				p.created += int64(ar.Created)
 				p.updated += int64(ar.Updated)
 				p.joined += int64(ar.Joined)
