@@ -409,9 +409,10 @@ func (p *pass) managersNeedResolving() bool {
 }
 
 // mappedBatch is a batch of records with, index by index, their mapping results (a
-// zero Result for records that were not mapped: delta deletions and unchanged records),
-// the content hash of each mapped profile, the source hash of each upsert and whether
-// it is unchanged at the source; and what the store holds for the batch.
+// zero Result for records that were not mapped: delta deletions and unchanged records;
+// nil when none was), the content hash of each mapped profile (nil likewise), the source
+// hash of each upsert and whether it is unchanged at the source; and what the store
+// holds for the batch.
 type mappedBatch struct {
 	records   []connector.Record
 	results   []mapper.Result
@@ -635,9 +636,9 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error) {
 	n := len(items)
 	batch := make([]connector.Record, n)
+	// results and hashes wait until a record is to be mapped: an unchanged run maps none.
 	mb := mappedBatch{
-		records: batch, results: make([]mapper.Result, n),
-		hashes: make([][32]byte, n), sources: make([][32]byte, n), unchanged: make([]bool, n),
+		records: batch, sources: make([][32]byte, n), unchanged: make([]bool, n),
 		keys: make([][2]uint64, n), slots: make([]int, n),
 	}
 	ids := make([]string, 0, n)
@@ -711,6 +712,7 @@ func (p *pass) prepare(ctx context.Context, items []pending) (mappedBatch, error
 			return mb, fmt.Errorf("mapping: %w", err)
 		}
 	}
+	mb.results, mb.hashes = make([]mapper.Result, n), make([][32]byte, n)
 	for j, res := range p.sync.Mapper.MapInputs(ctx, toMap) {
 		i := at[j]
 		if res.Err == nil && res.SkipReason == "" && res.Profile != nil {
@@ -837,7 +839,7 @@ func pendingBytes(batch []pending) int {
 // the run's counts, but for what the appliers write, and the set of IDs seen; it writes
 // only the bookkeeping of unchanged records (their new source hashes) and record errors.
 func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, error) {
-	changes := make([]store.Change, 0, len(mb.records))
+	var changes []store.Change // made when the first change comes: most batches have none
 	var sourceHashes map[string][]byte
 	if p.seen.index == nil && p.indexReady != nil {
 		select {
@@ -849,7 +851,6 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 	}
 	for i := range mb.records {
 		r := &mb.records[i]
-		res := &mb.results[i]
 		p.processed++
 		if !storableText(r.ID) {
 			// Stored, it would lose bytes and might become another person's ID.
@@ -884,6 +885,8 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 			p.recordError(r.ID, fmt.Sprintf("the record's DN %s is not UTF-8 text without NUL bytes", quote(r.DN)))
 			continue
 		}
+		// Every upsert with an ID that is not unchanged was mapped: mb.results is made.
+		res := &mb.results[i]
 		switch {
 		case res.Err != nil:
 			p.seen.insert(key, slot)
@@ -916,6 +919,9 @@ func (p *pass) compare(ctx context.Context, mb mappedBatch) ([]store.Change, err
 					p.log.Warn("a record has none of the sync's join keys, so it can never join a person; does the mapping produce them?",
 						"external_id", r.ID, "join", p.sync.Roles.Join)
 				}
+			}
+			if changes == nil {
+				changes = make([]store.Change, 0, len(mb.records)-i)
 			}
 			changes = append(changes, store.Change{
 				ExternalID: r.ID, DN: r.DN, ProfileID: st.ProfileID,
