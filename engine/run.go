@@ -209,8 +209,9 @@ type pass struct {
 	// createdAny says the run created profiles. Apply set the manager of each it could;
 	// ResolveManagers, even scoped to changedIDs, sets the rest (unresolved references).
 	createdAny bool
-	// appliedAny says the run handed changes to Apply (see rematchMayJoin).
-	appliedAny bool
+	// wroteAny says the run handed changes to Apply or records to SoftDelete (see
+	// rematchMayJoin).
+	wroteAny bool
 
 	// countMu guards created and updated, which the appliers add to.
 	countMu                                      sync.Mutex
@@ -392,12 +393,12 @@ func (p *pass) loadPreviousRun(ctx context.Context) {
 
 // rematchMayJoin reports whether the pending records of the syncs that join may match a
 // profile now that did not when they were last tried: this run wrote (created, changed,
-// joined, left pending) or deleted something, or the sync's previous run may have
+// joined, left pending) or withdrew something, or the sync's previous run may have
 // written and stopped before its own Rematch. A run that wrote nothing after one that
 // ended changed no profile since the last Rematch that could see it: on an unchanged
 // source it skips the pass over every pending record (a write transaction of its own).
 func (p *pass) rematchMayJoin() bool {
-	return p.appliedAny || p.deleted > 0 || !p.previousRunClean
+	return p.wroteAny || !p.previousRunClean
 }
 
 // managersNeedResolving reports whether manager references may have changed since they
@@ -605,7 +606,7 @@ func (p *pass) stream(ctx context.Context, req connector.ReadRequest) error {
 					return fmt.Errorf("write %d changes: %w", len(changes), err)
 				}
 				p.countMu.Lock()
-				p.appliedAny = true
+				p.wroteAny = true
 				p.created += int64(ar.Created)
 				p.updated += int64(ar.Updated)
 				p.joined += int64(ar.Joined)
@@ -1074,6 +1075,7 @@ func (p *pass) deletions(ctx context.Context) error {
 	}
 	for len(gone) > 0 {
 		n := min(len(gone), 1000)
+		p.wroteAny = true // a drop withdraws fields even when it deactivates nobody
 		d, err := p.run.SoftDelete(ctx, gone[:n])
 		if err != nil {
 			return err // the store's error says "soft delete"
