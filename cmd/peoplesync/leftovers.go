@@ -9,21 +9,17 @@ import (
 	"github.com/peoplesync/peoplesync/engine/store"
 )
 
-// leftovers returns the syncs the store has links of that the configuration neither
-// declares nor lists in any previous_names: what a removed or renamed sync left, which
-// nothing updates or removes any more.
-func leftovers(ctx context.Context, cfg *config.Config, st store.Store) ([]string, error) {
-	linked, err := st.LinkedSyncs(ctx)
-	if err != nil {
-		return nil, err
-	}
+// leftovers returns, of the syncs the store has links of (linked), those the
+// configuration neither declares nor lists in any previous_names: what a removed or
+// renamed sync left, which nothing updates or removes any more.
+func leftovers(cfg *config.Config, linked []string) []string {
 	var out []string
 	for _, name := range linked {
 		if cfg.Sync(name) == nil && cfg.PreviousNameOf(name) == nil {
 			out = append(out, name)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // warnAboutLeftovers warns, before the first run of sync (one without links of its
@@ -31,20 +27,15 @@ func leftovers(ctx context.Context, cfg *config.Config, st store.Store) ([]strin
 // if sync is one of them renamed, its run is about to create every person again. With
 // sync "" (serve) it warns about every leftover.
 func (a *app) warnAboutLeftovers(ctx context.Context, cfg *config.Config, st store.Store, sync string) {
-	left, err := leftovers(ctx, cfg, st)
+	linked, err := st.LinkedSyncs(ctx)
 	if err != nil {
 		a.logger.Debug("could not list the store's syncs", "err", err)
 		return
 	}
-	if len(left) == 0 {
-		return
+	if sync != "" && slices.Contains(linked, sync) {
+		return // not its first run: a rename would have shown before
 	}
-	if sync != "" {
-		linked, err := st.LinkedSyncs(ctx)
-		if err != nil || slices.Contains(linked, sync) {
-			return // not its first run: a rename would have shown before
-		}
-	}
+	left := leftovers(cfg, linked)
 	for _, name := range left {
 		hint := "If a sync of the configuration is that sync renamed, add previous_names = [\"" + name +
 			"\"] to it: its next run adopts those profiles instead of creating everyone again."
