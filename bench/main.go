@@ -41,6 +41,8 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the work directory")
 	mappingRounds := flag.Int("mapping-rounds", 3, "alternated rounds of the mapping time limit's cost (0: skip)")
 	mappingOnly := flag.Bool("mapping-only", false, "measure only the mapping time limit's cost")
+	sourcesOnly := flag.Bool("sources-only", false, "run only the initial sync (the two-source ratios' base) and the two-source case")
+	sourcesRounds := flag.Int("sources-rounds", 1, "how many times to run the two-source case, each into a fresh database")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	if *mappingOnly {
@@ -54,7 +56,12 @@ func main() {
 		}
 		return
 	}
-	if err := run(context.Background(), *n, *runs, *keep, *mappingRounds); err != nil {
+	opts := benchOptions{n: *n, runs: *runs, keep: *keep, mappingRounds: *mappingRounds,
+		sourcesOnly: *sourcesOnly, sourcesRounds: max(*sourcesRounds, 1)}
+	if *sourcesOnly {
+		opts.mappingRounds = 0
+	}
+	if err := run(context.Background(), opts); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -100,10 +107,20 @@ type world struct {
 	peopleDN string
 	churn    int // next person index to change in churn rounds
 	logs     int // runs whose debug log was kept (BENCH_DEBUG_LOGS)
+	runs     int // peoplesync runs so far (names BENCH_CPU_PROFILE's files)
 	added    int
 }
 
-func run(ctx context.Context, n, runs int, keep bool, mappingRounds int) error {
+// benchOptions are the bench's flags.
+type benchOptions struct {
+	n, runs, mappingRounds int
+	keep                   bool
+	sourcesOnly            bool // only the initial sync and the two-source case
+	sourcesRounds          int  // repetitions of the two-source case
+}
+
+func run(ctx context.Context, o benchOptions) error {
+	n, runs, keep := o.n, o.runs, o.keep
 	dir, err := os.MkdirTemp("", "peoplesync-bench-")
 	if err != nil {
 		return err
@@ -161,6 +178,9 @@ func run(ctx context.Context, n, runs int, keep bool, mappingRounds int) error {
 	}
 
 	scenarios := []string{"initial full sync", "unchanged full sync", "delta sync, 1% changed", "full sync, 1% deleted + 1% added"}
+	if o.sourcesOnly {
+		scenarios = scenarios[:1]
+	}
 	samples := make(map[string][]sample)
 	var limitsLDAP, limitsPSQL []time.Duration
 	for r := 0; r < runs; r++ {
@@ -232,10 +252,12 @@ func run(ctx context.Context, n, runs int, keep bool, mappingRounds int) error {
 	for _, s := range samples[scenarios[0]] {
 		initials = append(initials, s.wall)
 	}
-	if err := w.twoSources(ctx, wasm, median(initials), ldapLimit); err != nil {
-		return err
+	for range o.sourcesRounds {
+		if err := w.twoSources(ctx, wasm, median(initials), ldapLimit); err != nil {
+			return err
+		}
 	}
-	return w.mappingTimeLimit(ctx, os.Stdout, mappingRounds)
+	return w.mappingTimeLimit(ctx, os.Stdout, o.mappingRounds)
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -434,6 +456,11 @@ func (w *world) syncNamed(ctx context.Context, cfg, dsn, name string, delta bool
 	args := []string{"--config", cfg, "--log-format", "json", "--log-level", level, "sync", "--sync", name, "--output", "json"}
 	if delta {
 		args = append(args, "--delta")
+	}
+	w.runs++
+	if os.Getenv("BENCH_CPU_PROFILE") != "" {
+		// A developer's look at a slow run: go tool pprof on the work directory's file.
+		args = append([]string{"--cpu-profile", filepath.Join(w.dir, fmt.Sprintf("run%02d-%s.pprof", w.runs, name))}, args...)
 	}
 	cmd := exec.CommandContext(ctx, w.bin, args...)
 	var out, stderr bytes.Buffer

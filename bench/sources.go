@@ -106,6 +106,11 @@ precedence {
 	steps := []step{{name: "HR export, initial (creates)", sync: "hr"}, {name: "directory, first run (joins)", sync: "people"},
 		{name: "HR export, unchanged", sync: "hr"}, {name: "directory, unchanged", sync: "people"}}
 	for i := range steps {
+		if i == 1 && os.Getenv("BENCH_PG_LOG") != "" {
+			if err := w.logStatements(ctx, dsn, db); err != nil {
+				return err
+			}
+		}
 		s, err := w.syncNamed(ctx, cfg, dsn, steps[i].sync, false)
 		if err != nil {
 			return fmt.Errorf("%s: %w", steps[i].name, err)
@@ -114,6 +119,11 @@ precedence {
 		log.Printf("  %-34s %8s  rss %4d MB  rows %7d  %+v", steps[i].name, s.wall.Round(time.Millisecond), s.rssKB/1024, s.rowsWritten, s.reported)
 		if err := settle(ctx, dsn); err != nil {
 			return err
+		}
+	}
+	if os.Getenv("BENCH_PG_LOG") != "" {
+		if b, err := os.ReadFile(w.pg.LogPath()); err == nil {
+			_ = os.WriteFile(filepath.Join(w.dir, "postgres.log"), b, 0o644)
 		}
 	}
 	fmt.Printf("two sources: %d people in slapd, %d HR rows joined by employee number\n\n", len(w.people), rows)
@@ -137,6 +147,24 @@ precedence {
 			st.s.rssKB/1024, st.s.rowsWritten, st.s.reported.Joined, st.s.reported.Unmatched)
 	}
 	fmt.Println()
+	return nil
+}
+
+// logStatements makes the server log every statement of the joining run with its
+// duration, and the plans of the slow ones (BENCH_PG_LOG, a developer's look at where
+// the run's time goes in Postgres); the log is copied to the work directory at the end.
+func (w *world) logStatements(ctx context.Context, dsn, db string) error {
+	for _, q := range []string{
+		`ALTER DATABASE ` + db + ` SET log_min_duration_statement = 0`,
+		`ALTER DATABASE ` + db + ` SET session_preload_libraries = 'auto_explain'`,
+		`ALTER DATABASE ` + db + ` SET auto_explain.log_min_duration = '30ms'`,
+		`ALTER DATABASE ` + db + ` SET auto_explain.log_analyze = on`,
+		`ALTER DATABASE ` + db + ` SET auto_explain.log_nested_statements = on`,
+	} {
+		if out, err := exec.CommandContext(ctx, "psql", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", q).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", q, err, out)
+		}
+	}
 	return nil
 }
 

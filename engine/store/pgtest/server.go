@@ -226,6 +226,9 @@ func (s *Server) running(ctx context.Context) (bool, int) {
 	return true, port
 }
 
+// LogPath is the server's log file.
+func (s *Server) LogPath() string { return filepath.Join(s.dir, "server.log") }
+
 // Port is the TCP port the server listens on (on 127.0.0.1).
 func (s *Server) Port() int { return s.port }
 
