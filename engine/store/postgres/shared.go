@@ -242,15 +242,22 @@ func match(ctx context.Context, q querier, sync string, keys []string, n int, va
 	for id := range targets {
 		ids = append(ids, uuidString(id))
 	}
-	rows, err := q.Query(ctx, `SELECT profile_id FROM profile_links
-		WHERE sync_name = $1 AND profile_id = ANY ($2::uuid[]) AND gone_at IS NULL`, sync, ids)
+	// Every live link of the candidates, the sync picked out here: a profile has a link
+	// or two, and profile_links_profile_id is then the only index the statement can
+	// use. Asked for the sync's links in SQL, on statistics that had not seen the sync,
+	// the planner read all of them by name (profile_links_dn), filtering, once per
+	// batch: 0.12 s a batch after 98,000 joins.
+	rows, err := q.Query(ctx, liveLinksOf, ids)
 	if err != nil {
 		return nil, fmt.Errorf("match: look up the sync's links: %w", err)
 	}
 	linked := make(map[[16]byte]bool)
 	var id [16]byte
-	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-		linked[id] = true
+	var linkSync string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &linkSync}, func() error {
+		if linkSync == sync {
+			linked[id] = true
+		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("match: look up the sync's links: %w", err)
@@ -264,6 +271,10 @@ func match(ctx context.Context, q querier, sync string, keys []string, n int, va
 	}
 	return out, nil
 }
+
+// liveLinksOf lists the live links (profile, sync) of the profiles $1.
+const liveLinksOf = `SELECT profile_id, sync_name FROM profile_links
+	WHERE profile_id = ANY ($1::uuid[]) AND gone_at IS NULL`
 
 // contributionKeyValue is the value of a join key in a stored contribution.
 func contributionKeyValue(c *contribution, key string) string {
