@@ -505,7 +505,13 @@ func (r *run) merge(ctx context.Context, tx pgx.Tx, changes []store.Change) (sto
 	if roles.Creates {
 		restore = seen
 	}
-	if _, err := r.recompute(ctx, tx, ids, restore); err != nil {
+	own := make(map[string]*contribution, len(ids))
+	for i := range d {
+		if d[i].act == "shared" || d[i].act == "joined" {
+			own[uuidString(*d[i].linked)] = contributionOf(&kept[i].Profile)
+		}
+	}
+	if _, err := r.recompute(ctx, tx, ids, restore, own); err != nil {
 		return res, err
 	}
 	res.Updated += count["shared"]
@@ -647,6 +653,19 @@ func stageRows(changes []store.Change) ([][]any, []store.Change, error) {
 		kept = append(kept, c)
 	}
 	return rows, kept, nil
+}
+
+// contributionOf is the contribution a change's profile makes, as contributionSQL
+// builds it from the change's staged row.
+func contributionOf(p *profile.Profile) *contribution {
+	c := &contribution{Core: make([]string, len(p.Core)), Attributes: make(map[string]string, len(p.Attributes)), Active: p.Active}
+	for i, v := range p.Core {
+		c.Core[i] = clean(v)
+	}
+	for k, v := range p.Attributes {
+		c.Attributes[clean(k)] = clean(v)
+	}
+	return c
 }
 
 // attributesJSON is the profile's attributes as the jsonb they are stored as.

@@ -439,7 +439,7 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 				}
 				n += int(tag.RowsAffected())
 			}
-			if _, err := r.recompute(ctx, tx, shared, nil); err != nil {
+			if _, err := r.recompute(ctx, tx, shared, nil, nil); err != nil {
 				return err
 			}
 		}
