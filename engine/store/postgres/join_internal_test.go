@@ -25,14 +25,7 @@ func TestJoinProbesTheKeyIndexOnStaleStatistics(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := store.Sources{Roles: map[string]store.Roles{"ad": {Join: []string{profile.EmployeeNumber}}}}
-	s, err := Open(ctx, pgtest.NewDatabase(t), Options{Sources: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openStoreWith(t, pgtest.NewDatabase(t), src)
 	people := func(from, n int) []store.Change {
 		cs := make([]store.Change, n)
 		for i := range cs {
@@ -72,7 +65,7 @@ func TestJoinProbesTheKeyIndexOnStaleStatistics(t *testing.T) {
 	for i := range vals {
 		vals[i], idx[i] = fmt.Sprintf("E%d", 5000+i), int32(i)
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, boundedPlans); err != nil {
 			return err
 		}
@@ -122,14 +115,7 @@ func TestJoiningRunProbesItsLinksOnStaleStatistics(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	src := store.Sources{Roles: map[string]store.Roles{"ad": {Join: []string{profile.EmployeeNumber}}}}
-	s, err := Open(ctx, pgtest.NewDatabase(t), Options{Sources: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openStoreWith(t, pgtest.NewDatabase(t), src)
 	if _, err := s.pool.Exec(ctx, `ALTER TABLE profiles SET (autovacuum_enabled = false);
 		ALTER TABLE profile_links SET (autovacuum_enabled = false)`); err != nil {
 		t.Fatal(err)

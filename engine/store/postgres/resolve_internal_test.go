@@ -40,8 +40,14 @@ const oneStatement = `
 
 func openStore(t *testing.T, dsn string) *Store {
 	t.Helper()
+	return openStoreWith(t, dsn, store.Sources{})
+}
+
+// openStoreWith is openStore for a store whose syncs share people by src.
+func openStoreWith(t *testing.T, dsn string, src store.Sources) *Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, dsn, Options{Logger: slog.New(slog.DiscardHandler)})
+	s, err := Open(ctx, dsn, Options{Logger: slog.New(slog.DiscardHandler), Sources: src})
 	if err != nil {
 		t.Fatal(err)
 	}
