@@ -59,3 +59,18 @@ func TestJSONEncoderMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("provenance bytes differ:\n got %s\nwant %s", s, want)
 	}
 }
+
+// uuidParam turns formatted UUIDs into the bytes the driver encodes in binary, and
+// leaves anything else to the driver.
+func TestUUIDParam(t *testing.T) {
+	id := [16]byte{0x01, 0xa2, 0x47, 0x0a, 0x1a, 0xb9, 0x70, 0x01, 0xaa, 0xb2, 0x64, 0x72, 0x32, 0x9d, 0xdb, 0x5f}
+	got, ok := uuidParam([]string{uuidString(id), uuidString([16]byte{})}).([][16]byte)
+	if !ok || len(got) != 2 || got[0] != id || got[1] != [16]byte{} {
+		t.Errorf("uuidParam = %v, want the two UUIDs' bytes", got)
+	}
+	for _, bad := range []string{"not-a-uuid", "01a2470a-1ab9-7001-aab2-6472329ddb5", "01a2470a-1ab9-7001-aab2-6472329ddbzz", "01a2470a11ab9-7001-aab2-6472329ddb5f"} {
+		if s, ok := uuidParam([]string{bad}).([]string); !ok || s[0] != bad {
+			t.Errorf("uuidParam(%q) = %v, want the strings back", bad, s)
+		}
+	}
+}

@@ -414,7 +414,7 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 		}
 		if roles.Ends && len(sole) > 0 {
 			tag, err := tx.Exec(ctx, `UPDATE profiles SET deleted_at = now(), active = false, updated_at = now()
-				 WHERE id = ANY ($1::uuid[]) AND deleted_at IS NULL AND provenance IS NULL`, sole)
+				 WHERE id = ANY ($1::uuid[]) AND deleted_at IS NULL AND provenance IS NULL`, uuidParam(sole))
 			if err != nil {
 				return err
 			}
@@ -433,7 +433,7 @@ func (r *run) SoftDelete(ctx context.Context, externalIDs []string) (int, error)
 					 WHERE p.id = ANY ($1::uuid[]) AND p.deleted_at IS NULL
 					   AND NOT EXISTS (SELECT 1 FROM profile_links o
 					        WHERE o.profile_id = p.id AND o.gone_at IS NULL AND NOT (o.sync_name = ANY ($2::text[])))`,
-					shared, r.s.sources.NonEnders())
+					uuidParam(shared), r.s.sources.NonEnders())
 				if err != nil {
 					return err
 				}
